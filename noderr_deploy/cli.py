@@ -1,0 +1,144 @@
+"""The ``noderr`` command: wiring of the command modules and the one error handler.
+
+Every expected failure is a :class:`~noderr_deploy.errors.NoderrError`; this module is
+the only place that turns one into an ``error: ...`` line and an exit code. Command
+modules import nothing heavy at module level (no web3, no docker), so commands that
+only hash start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from noderr_deploy import __version__
+from noderr_deploy.errors import ExitCode, NoderrError
+
+
+class _State:
+    debug = False
+
+
+def _stderr_line(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def report(exc: NoderrError) -> None:
+    """Print an expected failure: one ``error:`` line, then any detail lines."""
+    _stderr_line(f"error: {exc.message}")
+    for line in exc.details:
+        _stderr_line(f"  {line}")
+    if _State.debug:
+        traceback.print_exception(exc, file=sys.stderr)
+
+
+class NoderrGroup(TyperGroup):
+    """The root group: maps every way a command can end onto :class:`ExitCode`."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        code: int = ExitCode.OK
+        try:
+            result = super().main(args, prog_name or "noderr", complete_var, False, **extra)
+            if isinstance(result, int) and not isinstance(result, bool):
+                code = result  # click returns an Exit's code in non-standalone mode
+        except NoderrError as exc:
+            report(exc)
+            code = exc.exit_code
+        except click.exceptions.Abort:
+            _stderr_line("error: interrupted")
+            code = ExitCode.INTERRUPTED
+        except click.ClickException as exc:
+            # Bad flags and arguments: click's message on one line, with where to look.
+            hint = ""
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None:
+                hint = f" (see '{ctx.command_path} --help')"
+            _stderr_line(f"error: {exc.format_message()}{hint}")
+            code = ExitCode.USAGE
+        except KeyboardInterrupt:
+            _stderr_line("error: interrupted")
+            code = ExitCode.INTERRUPTED
+        except BrokenPipeError:
+            # `noderr cohort --file ids | head`: the reader left; that is not our failure.
+            code = ExitCode.OK
+        except Exception as exc:
+            if _State.debug:
+                traceback.print_exc()
+            _stderr_line(
+                f"error: internal error: {type(exc).__name__}: {exc}"
+                " (this is a bug; re-run with --debug for the traceback)"
+            )
+            code = ExitCode.FAILURE
+        sys.exit(code)
+
+
+app = typer.Typer(
+    cls=NoderrGroup,
+    name="noderr",
+    help="Ship Noderr node software in stages: tier images, cohorts, the VersionBeacon, rollbacks.",
+    epilog="Exit codes: 0 ok, 1 runtime failure, 2 usage or input error, 3 negative verdict,"
+    " 4 inconclusive (with --require-data), 130 interrupted.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"noderr {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="NODERR_DEBUG",
+            help="Show tracebacks of failures. [env: NODERR_DEBUG]",
+        ),
+    ] = False,
+) -> None:
+    """Ship Noderr node software in stages: tier images, cohorts, the VersionBeacon, rollbacks."""
+    _State.debug = debug
+
+
+def _register() -> None:
+    from noderr_deploy.commands import tiers
+
+    app.command("tiers")(tiers.tiers)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="noderr")

@@ -1,0 +1,63 @@
+"""Options every command shares, defined once.
+
+Precedence of every setting: flag > environment variable > tiers.yaml > built-in default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from noderr_deploy.config import Config
+
+# Command modules are imported when the CLI starts, so they and this module import
+# nothing heavy at module level: config (pydantic) is imported by the commands that
+# need it, when they run.
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="NODERR_CONFIG",
+        show_envvar=True,
+        help="tiers.yaml to use. Default: ./tiers.yaml, else the nearest one in a parent folder.",
+        dir_okay=False,
+    ),
+]
+
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Write only JSON to stdout (camelCase keys); logs go to stderr."),
+]
+
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress or log lines on stderr.")
+]
+
+
+def load(config: Path | None) -> Config:
+    """The tiers.yaml named by ``--config``/``NODERR_CONFIG`` or discovered from the cwd."""
+    from noderr_deploy.config import discover_config, load_config
+
+    return load_config(discover_config(config))
+
+
+def load_optional(config: Path | None) -> Config | None:
+    """Like :func:`load`, but no tiers.yaml anywhere is fine when none was asked for.
+
+    A file that was named explicitly, or that exists but is invalid, is still an error.
+    """
+    from noderr_deploy.config import discover_config, load_config
+    from noderr_deploy.errors import ConfigError
+
+    try:
+        path = discover_config(config)
+    except ConfigError:
+        if config is not None:
+            raise
+        return None
+    return load_config(path)

@@ -1,0 +1,92 @@
+"""``noderr tiers``: list (or only check) the tiers resolved from tiers.yaml."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from noderr_deploy.commands._options import ConfigOption, JsonOption, load
+from noderr_deploy.output import Output
+from noderr_deploy.units import format_size
+
+if TYPE_CHECKING:
+    from noderr_deploy.config import Config, Tier
+
+
+def tier_json(tier: Tier) -> dict[str, Any]:
+    """The JSON shape of one resolved tier (camelCase, a stable contract)."""
+    return {
+        "name": tier.name,
+        "extends": tier.extends,
+        "beaconTier": tier.beacon_tier,
+        "packages": list(tier.packages),
+        "ownPackages": list(tier.own_packages),
+        "sizeBudgetBytes": tier.size_budget_bytes,
+        "dockerfile": str(tier.dockerfile),
+        "baseImage": tier.base_image,
+        "buildArgs": dict(tier.build_args),
+        "labels": dict(tier.labels),
+    }
+
+
+def config_json(config: Config) -> dict[str, Any]:
+    return {"config": str(config.path), "tiers": [tier_json(t) for t in config.tiers]}
+
+
+def tiers(
+    config: ConfigOption = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Only validate: tiers.yaml, every package directory and Dockerfile. Exit 0 or 2.",
+        ),
+    ] = False,
+    json_: JsonOption = False,
+) -> None:
+    """List the tiers resolved from tiers.yaml (inheritance applied, parents first).
+
+    Examples:
+
+        noderr tiers
+
+        noderr tiers --json | jq '.tiers[] | {name, packages}'
+
+        noderr tiers --check -c deploy/tiers.yaml
+    """
+    from noderr_deploy.config import check_workspace
+
+    out = Output()
+    cfg = load(config)
+    if check:
+        check_workspace(cfg)
+        out.info(f"{cfg.path}: {len(cfg.tiers)} tiers, all package directories present")
+        return
+    if json_:
+        out.json(config_json(cfg))
+        return
+    rows = [
+        (
+            t.name,
+            t.extends or "-",
+            t.beacon_tier,
+            f"{len(t.packages)}: {', '.join(t.packages)}",
+            format_size(t.size_budget_bytes),
+            _relative(t, cfg),
+            t.base_image,
+        )
+        for t in cfg.tiers
+    ]
+    out.table(
+        ("tier", "extends", "beacon tier", "packages", "size budget", "dockerfile", "base image"),
+        rows,
+        title=f"Tiers from {cfg.path}",
+    )
+
+
+def _relative(tier: Tier, cfg: Config) -> str:
+    try:
+        return str(tier.dockerfile.relative_to(cfg.path.parent))
+    except ValueError:
+        return str(tier.dockerfile)

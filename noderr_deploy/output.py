@@ -1,0 +1,181 @@
+"""Output modes shared by every command.
+
+- Results go to stdout; errors, warnings, logs and progress go to stderr.
+- ``--json``: stdout carries nothing but one JSON document (camelCase keys).
+- On a terminal, results are rich tables; when piped, plain aligned text with no
+  colour or box drawing. ``NO_COLOR`` is honoured (rich reads it).
+
+rich is imported only when a terminal needs it: commands that print plain text
+or JSON stay cheap to start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+Cell = str | int | float | bool | None
+
+
+def to_json(document: Any) -> str:
+    """Serialise a result (plain data or pydantic models) as stable, indented JSON."""
+    return json.dumps(_plain(document), indent=2, ensure_ascii=False)
+
+
+def _plain(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    if dump is not None:
+        return dump(mode="json", by_alias=True)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _cell_text(value: Cell) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def plain_table(columns: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
+    """Render rows as whitespace-aligned text: easy for humans, ``awk`` and ``cut``."""
+    texts = [[_cell_text(c) for c in row] for row in rows]
+    widths = [len(c) for c in columns]
+    for row in texts:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    lines = []
+    for row in [list(columns), *texts]:
+        line = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row))
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+@dataclass
+class Output:
+    """Where a command writes: built by the CLI from the real streams, by tests from buffers."""
+
+    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
+    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+    quiet: bool = False
+    _consoles: dict[str, Console] = field(default_factory=dict, repr=False)
+
+    @property
+    def pretty(self) -> bool:
+        """True when results go to a terminal, so rich formatting is wanted."""
+        return _isatty(self.stdout)
+
+    @property
+    def stderr_is_tty(self) -> bool:
+        return _isatty(self.stderr)
+
+    def console(self, which: str = "stdout") -> Console:
+        """A rich console on stdout or stderr (imports rich on first use)."""
+        if which not in self._consoles:
+            from rich.console import Console
+
+            stream = self.stdout if which == "stdout" else self.stderr
+            self._consoles[which] = Console(
+                file=stream,
+                highlight=False,
+                no_color="NO_COLOR" in os.environ or None,
+                soft_wrap=not _isatty(stream),
+            )
+        return self._consoles[which]
+
+    # -- results (stdout) -------------------------------------------------------------------
+    def json(self, document: Any) -> None:
+        """Write one JSON document to stdout (and nothing else)."""
+        self.stdout.write(to_json(document) + "\n")
+        self.stdout.flush()
+
+    def text(self, text: str = "") -> None:
+        """Write a plain line to stdout; on a terminal rich markup is rendered."""
+        if self.pretty:
+            self.console().print(text)
+        else:
+            self.stdout.write(_strip_markup(text) + "\n")
+
+    def table(
+        self,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Cell]],
+        *,
+        title: str | None = None,
+        styles: Sequence[str | None] | None = None,
+    ) -> None:
+        """A result table: rich on a terminal, aligned plain text when piped."""
+        if not self.pretty:
+            if title:
+                self.stdout.write(title + "\n")
+            self.stdout.write(plain_table(columns, rows) + "\n")
+            return
+        from rich.table import Table
+
+        table = Table(title=title, title_justify="left", header_style="bold")
+        for col in columns:
+            table.add_column(col)
+        for i, row in enumerate(rows):
+            style = styles[i] if styles else None
+            table.add_row(*(_cell_text(c) for c in row), style=style)
+        self.console().print(table)
+
+    # -- diagnostics (stderr) ---------------------------------------------------------------
+    def info(self, message: str) -> None:
+        """A log line on stderr; silenced by ``--quiet``."""
+        if not self.quiet:
+            self._err(message)
+
+    def warn(self, message: str) -> None:
+        """A warning on stderr; never silenced."""
+        self._err(f"[yellow]warning:[/yellow] {message}")
+
+    def error(self, message: str) -> None:
+        self._err(f"[red]error:[/red] {message}")
+
+    def _err(self, text: str) -> None:
+        if self.stderr_is_tty:
+            self.console("stderr").print(text)
+        else:
+            self.stderr.write(_strip_markup(text) + "\n")
+            self.stderr.flush()
+
+    @contextmanager
+    def status(self, message: str) -> Iterator[None]:
+        """A spinner on a terminal's stderr while slow work runs; a log line otherwise."""
+        if self.quiet:
+            yield
+            return
+        if self.stderr_is_tty:
+            with self.console("stderr").status(message):
+                yield
+        else:
+            self.info(message)
+            yield
+
+
+def _strip_markup(text: str) -> str:
+    if "[" not in text:
+        return text
+    from rich.markup import render
+
+    return render(text).plain
