@@ -131,9 +131,10 @@ def root(
 
 
 def _register() -> None:
-    from noderr_deploy.commands import tiers
+    from noderr_deploy.commands import cohort, tiers
 
     app.command("tiers")(tiers.tiers)
+    app.command("cohort")(cohort.cohort)
 
 
 _register()

@@ -12,10 +12,10 @@ that looks like hex is still text.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 COHORTS: tuple[str, ...] = ("canary", "cohort1", "cohort2", "cohort3", "cohort4")
 PHASES: tuple[str, ...] = (*COHORTS, "complete")
@@ -28,7 +28,9 @@ def _keccak_backend() -> tuple[Callable[[bytes], bytes], Callable[[Iterable[byte
     # safe-pysha3 is a C implementation, about 5x pycryptodome here; pycryptodome
     # (which web3 depends on anyway) is the fallback where the C one failed to build.
     try:
-        import sha3
+        # The C module itself: the `sha3` wrapper also imports hashlib (OpenSSL), which
+        # costs more start-up than everything else this module does.
+        from _pysha3 import keccak_256
     except ImportError:  # pragma: no cover - depends on the platform
         from Crypto.Hash import keccak
 
@@ -40,7 +42,6 @@ def _keccak_backend() -> tuple[Callable[[bytes], bytes], Callable[[Iterable[byte
 
         return one, many
 
-    keccak_256 = sha3.keccak_256
     digest = keccak_256.digest
     mod100 = (100).__rmod__
 
@@ -234,3 +235,48 @@ def schedule(plan: RolloutPlan, published_at: datetime, at: datetime) -> list[Sc
         )
         for name in COHORTS
     ]
+
+
+class Assignment(NamedTuple):
+    """One node's place in a rollout (a tuple: batches build a million of these)."""
+
+    node_id: str
+    bucket: int
+    cohort: Cohort
+    activates_at: datetime | None
+    """None without a publish time."""
+    active: bool | None
+
+
+def assignments(
+    ids: Iterable[bytes],
+    buckets: bytes,
+    plan: RolloutPlan,
+    published_at: datetime | None = None,
+    at: datetime | None = None,
+) -> Iterator[Assignment]:
+    """Pair UTF-8 ids with their buckets (from :func:`buckets_of`) and the plan's schedule.
+
+    ``at`` (required with ``published_at``) decides ``active``.
+    """
+    table = plan.cohort_table()
+    when: dict[str, tuple[datetime | None, bool | None]] = dict.fromkeys(COHORTS, (None, None))
+    if published_at is not None:
+        if at is None:
+            raise ValueError("a publish time needs the time `at` to judge activity")
+        when = {e.cohort: (e.activates_at, e.active) for e in schedule(plan, published_at, at)}
+    for raw, value in zip(ids, buckets, strict=True):
+        name = table[value]
+        start, active = when[name]
+        yield Assignment(raw.decode("utf-8"), value, name, start, active)
+
+
+def assign(
+    node_id: str,
+    plan: RolloutPlan,
+    published_at: datetime | None = None,
+    at: datetime | None = None,
+) -> Assignment:
+    """The assignment of one node id."""
+    raw = node_id.encode("utf-8")
+    return next(assignments([raw], buckets_of([raw]), plan, published_at, at))
