@@ -99,11 +99,12 @@ def scan_ids(
     ``parallel_min_bytes`` are done in this process.
     """
     count = workers or _usable_cores()
-    if len(data) < parallel_min_bytes or count < 2 or not _can_fork():
-        ranges = [(0, len(data))]
+    ranges = [(0, len(data))]
+    if len(data) >= parallel_min_bytes and count > 1 and _can_fork():
+        ranges = _ranges(data, count) or ranges
+    if len(ranges) == 1:
         chunks = [_scan(data, keep_rows)]
     else:
-        ranges = _ranges(data, count)
         chunks = _scan_parallel(data, ranges, keep_rows)
     for (start, _end), chunk in zip(ranges, chunks, strict=True):
         if chunk.problem is not None:
