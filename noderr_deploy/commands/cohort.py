@@ -118,14 +118,14 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
         typer.Option("--summary", help="Print nodes and percentages per cohort instead of rows."),
     ] = False,
 ) -> None:
-    """Show the rollout cohort of node ids: bucket = keccak256(utf8(id)) mod 100.
+    """Show the rollout cohort of node ids: keccak256(utf8(id)) mod 100.
 
-    With a canary c and cohort size s, buckets below c are the canary, the next s
-    cohort1, then cohort2 and cohort3; the rest is cohort4. With --published-at, cohort
-    k activates k x delay hours after the publish time.
+    Buckets below the canary size c are the canary, the next s (cohort
+    size) cohort1, then cohort2 and cohort3; the rest is cohort4. With
+    --published-at, cohort k activates k x delay hours after publishing.
 
-    A plan where c + 4s < 100 prints a warning on stderr (and in --summary JSON): the
-    node-side auto-updater never updates the buckets above c + 4s.
+    A plan with c + 4s < 100 prints a warning on stderr (and in --summary
+    JSON): the node-side auto-updater never updates buckets >= c + 4s.
 
     Examples:
 
@@ -135,7 +135,7 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
 
         noderr cohort --file nodes.txt --summary
 
-        kubectl get nodes -o name | noderr cohort -f - --format csv > cohorts.csv
+        cut -f1 inventory.tsv | noderr cohort -f - --format csv > cohorts.csv
     """
     import click
 
