@@ -36,6 +36,7 @@ _PLAN_OPTIONS = {
 
 
 def cohort(  # noqa: PLR0917 - typer passes options positionally
+    ctx: typer.Context,
     node_ids: Annotated[
         list[str] | None,
         typer.Argument(
@@ -137,8 +138,6 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
 
         cut -f1 inventory.tsv | noderr cohort -f - --format csv > cohorts.csv
     """
-    import click
-
     from noderr_deploy.errors import UsageError
     from noderr_deploy.rollout_source import PlanFlags
 
@@ -147,11 +146,11 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
         raise UsageError("give node ids as arguments or with --file, not both")
     if not node_ids and file is None:
         raise UsageError("no node ids: give them as arguments or with --file PATH ('-' for stdin)")
-    ctx = click.get_current_context()
     names = {}
     for param, (key, flag, env) in _PLAN_OPTIONS.items():
+        # Compared by name: newer typers bring their own copy of click and its enum.
         given_by = ctx.get_parameter_source(param)
-        names[key] = env if given_by == click.core.ParameterSource.ENVIRONMENT else flag
+        names[key] = env if given_by is not None and given_by.name == "ENVIRONMENT" else flag
     flags = PlanFlags(canary, cohort_size, delay_hours, names)
     source = resolve(flags, published_at=published_at, config=config)
     run(source, node_ids or [], file, fmt=fmt, summary=summary, at=at)
