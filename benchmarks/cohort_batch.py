@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -77,12 +78,19 @@ def make_ids(n: int) -> list[str]:
     return ids
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
+CPU: dict[str, list[float]] = {"ours": [], "baseline": []}
+
+
+def timed(cmd: list[str], env: dict[str, str], who: str) -> tuple[float, str]:
+    """Wall time and stdout of ``cmd``; its CPU time (with its workers') goes to CPU[who]."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr}")
+    CPU[who].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return elapsed, done.stdout
 
 
@@ -139,13 +147,13 @@ def main() -> None:
         expected: dict[str, int] | None = None
         for i in range(max(opts.repeat, opts.baseline_repeat)):
             if i < opts.baseline_repeat:
-                elapsed, out = timed(base_cmd, env)
+                elapsed, out = timed(base_cmd, env, "baseline")
                 base.append(elapsed)
                 result = json.loads(out)
                 loops.append(result["loop"])
                 expected = result["cohorts"]
             if i < opts.repeat:
-                elapsed, out = timed(ours_cmd, env)
+                elapsed, out = timed(ours_cmd, env, "ours")
                 ours.append(elapsed)
                 got = json.loads(out)
                 assert got["total"] == opts.ids, got
@@ -166,6 +174,10 @@ def main() -> None:
     print(
         f"baseline (whole process, median of {len(base)}): {base_m:.3f} s wall"
         f"  (its loop {statistics.median(loops):.3f} s)  -> {n / base_m:,.0f} ids/s"
+    )
+    print(
+        f"CPU time (user+system, all processes): ours {statistics.median(CPU['ours']):.3f} s,"
+        f" baseline {statistics.median(CPU['baseline']):.3f} s"
     )
     print(f"throughput ratio ours/baseline: {base_m / ours_m:.1f}x (target >= 5x)")
     print(f"ours <= 1.5 s: {'OK' if ours_m <= 1.5 else 'OVER'} ({ours_m:.3f} s)")
