@@ -170,7 +170,7 @@ def resolve(flags: PlanFlags, *, published_at: str | None, config: Path | None) 
 
     return resolve_rollout(
         flags,
-        published_at=_time("--published-at", published_at) if published_at else None,
+        published_at=_time("--published-at", published_at) if published_at is not None else None,
         config=config,
     )
 
