@@ -131,9 +131,11 @@ def root(
 
 
 def _register() -> None:
-    from noderr_deploy.commands import tiers
+    from noderr_deploy.commands import rollout, tiers, version
 
     app.command("tiers")(tiers.tiers)
+    app.add_typer(rollout.app, name="rollout")
+    app.command("version")(version.version)
 
 
 _register()
