@@ -80,7 +80,7 @@ def checksum_address(text: str, what: str = "beacon address") -> str:
     lower = digits.lower()
     hashed = keccak256(lower.encode("ascii")).hex()
     checksummed = "0x" + "".join(
-        c.upper() if int(h, 16) >= 8 else c for c, h in zip(lower, hashed, strict=True)
+        c.upper() if int(h, 16) >= 8 else c for c, h in zip(lower, hashed[:40], strict=True)
     )
     if digits not in (lower, digits.upper()) and value != checksummed:
         raise UsageError(

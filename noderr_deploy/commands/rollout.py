@@ -18,7 +18,7 @@ from noderr_deploy.commands._chain import (
     select_tiers,
 )
 from noderr_deploy.commands._options import ConfigOption, JsonOption, QuietOption, load_optional
-from noderr_deploy.output import Output
+from noderr_deploy.output import Cell, Output
 
 if TYPE_CHECKING:
     from noderr_deploy.rollout_state import RolloutStatus, TierStatus
@@ -103,7 +103,7 @@ def render(out: Output, result: RolloutStatus, *, explicit_at: bool = False) -> 
     if explicit_at:
         out.text(f"Phases computed at {iso(result.at)} (--at)")
     out.text()
-    rows = []
+    rows: list[tuple[Cell, ...]] = []
     for t in result.tiers:
         v = t.version
         slot = f"{t.beacon_tier} {TIER_NAMES.get(t.beacon_tier, '?')}"
