@@ -6,6 +6,7 @@ beacon tests import these until that branch is merged, then this module is delet
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -127,9 +128,14 @@ def compile_solidity(
     path: Path | str, contract: str | None = None
 ) -> tuple[list[dict[str, Any]], str]:
     """``(abi, bytecode)`` of ``contract`` (default: named like the file) in ``path``."""
+    path = Path(path).resolve()
+    return _compile(path, contract, path.read_bytes())
+
+
+@functools.cache
+def _compile(path: Path, contract: str | None, _source: bytes) -> tuple[list[dict[str, Any]], str]:
     binary = solcjs_binary()
     assert binary is not None, "solcjs not found"
-    path = Path(path).resolve()
     name = contract or path.stem
     with tempfile.TemporaryDirectory() as out:
         subprocess.run(

@@ -20,12 +20,16 @@ from typer.testing import CliRunner
 from noderr_deploy.beacon import beacon_abi
 from noderr_deploy.cli import app
 from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket
-from tests.integration._standin import anvil_factory, solc  # noqa: F401 - until infra lands
+from tests.integration import _standin
 from tests.support.beacon_chain import CONTRACTS, GUARDIAN, ORACLE, VALIDATOR, BeaconDriver
 from tests.support.beacon_chain import deploy as deploy_contract
 from tests.support.rpc_servers import CountingProxy, SilentServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.chain]
+
+# Until the infra branch's fixtures land (then delete these two lines and _standin.py).
+anvil_factory = _standin.anvil_factory
+solc = _standin.solc
 
 DAY = 86400
 TIERS_YAML = """\
@@ -44,12 +48,12 @@ def tiers_yaml(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def node(anvil_factory: Callable[..., Any]) -> Any:  # noqa: F811
+def node(anvil_factory: Callable[..., Any]) -> Any:
     return anvil_factory()
 
 
 @pytest.fixture
-def beacon(node: Any, solc: Callable[..., Any]) -> BeaconDriver:  # noqa: F811
+def beacon(node: Any, solc: Callable[..., Any]) -> BeaconDriver:
     abi, bytecode = solc(CONTRACTS / "VersionBeacon.sol")
     return BeaconDriver.deploy(node.url, abi, bytecode)
 
@@ -288,7 +292,7 @@ def test_no_contract_at_address(node: Any, run: Callable[..., Any]) -> None:
 def test_contract_with_another_abi(
     node: Any,
     solc: Callable[..., Any],
-    run: Callable[..., Any],  # noqa: F811
+    run: Callable[..., Any],
 ) -> None:
     abi, bytecode = solc(CONTRACTS / "NotABeacon.sol")
     address = deploy_contract(node.url, abi, bytecode)
@@ -380,7 +384,7 @@ def test_socket_that_never_answers_fails_within_the_timeout(
     assert silent.connections == 1
 
 
-def test_shipped_abi_matches_the_contract(solc: Callable[..., Any]) -> None:  # noqa: F811
+def test_shipped_abi_matches_the_contract(solc: Callable[..., Any]) -> None:
     abi, _ = solc(CONTRACTS / "VersionBeacon.sol")
 
     def shape(entry: dict[str, Any]) -> Any:
