@@ -405,3 +405,19 @@ def test_shipped_abi_matches_the_contract(solc: Callable[..., Any]) -> None:
         "getRolloutConfig",
     ]
     assert {name: compiled[name] for name in shipped} == shipped
+
+
+def test_plan_and_version_from_chain(node: Any, beacon: BeaconDriver) -> None:
+    from noderr_deploy.beacon import plan_and_version_from_chain
+    from noderr_deploy.chain import ChainSettings
+
+    beacon.set_rollout(10, 20, 12)
+    published = beacon.publish(ORACLE, "5.0.0")
+    settings = ChainSettings(rpc_url=node.url, beacon_address=beacon.address, chain_id=31337)
+    plan, version, block = plan_and_version_from_chain(settings, ORACLE)
+    assert plan == RolloutPlan(10, 20, 12)
+    assert version is not None
+    assert (version.version_id, version.version_string) == (published.version_id, "5.0.0")
+    assert version.published_at == datetime.fromtimestamp(published.timestamp, tz=UTC)
+    assert (block.number, int(block.time.timestamp())) == (published.block, published.timestamp)
+    assert plan_and_version_from_chain(settings, GUARDIAN)[1] is None
