@@ -40,6 +40,8 @@ _MARKERS_BY_FIXTURE = {
 }
 
 
+# tryfirst: the markers must be on the items before `-m` deselects by them.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if _HERE not in item.path.parents:
@@ -89,7 +91,7 @@ def base_image(docker_client: docker.DockerClient) -> str:
 def _anvil_path() -> Path:
     binary = anvil_binary()
     if binary is None:
-        require("anvil", "node_modules/.bin/anvil not found: run `npm ci` (or set NODERR_ANVIL)")
+        require("anvil", "no anvil executable: run `npm ci` (or set NODERR_ANVIL to one)")
     return binary
 
 
@@ -134,5 +136,5 @@ def anvil_factory() -> Iterator[AnvilFactory]:
 def solc() -> Callable[..., CompiledContract]:
     """``compile_solidity(source_path, contract=None) -> (abi, bytecode)``, with solcjs checked."""
     if solcjs_binary() is None:
-        require("solc-js", "node_modules/.bin/solcjs not found: run `npm ci`")
+        require("solc-js", "no solcjs executable: run `npm ci` (or set NODERR_SOLCJS to one)")
     return compile_solidity

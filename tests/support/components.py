@@ -57,10 +57,15 @@ def registry_status(address: str, timeout: float = 3.0) -> int | str:
 
 
 def find_tool(env_var: str, *candidates: Path, on_path: str | None = None) -> Path | None:
-    """First existing executable among: ``$env_var``, ``candidates``, then ``on_path`` on PATH."""
+    """First existing executable among: ``$env_var``, ``candidates``, then ``on_path`` on PATH.
+
+    A set ``$env_var`` is the only candidate: pointing it at a missing file gives None rather
+    than quietly using another binary.
+    """
     override = os.environ.get(env_var)
     if override:
-        return Path(override)
+        candidates = (Path(override),)
+        on_path = None
     for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate

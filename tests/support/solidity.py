@@ -51,7 +51,7 @@ def _compile_file(path: Path, digest: str) -> dict[str, CompiledContract]:
     # `digest` is unused in the body: it is part of the cache key so that edits recompile.
     solcjs = solcjs_binary()
     if solcjs is None:
-        raise SolidityError("solcjs not found: run `npm ci` in the repository root")
+        raise SolidityError("solcjs not found: run `npm ci` (or set NODERR_SOLCJS)")
     with tempfile.TemporaryDirectory(prefix="solcjs-") as out:
         # solcjs names its outputs after the source path as given, so it runs from the source's
         # folder with the bare file name; --base-path lets sibling imports resolve.
