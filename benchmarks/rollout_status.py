@@ -31,9 +31,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.integration._standin import anvil_binary, compile_solidity, start_anvil  # noqa: E402
+from tests.support.anvil import start_anvil  # noqa: E402
 from tests.support.beacon_chain import CONTRACTS, BeaconDriver  # noqa: E402
+from tests.support.components import anvil_binary  # noqa: E402
 from tests.support.rpc_servers import CountingProxy  # noqa: E402
+from tests.support.solidity import compile_solidity  # noqa: E402
 
 TIERS_YAML = """\
 tiers:

@@ -20,16 +20,10 @@ from typer.testing import CliRunner
 from noderr_deploy.beacon import beacon_abi
 from noderr_deploy.cli import app
 from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket
-from tests.integration import _standin
+from tests.support.anvil import Anvil
 from tests.support.beacon_chain import CONTRACTS, GUARDIAN, ORACLE, VALIDATOR, BeaconDriver
 from tests.support.beacon_chain import deploy as deploy_contract
 from tests.support.rpc_servers import CountingProxy, SilentServer
-
-pytestmark = [pytest.mark.integration, pytest.mark.chain]
-
-# Until the infra branch's fixtures land (then delete these two lines and _standin.py).
-anvil_factory = _standin.anvil_factory
-solc = _standin.solc
 
 DAY = 86400
 TIERS_YAML = """\
@@ -48,12 +42,12 @@ def tiers_yaml(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def node(anvil_factory: Callable[..., Any]) -> Any:
+def node(anvil_factory: Callable[..., Anvil]) -> Anvil:
     return anvil_factory()
 
 
 @pytest.fixture
-def beacon(node: Any, solc: Callable[..., Any]) -> BeaconDriver:
+def beacon(node: Anvil, solc: Callable[..., Any]) -> BeaconDriver:
     abi, bytecode = solc(CONTRACTS / "VersionBeacon.sol")
     return BeaconDriver.deploy(node.url, abi, bytecode)
 
@@ -100,7 +94,7 @@ def node_in(cohort: str, plan: RolloutPlan = DEFAULT_PLAN) -> str:
 
 
 def test_status_reads_every_tier_at_one_block(
-    node: Any, beacon: BeaconDriver, run: Callable[..., Any]
+    node: Anvil, beacon: BeaconDriver, run: Callable[..., Any]
 ) -> None:
     v = beacon.publish(VALIDATOR, "1.2.3", config_hash=bytes(range(32)))
     o = beacon.publish(ORACLE, "2.0.0", tag="2.0.0-oracle")
@@ -140,7 +134,7 @@ def test_status_reads_every_tier_at_one_block(
 
 
 def test_status_text_shows_versions_missing_tiers_and_pause(
-    node: Any, beacon: BeaconDriver, run: Callable[..., Any]
+    node: Anvil, beacon: BeaconDriver, run: Callable[..., Any]
 ) -> None:
     beacon.publish(VALIDATOR, "1.2.3")
     beacon.set_rollout(10, 20, 12, active=False)
@@ -156,7 +150,7 @@ def test_status_text_shows_versions_missing_tiers_and_pause(
 
 
 def test_phases_through_time_at_each_boundary(
-    node: Any, beacon: BeaconDriver, run: Callable[..., Any]
+    node: Anvil, beacon: BeaconDriver, run: Callable[..., Any]
 ) -> None:
     beacon.set_rollout(5, 25, 24)
     published = beacon.publish(GUARDIAN, "3.1.0")
@@ -186,7 +180,7 @@ def test_phases_through_time_at_each_boundary(
 
 
 def test_increase_time_moves_the_phase_on_chain_time(
-    node: Any, beacon: BeaconDriver, run: Callable[..., Any]
+    node: Anvil, beacon: BeaconDriver, run: Callable[..., Any]
 ) -> None:
     beacon.publish(ORACLE, "1.0.0")
     phases = []
@@ -197,7 +191,7 @@ def test_increase_time_moves_the_phase_on_chain_time(
 
 
 def test_version_json_and_emergency_priority(
-    node: Any, beacon: BeaconDriver, run: Callable[..., Any]
+    node: Anvil, beacon: BeaconDriver, run: Callable[..., Any]
 ) -> None:
     first = beacon.publish(ORACLE, "1.0.0")
     beacon.publish(ORACLE, "1.1.0")
@@ -225,7 +219,9 @@ def test_version_json_and_emergency_priority(
     assert status["isEmergencyRollback"] is True
 
 
-def test_at_overrides_chain_time(node: Any, beacon: BeaconDriver, run: Callable[..., Any]) -> None:
+def test_at_overrides_chain_time(
+    node: Anvil, beacon: BeaconDriver, run: Callable[..., Any]
+) -> None:
     published = beacon.publish(VALIDATOR, "1.0.0")
     later = str(published.timestamp + 2 * DAY)
     doc = status_json(run, node.url, beacon.address, "-t", "validator", "--at", later)
@@ -234,7 +230,7 @@ def test_at_overrides_chain_time(node: Any, beacon: BeaconDriver, run: Callable[
 
 
 def test_pinned_block_shows_the_older_state(
-    node: Any, beacon: BeaconDriver, run: Callable[..., Any]
+    node: Anvil, beacon: BeaconDriver, run: Callable[..., Any]
 ) -> None:
     old = beacon.publish(VALIDATOR, "1.0.0")
     beacon.publish(VALIDATOR, "1.1.0")
@@ -256,7 +252,7 @@ def test_pinned_block_shows_the_older_state(
 
 
 def test_three_tier_status_needs_three_http_requests(
-    node: Any, beacon: BeaconDriver, run: Callable[..., Any]
+    node: Anvil, beacon: BeaconDriver, run: Callable[..., Any]
 ) -> None:
     for tier in (VALIDATOR, GUARDIAN, ORACLE):
         beacon.publish(tier, "1.0.0")
@@ -273,7 +269,7 @@ def test_three_tier_status_needs_three_http_requests(
 # ---- failure modes ----
 
 
-def test_tier_without_version(node: Any, beacon: BeaconDriver, run: Callable[..., Any]) -> None:
+def test_tier_without_version(node: Anvil, beacon: BeaconDriver, run: Callable[..., Any]) -> None:
     result = run("version", "node-1", "--tier", "guardian", url=node.url, address=beacon.address)
     assert result.exit_code == 1
     assert result.stderr == (
@@ -282,7 +278,7 @@ def test_tier_without_version(node: Any, beacon: BeaconDriver, run: Callable[...
     )
 
 
-def test_no_contract_at_address(node: Any, run: Callable[..., Any]) -> None:
+def test_no_contract_at_address(node: Anvil, run: Callable[..., Any]) -> None:
     address = "0x000000000000000000000000000000000000dEaD"
     result = run("rollout", "status", url=node.url, address=address)
     assert result.exit_code == 1
@@ -290,7 +286,7 @@ def test_no_contract_at_address(node: Any, run: Callable[..., Any]) -> None:
 
 
 def test_contract_with_another_abi(
-    node: Any,
+    node: Anvil,
     solc: Callable[..., Any],
     run: Callable[..., Any],
 ) -> None:
@@ -305,7 +301,7 @@ def test_contract_with_another_abi(
 
 
 def test_call_that_reverts_names_the_function(
-    node: Any, beacon: BeaconDriver, run: Callable[..., Any], tmp_path: Path
+    node: Anvil, beacon: BeaconDriver, run: Callable[..., Any], tmp_path: Path
 ) -> None:
     # The beacon's tier enum has 3 members: tier slot 7 makes currentVersionId revert.
     config = tmp_path / "odd.yaml"
@@ -320,7 +316,7 @@ def test_call_that_reverts_names_the_function(
     assert result.stderr.endswith("is this a VersionBeacon?\n")
 
 
-def test_wrong_chain_id(node: Any, beacon: BeaconDriver, run: Callable[..., Any]) -> None:
+def test_wrong_chain_id(node: Anvil, beacon: BeaconDriver, run: Callable[..., Any]) -> None:
     result = run("rollout", "status", "--chain-id", "84532", url=node.url, address=beacon.address)
     assert result.exit_code == 1
     assert result.stderr == (
@@ -330,14 +326,14 @@ def test_wrong_chain_id(node: Any, beacon: BeaconDriver, run: Callable[..., Any]
 
 
 def test_block_that_does_not_exist_yet(
-    node: Any, beacon: BeaconDriver, run: Callable[..., Any]
+    node: Anvil, beacon: BeaconDriver, run: Callable[..., Any]
 ) -> None:
     result = run("rollout", "status", "--block", "999", url=node.url, address=beacon.address)
     assert result.exit_code == 2
     assert result.stderr == "error: --block 999: no such block on chain 31337 yet\n"
 
 
-def test_anvil_killed_mid_suite(node: Any, beacon: BeaconDriver, run: Callable[..., Any]) -> None:
+def test_anvil_killed_mid_suite(node: Anvil, beacon: BeaconDriver, run: Callable[..., Any]) -> None:
     beacon.publish(VALIDATOR, "1.0.0")
     assert run("rollout", "status", url=node.url, address=beacon.address).exit_code == 0
     node.kill()
@@ -407,7 +403,7 @@ def test_shipped_abi_matches_the_contract(solc: Callable[..., Any]) -> None:
     assert {name: compiled[name] for name in shipped} == shipped
 
 
-def test_plan_and_version_from_chain(node: Any, beacon: BeaconDriver) -> None:
+def test_plan_and_version_from_chain(node: Anvil, beacon: BeaconDriver) -> None:
     from noderr_deploy.beacon import plan_and_version_from_chain
     from noderr_deploy.chain import ChainSettings
 
