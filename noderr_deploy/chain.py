@@ -187,6 +187,11 @@ class RpcClient:
                 last = exc
             except requests.ConnectionError as exc:
                 last = exc
+            except requests.RequestException as exc:
+                raise ChainError(
+                    f"RPC {self.redacted_url}: request failed"
+                    f" ({type(exc).__name__}, reading {what})"
+                ) from None
             except ValueError:
                 raise ChainError(
                     f"RPC {self.redacted_url} answered with something that is not JSON"
@@ -217,6 +222,27 @@ def _reason(exc: Exception | None) -> str:
     return "connection failed"
 
 
+def check_rpc_url(url: str) -> None:
+    """A :class:`UsageError` unless ``url`` is an http(s) URL with a host (and a valid port)."""
+    from urllib.parse import urlsplit
+
+    shown = redact_url(url)
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(
+            f"RPC URL {shown!r} is not an http:// or https:// URL"
+            " (websocket and IPC endpoints are not supported)"
+        )
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"RPC URL {shown!r} is malformed: {exc}") from None
+    if not parts.hostname or " " in parts.netloc:
+        raise UsageError(f"RPC URL {shown!r} has no valid host")
+    if port == 0:
+        raise UsageError(f"RPC URL {shown!r}: port 0 is not a port")
+
+
 def connect(settings: ChainSettings, *, clock: Callable[[], float] = time.monotonic) -> RpcClient:
     """A client for ``settings.rpc_url`` over web3's ``HTTPProvider``.
 
@@ -224,11 +250,7 @@ def connect(settings: ChainSettings, *, clock: Callable[[], float] = time.monoto
     minutes); :class:`RpcClient` retries within the ``--timeout`` budget instead.
     """
     url = settings.rpc_url
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(
-            f"RPC URL {redact_url(url)!r} is not an http:// or https:// URL"
-            " (websocket and IPC endpoints are not supported)"
-        )
+    check_rpc_url(url)
     from web3 import HTTPProvider
     from web3.types import RPCEndpoint
 

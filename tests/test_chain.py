@@ -63,6 +63,23 @@ def test_only_http_endpoints() -> None:
         connect(settings("wss://node.example/v3/abcDEF1234567890xyz"))
 
 
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://", "RPC URL 'http://' has no valid host"),
+        ("http://exa mple.com", "RPC URL 'http://exa mple.com' has no valid host"),
+        ("http://127.0.0.1:99999", "RPC URL 'http://127.0.0.1:99999' is malformed:"
+         " Port out of range 0-65535"),
+        ("node.example:8545", "RPC URL 'node.example:8545' is not an http:// or https:// URL"
+         " (websocket and IPC endpoints are not supported)"),
+    ],
+)  # fmt: skip
+def test_malformed_rpc_urls_are_usage_errors(url: str, message: str) -> None:
+    with pytest.raises(UsageError) as failure:
+        connect(settings(url))
+    assert failure.value.message == message
+
+
 def test_silent_server_fails_within_the_budget() -> None:
     with SilentServer() as server:
         client = connect(settings(server.url, timeout=0.5))
