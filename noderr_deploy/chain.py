@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -272,8 +273,11 @@ def connect(settings: ChainSettings, *, clock: Callable[[], float] = time.monoto
 
     def send(payload: list[tuple[str, list[Any]]], timeout: float) -> Any:
         provider.budget = timeout
-        # web3 sorts the answers by request id, i.e. back into the order of the calls.
-        return provider.make_batch_request([(RPCEndpoint(m), p) for m, p in payload])
+        # web3 sorts the answers by request id, i.e. back into the order of the calls. A
+        # reply without ids makes it warn on stderr; the length check in batch() covers that.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return provider.make_batch_request([(RPCEndpoint(m), p) for m, p in payload])
 
     return RpcClient(url=url, timeout=settings.timeout, send=send, clock=clock)
 

@@ -417,3 +417,28 @@ def test_plan_and_version_from_chain(node: Anvil, beacon: BeaconDriver) -> None:
     assert version.published_at == datetime.fromtimestamp(published.timestamp, tz=UTC)
     assert (block.number, int(block.time.timestamp())) == (published.block, published.timestamp)
     assert plan_and_version_from_chain(settings, GUARDIAN)[1] is None
+
+
+def test_version_text_when_paused(
+    node: Anvil, beacon: BeaconDriver, run: Callable[..., Any]
+) -> None:
+    published = beacon.publish(VALIDATOR, "2.0.0", tag="2.0.0-all")
+    beacon.set_rollout(5, 25, 24, active=False)
+    node_id = node_in("cohort3")
+    result = run(
+        "version", node_id, "-t", "validator", "--current", "2.0.0",
+        url=node.url, address=beacon.address,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "field          value",
+        f"node           {node_id}",
+        "tier           validator (beacon tier 0)",
+        f"version        {published.version_id} 2.0.0",
+        "image tag      2.0.0-all",
+        f"config hash    0x{'11' * 32}",
+        f"cohort         cohort3 (bucket {bucket(node_id)})",
+        f"activates at   {iso(published.timestamp + 3 * DAY)}",
+        "should update  no (already on it)",
+        "rollout        PAUSED on the beacon",
+    ]
