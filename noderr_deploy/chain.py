@@ -137,7 +137,7 @@ class RpcClient:
             # A server that answers a batch with one error object (e.g. batches disabled).
             raise ChainError(
                 f"RPC {self.redacted_url} rejected the request for {what}:"
-                f" {self._message(reply['error'])}"
+                f" {self.message_of(reply['error'])}"
             )
         if not isinstance(reply, list) or len(reply) != len(payload):
             raise ChainError(
@@ -150,26 +150,25 @@ class RpcClient:
         """One call in a batch of one; its ``result``, or a :class:`ChainError` naming ``what``."""
         (entry,) = self.batch([(method, params)], what)
         if "error" in entry:
-            raise ChainError(f"{what} failed on {self.redacted_url}: {self._message(entry)}")
+            raise ChainError(f"{what} failed on {self.redacted_url}: {self.message_of(entry)}")
         return entry.get("result")
 
-    def _message(self, entry: Any) -> str:
+    def message_of(self, entry: Any) -> str:
+        """The redacted error message of a failed batch entry (or of a bare error object)."""
         error = entry.get("error", entry) if isinstance(entry, dict) else entry
         text = str(error.get("message", error)) if isinstance(error, dict) else str(error)
         return redact_text(text, self.url)
-
-    def message_of(self, entry: dict[str, Any]) -> str:
-        """The redacted error message of one failed batch entry."""
-        return self._message(entry)
 
     def _post(self, payload: list[tuple[str, list[Any]]], what: str) -> Any:
         import requests
 
         last: Exception | None = None
+        attempts = 0
         for attempt in range(MAX_ATTEMPTS):
             remaining = self._remaining()
             if remaining <= 0:
                 break
+            attempts += 1
             self.requests_sent += 1
             try:
                 return self.send(payload, remaining)
@@ -202,7 +201,7 @@ class RpcClient:
                 self.sleep(min(0.2 * 2**attempt, max(0.0, self._remaining())))
         raise ChainError(
             f"RPC {self.redacted_url} unreachable (reading {what}):"
-            f" {_reason(last)} after {self.requests_sent} attempt(s)"
+            f" {_reason(last)} after {attempts} attempt(s)"
         )
 
 

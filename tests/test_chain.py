@@ -143,3 +143,14 @@ def test_budget_spans_retries() -> None:
             client.call("eth_chainId", [], "the chain id")
         assert time.monotonic() - started < 0.6
         assert server.hits <= 2
+
+
+def test_attempts_are_counted_per_request() -> None:
+    with CannedServer(200, b'[{"jsonrpc":"2.0","id":1,"result":"0x7a69"}]') as server:
+        client = connect(settings(server.url))
+        assert client.call("eth_chainId", [], "the chain id") == "0x7a69"
+        server.status = 502
+        with pytest.raises(ChainError) as failure:
+            client.call("eth_chainId", [], "the chain id")
+        assert (server.hits, client.requests_sent) == (4, 4)
+    assert failure.value.message.endswith("HTTP 502 after 3 attempt(s)")
