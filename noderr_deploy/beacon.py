@@ -25,6 +25,7 @@ from noderr_deploy.chain import (
     BlockRef,
     ChainSettings,
     RpcClient,
+    checksum_address,
     connect,
     resolve_block,
 )
@@ -240,8 +241,6 @@ def read_beacon(
 
 def _version(version_id: int, values: Sequence[Any]) -> VersionInfo:
     version_string, image_tag, config_hash, timestamp, publisher, active, emergency = values
-    from noderr_deploy.chain import checksum_address
-
     return VersionInfo(
         version_id=version_id,
         version_string=str(version_string),
