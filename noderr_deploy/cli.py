@@ -131,8 +131,9 @@ def root(
 
 
 def _register() -> None:
-    from noderr_deploy.commands import tiers
+    from noderr_deploy.commands import build, tiers
 
+    app.command("build")(build.build)
     app.command("tiers")(tiers.tiers)
 
 
