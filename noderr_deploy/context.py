@@ -36,7 +36,6 @@ DOCKERFILE_PATH = f"{DOCKERFILE_DIR}/Dockerfile"
 NEVER_SENT_DIRS = frozenset({".git", "node_modules"})
 # Secrets that must never reach an engine (or an image layer), whatever .dockerignore says.
 NEVER_SENT_NAMES = (
-    ".env",
     ".env*",
     "*.pem",
     "*.key",
@@ -73,10 +72,15 @@ class IgnorePattern:
 
 def _compile(pattern: str) -> re.Pattern[str]:
     regex = "^"
+    in_class = False
     i = 0
     while i < len(pattern):
         ch = pattern[i]
-        if ch == "*":
+        if in_class:
+            # Character classes pass through, as in Go's filepath.Match ("[a-c]", "[^/]").
+            regex += ch
+            in_class = ch != "]"
+        elif ch == "*":
             if i + 1 < len(pattern) and pattern[i + 1] == "*":
                 i += 2
                 if i < len(pattern) and pattern[i] == "/":
@@ -89,8 +93,9 @@ def _compile(pattern: str) -> re.Pattern[str]:
         elif ch == "\\":
             i += 1
             regex += re.escape(pattern[i]) if i < len(pattern) else r"\\"
-        elif ch in "[]":
-            regex += ch  # character classes pass through, as in Go's filepath.Match
+        elif ch == "[":
+            regex += ch
+            in_class = True
         else:
             regex += re.escape(ch)
         i += 1

@@ -29,7 +29,10 @@ _TAIL_LINES = 10
 def engine_address(environ: Mapping[str, str] = os.environ) -> str:
     """The engine the SDK talks to, for messages: DOCKER_HOST (redacted) or the socket."""
     host = environ.get("DOCKER_HOST", "").strip()
-    return redact_url(host) if host else DEFAULT_SOCKET
+    if not host:
+        return DEFAULT_SOCKET
+    # A socket path holds no secret; a tcp:// or ssh:// address may carry credentials.
+    return host if host.startswith(("unix://", "npipe://")) else redact_url(host)
 
 
 def connect(
@@ -56,6 +59,8 @@ def connect(
 def _reason(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     text = text.removeprefix("Error while fetching server API version: ")
+    # "('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))"
+    text = re.sub(r"\('Connection aborted\.', \w+\(\d+, '([^']+)'\)\)", r"\1", text)
     return text if len(text) <= 300 else text[:297] + "..."
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -102,7 +103,8 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
     packages and the Dockerfile. Images are tagged {registry}/{image}:{version}-{tier} and
     :latest-{tier} once built, then checked against the tier's size budget (exit 3 over it,
     naming the five largest layers). Registry credentials: the docker config, or
-    NODERR_REGISTRY_USER and NODERR_REGISTRY_PASSWORD.
+    NODERR_REGISTRY_USER and NODERR_REGISTRY_PASSWORD. SOURCE_DATE_EPOCH, if set, is the
+    created label's time.
 
     Examples:
 
@@ -135,7 +137,8 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
         base_image=base_image or None,
         build_args=_parse_build_args(build_arg or []),
     )
-    plans = [plan_build(cfg, t, settings, git=git) for t in tiers]
+    now = _source_date(os.environ)
+    plans = [plan_build(cfg, t, settings, git=git, now=now) for t in tiers]
     if dry_run:
         _show_plans(out, plans, json_)
         return
@@ -218,6 +221,16 @@ def _raise_over_budget(over: list[BuildResult]) -> None:
     )
 
 
+def _source_date(environ: Any) -> datetime | None:
+    """SOURCE_DATE_EPOCH (reproducible builds) for the created label, else None (now)."""
+    value = environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise UsageError(f"SOURCE_DATE_EPOCH={value!r} is not a unix time in seconds")
+    return datetime.fromtimestamp(int(value), tz=UTC)
+
+
 def _registry_auth(environ: Any) -> dict[str, str] | None:
     user = environ.get("NODERR_REGISTRY_USER") or ""
     password = environ.get("NODERR_REGISTRY_PASSWORD") or ""
@@ -251,7 +264,7 @@ def _show_plans(out: Output, plans: list[BuildPlan], json_: bool) -> None:
         ]
         rows += [(f"build arg {k}", v) for k, v in plan.build_args.items()]
         rows += [(f"label {k}", v) for k, v in plan.labels.items()]
-        out.table(("", "value"), rows, title=f"Plan for tier {plan.tier} (dry run)")
+        out.table(("setting", "value"), rows, title=f"Plan for tier {plan.tier} (dry run)")
         out.text()
 
 
