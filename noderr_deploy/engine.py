@@ -26,6 +26,14 @@ _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$", re.DOTALL)
 _TAIL_LINES = 10
 
 
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """What a lost engine connection raises mid-stream: requests', urllib3's or the socket's."""
+    import requests
+    import urllib3.exceptions
+
+    return (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError)
+
+
 def engine_address(environ: Mapping[str, str] = os.environ) -> str:
     """The engine the SDK talks to, for messages: DOCKER_HOST (redacted) or the socket."""
     host = environ.get("DOCKER_HOST", "").strip()
@@ -148,7 +156,6 @@ def build_image(
     never moves a tag.
     """
     import docker.errors
-    import requests
 
     parser = BuildStreamParser()
     step: Step | None = None
@@ -189,7 +196,7 @@ def build_image(
             raise BuildError(
                 f"tier {plan.tier}: the engine refused the build: {_api_message(exc)}"
             ) from None
-        except requests.exceptions.RequestException as exc:
+        except _transport_errors() as exc:
             raise EngineError(
                 f"tier {plan.tier}: lost the Docker engine during the build: {_reason(exc)}"
             ) from None
@@ -220,15 +227,35 @@ def _api_message(exc: Any) -> str:
 
 def tag_image(client: Any, image_id: str, tags: Iterable[str]) -> None:
     """Point each tag at ``image_id`` (moving it if it pointed elsewhere)."""
+    import docker.errors
+
     for reference in tags:
         repository, tag = split_reference(reference)
-        client.api.tag(image_id, repository, tag, force=True)
+        try:
+            client.api.tag(image_id, repository, tag, force=True)
+        except docker.errors.APIError as exc:
+            raise EngineError(
+                f"cannot tag {image_id[:19]} as {reference}: {_api_message(exc)}"
+            ) from None
+        except _transport_errors() as exc:
+            raise EngineError(
+                f"lost the Docker engine while tagging {reference}: {_reason(exc)}"
+            ) from None
 
 
 def inspect_image(client: Any, image_id: str) -> tuple[int, list[dict[str, Any]]]:
     """The image's size in bytes and its history (newest layer first)."""
-    attrs = client.api.inspect_image(image_id)
-    return int(attrs["Size"]), list(client.api.history(image_id))
+    import docker.errors
+
+    try:
+        attrs = client.api.inspect_image(image_id)
+        return int(attrs["Size"]), list(client.api.history(image_id))
+    except docker.errors.APIError as exc:
+        raise EngineError(f"cannot inspect {image_id[:19]}: {_api_message(exc)}") from None
+    except _transport_errors() as exc:
+        raise EngineError(
+            f"lost the Docker engine while inspecting {image_id[:19]}: {_reason(exc)}"
+        ) from None
 
 
 # -- push ----------------------------------------------------------------------------------
@@ -288,7 +315,6 @@ def push_tag(
 ) -> str:
     """Push ``reference``; return the registry's manifest digest, or :class:`RegistryError`."""
     import docker.errors
-    import requests
 
     repository, tag = split_reference(reference)
     digest: str | None = None
@@ -305,7 +331,7 @@ def push_tag(
                     digest = event.digest
     except docker.errors.APIError as exc:
         raise RegistryError(f"push of {reference} failed: {_api_message(exc)}") from None
-    except requests.exceptions.RequestException as exc:
+    except _transport_errors() as exc:
         raise EngineError(
             f"lost the Docker engine while pushing {reference}: {_reason(exc)}"
         ) from None

@@ -73,3 +73,37 @@ def build_pnpm_base(client: docker.DockerClient, base: str, package: Path) -> st
             raise RuntimeError(f"building {tag} failed: {chunk['errorDetail'].get('message')}")
     client.images.get(tag)
     return tag
+
+
+def remove_descendants(client: docker.DockerClient, image: str) -> int:
+    """Remove every image built on ``image`` (children first), keeping ``image`` itself.
+
+    That is what the tests and the benchmark built on the pnpm base: the tier images and every
+    intermediate image of the classic builder's layer cache. Returns how many were removed.
+    """
+    root = client.images.get(image).id
+    children: dict[str, list[str]] = {}
+    for entry in client.api.images(all=True):
+        children.setdefault(entry.get("ParentId") or "", []).append(entry["Id"])
+    order: list[str] = []
+    pending = [(root, False)]
+    while pending:  # iterative post-order: a child is removed before its parent
+        current, expanded = pending.pop()
+        if expanded:
+            order.append(current)
+            continue
+        pending.append((current, True))
+        pending.extend((child, False) for child in children.get(current, []))
+    removed = 0
+    for image_id in order:
+        if image_id == root:
+            continue
+        try:
+            # noprune: never let the engine delete untagged ancestors beyond ``image``.
+            client.api.remove_image(image_id, force=True, noprune=True)
+            removed += 1
+        except docker.errors.NotFound:
+            pass  # gone with a child already
+        except docker.errors.APIError:
+            pass  # in use by someone's running container: leave it
+    return removed
