@@ -4,14 +4,15 @@
 
 What it does, against the engine at DOCKER_HOST (default: the local socket), offline:
 
-1. Builds the tests' base image (busybox, node, tini) and the pnpm layer on it, as the
+1. Copies the example workspace and the Dockerfile into a new git repository (one commit).
+2. Builds the tests' base image (busybox, node, tini) and the pnpm layer on it, as the
    integration tests do (tests/support/base_image.py, tests/integration/pnpm_base.py).
-2. Cold: removes every image built on that pnpm base (the tier images and all intermediate
+3. Cold: removes every image built on that pnpm base (the tier images and all intermediate
    images, i.e. the classic builder's layer cache) and prunes the BuildKit cache (empty with
    the classic builder, done for completeness); the base images stay. Then times
    ``noderr build --all`` (through the CLI entry point, in-process, so python start-up is
    not counted).
-3. Warm: times the same command again with nothing changed (every layer a cache hit).
+4. Warm: times the same command again with nothing changed (every layer a cache hit).
 
 Each round does one cold and one warm build; the ratio reported is the median warm time over
 the median cold time. The claim in the issue is ratio <= 10 %. Everything built is removed at
@@ -24,6 +25,7 @@ import argparse
 import json
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -83,6 +85,12 @@ def main() -> None:
         namespace = f"registry: bench.local/{uuid.uuid4().hex[:8]}"
         text = (ROOT / "tiers.yaml").read_text()
         config.write_text(text.replace("registry: ghcr.io/noderrxyz", namespace))
+        # A real workspace is a git repository: its HEAD commit time is the created label,
+        # so an unchanged workspace gives unchanged labels (see images.plan_build).
+        git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+        subprocess.run([*git, "init", "-q"], cwd=project, check=True)
+        subprocess.run([*git, "add", "-A"], cwd=project, check=True)
+        subprocess.run([*git, "commit", "-qm", "bench"], cwd=project, check=True)
         cfg = load_config(config)
         settings = BuildSettings(registry="bench.local/x", version="bench", base_image=base)
         context_bytes = {

@@ -48,6 +48,8 @@ class GitInfo:
     describe: str | None = None
     revision: str | None = None
     source: str | None = None
+    committed: datetime | None = None
+    """Time of the HEAD commit: the image's created time unless SOURCE_DATE_EPOCH says."""
 
 
 Runner = Callable[[Sequence[str], Path], str | None]
@@ -67,11 +69,17 @@ def _git(args: Sequence[str], cwd: Path) -> str | None:
 def read_git(workspace: Path, run: Runner = _git) -> GitInfo:
     """``git describe --tags --always --dirty``, HEAD and the origin URL of ``workspace``."""
     source = run(["config", "--get", "remote.origin.url"], workspace)
+    committed = run(["log", "-1", "--format=%ct"], workspace)
     return GitInfo(
         describe=run(["describe", "--tags", "--always", "--dirty"], workspace),
         revision=run(["rev-parse", "HEAD"], workspace),
         # The source label is public: no credentials from an https://user:token@ remote.
         source=_strip_credentials(source) if source else None,
+        committed=(
+            datetime.fromtimestamp(int(committed), tz=UTC)
+            if committed and committed.isdigit()
+            else None
+        ),
     )
 
 
@@ -224,8 +232,13 @@ def plan_build(
     git: GitInfo,
     now: datetime | None = None,
 ) -> BuildPlan:
-    """The plan of ``tier`` (a resolved :class:`~noderr_deploy.config.Tier`) of ``config``."""
-    created = now or datetime.now(UTC)
+    """The plan of ``tier`` (a resolved :class:`~noderr_deploy.config.Tier`) of ``config``.
+
+    ``now`` (SOURCE_DATE_EPOCH) is the created label's time, else the HEAD commit's time, else
+    the clock: a label that changed on every build would defeat the layer cache of every step
+    after it, and the commit time makes the label reproducible.
+    """
+    created = now or git.committed or datetime.now(UTC)
     base_image = settings.base_image or tier.base_image
     context = assemble_context(config.workspace, tier.packages, tier.dockerfile)
     return BuildPlan(

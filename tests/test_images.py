@@ -150,14 +150,31 @@ def test_read_git_strips_credentials_from_the_source() -> None:
                 "config": "https://user:ghp_token@github.com/noderrxyz/node.git",
                 "describe": "v1.2.0-dirty",
                 "rev-parse": "abc",
+                "log": "1780000000",
             }
         ),
     )
-    assert git == GitInfo("v1.2.0-dirty", "abc", "https://github.com/noderrxyz/node.git")
+    assert git == GitInfo(
+        "v1.2.0-dirty",
+        "abc",
+        "https://github.com/noderrxyz/node.git",
+        datetime(2026, 5, 28, 20, 26, 40, tzinfo=UTC),
+    )
 
 
 def test_read_git_outside_a_repository(tmp_path: Path) -> None:
-    assert read_git(tmp_path) == GitInfo(None, None, None)
+    assert read_git(tmp_path) == GitInfo(None, None, None, None)
+
+
+def test_created_label_is_the_commit_time_unless_source_date_epoch() -> None:
+    config = load_config(REPO / "tiers.yaml")
+    settings = BuildSettings(registry="r", version="1")
+    committed = GitInfo(committed=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    tier = config.tier("all")
+    plan = plan_build(config, tier, settings, git=committed)
+    assert plan.labels["org.opencontainers.image.created"] == "2026-01-02T03:04:05Z"
+    plan = plan_build(config, tier, settings, git=committed, now=NOW)
+    assert plan.labels["org.opencontainers.image.created"] == "2026-11-26T12:00:00Z"
 
 
 def test_tiers_are_built_in_extends_order() -> None:
