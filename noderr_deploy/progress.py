@@ -28,6 +28,12 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
 _LIVE_TAIL = 6
+# The classic builder's bookkeeping lines: noise next to the steps and their output.
+_NOISE = (" ---> ", "Removing intermediate container ", "Successfully built ")
+
+
+def _shown(event: BuildEvent) -> bool:
+    return isinstance(event, Log) and bool(event.line.strip()) and not event.line.startswith(_NOISE)
 
 
 class BuildView:
@@ -52,7 +58,7 @@ class BuildView:
     def _plain_build(self, tier: str, event: BuildEvent) -> None:
         if isinstance(event, Step):
             self._line(f"[{tier}] Step {event.number}/{event.total} : {event.instruction}")
-        elif isinstance(event, Log) and event.line.strip():
+        elif isinstance(event, Log) and _shown(event):
             self._line(f"[{tier}]   {event.line}")
 
     @contextmanager
@@ -80,7 +86,7 @@ class BuildView:
             def callback(event: BuildEvent) -> None:
                 if isinstance(event, Step):
                     state["step"], state["tail"] = event, []
-                elif isinstance(event, Log) and event.line.strip():
+                elif isinstance(event, Log) and _shown(event):
                     state["tail"] = [*state["tail"][-(_LIVE_TAIL - 1) :], event.line]
                 else:
                     return

@@ -140,7 +140,7 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
     now = _source_date(os.environ)
     plans = [plan_build(cfg, t, settings, git=git, now=now) for t in tiers]
     if dry_run:
-        _show_plans(out, plans, json_)
+        _show_plans(out, plans, json_, cfg.path.parent)
         return
 
     from noderr_deploy.engine import connect
@@ -250,7 +250,14 @@ def _parse_build_args(values: list[str]) -> dict[str, str]:
     return result
 
 
-def _show_plans(out: Output, plans: list[BuildPlan], json_: bool) -> None:
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+def _show_plans(out: Output, plans: list[BuildPlan], json_: bool, config_dir: Path) -> None:
     if json_:
         out.json([plan.as_json() for plan in plans])
         return
@@ -259,7 +266,7 @@ def _show_plans(out: Output, plans: list[BuildPlan], json_: bool) -> None:
             ("tags", "\n".join(plan.tags) if out.pretty else ", ".join(plan.tags)),
             ("packages", f"{len(plan.packages)}: {', '.join(plan.packages)}"),
             ("context", f"{plan.context.file_count} files, {plan.context.tar_bytes} bytes"),
-            ("dockerfile", str(plan.dockerfile)),
+            ("dockerfile", _relative(plan.dockerfile, config_dir)),
             ("size budget", format_size(plan.budget_bytes)),
         ]
         rows += [(f"build arg {k}", v) for k, v in plan.build_args.items()]

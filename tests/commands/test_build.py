@@ -100,7 +100,6 @@ def test_dry_run_json_plan(project: Path) -> None:
 def test_dry_run_table(project: Path) -> None:
     result = invoke(["-c", str(project), "--tier", "all", "--dry-run", "--version", "1.2.0"])
     assert result.exit_code == 0, result.stderr  # type: ignore[attr-defined]
-    dockerfile = project.parent / "df" / "Dockerfile"
     assert result.stdout == (  # type: ignore[attr-defined]
         "Plan for tier all (dry run)\n"
         "setting                                 value\n"
@@ -108,7 +107,7 @@ def test_dry_run_table(project: Path) -> None:
         " registry.example/noderr/noderr-node-os:latest-all\n"
         "packages                                2: types, utils\n"
         "context                                 8 files, 20480 bytes\n"
-        f"dockerfile                              {dockerfile}\n"
+        "dockerfile                              df/Dockerfile\n"
         "size budget                             500.00 MB\n"
         "build arg TIER                          all\n"
         "build arg PACKAGES                      types utils\n"
