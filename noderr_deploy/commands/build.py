@@ -44,7 +44,8 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
             "--registry",
             envvar="NODERR_REGISTRY",
             show_envvar=True,
-            help="Registry and namespace of the tags (host[:port][/path]). Default: tiers.yaml.",
+            help="Registry and namespace of the tags, e.g. ghcr.io/noderrxyz or 127.0.0.1:5000."
+            " Default: tiers.yaml.",
         ),
     ] = None,
     base_image: Annotated[
@@ -97,14 +98,17 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
     json_: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Build each tier's image with the Docker engine at DOCKER_HOST (default: local socket).
+    """Build, label, check and push tier images with the engine at DOCKER_HOST.
 
-    The context sent holds only what the tier needs: the workspace's root files, the tier's
-    packages and the Dockerfile. Images are tagged {registry}/{image}:{version}-{tier} and
-    :latest-{tier} once built, then checked against the tier's size budget (exit 3 over it,
-    naming the five largest layers). Registry credentials: the docker config, or
-    NODERR_REGISTRY_USER and NODERR_REGISTRY_PASSWORD. SOURCE_DATE_EPOCH, if set, is the
-    created label's time.
+    The context holds only what a tier needs: the workspace's root files,
+    the tier's packages and the Dockerfile. Images are tagged
+    REGISTRY/IMAGE:VERSION-TIER and REGISTRY/IMAGE:latest-TIER once built,
+    then checked against the tier's size budget: over it, exit 3 naming
+    the five largest layers, and nothing is pushed.
+
+    Registry credentials: the docker config, or NODERR_REGISTRY_USER and
+    NODERR_REGISTRY_PASSWORD. SOURCE_DATE_EPOCH, else the HEAD commit
+    time, is the created label.
 
     Examples:
 
@@ -112,7 +116,7 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
 
         noderr build --all --version 1.4.0 --push --metadata-file build.json
 
-        noderr build -t guardian --registry 127.0.0.1:5000/noderr --json | jq '.[].digest'
+        noderr build -t guardian --registry 127.0.0.1:5000/noderr --json
     """
     from noderr_deploy.images import (
         DEFAULT_VERSION,

@@ -186,3 +186,12 @@ def test_dead_docker_host_exit_1(project: Path, tmp_path: Path) -> None:
     assert result.stderr == (  # type: ignore[attr-defined]
         f"error: cannot reach the Docker engine at {socket}: No such file or directory\n"
     )
+
+
+def test_help_has_examples_and_every_variable() -> None:
+    result = runner.invoke(app, ["build", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for text in ("Examples:", "noderr build --tier oracle --dry-run", "NODERR_REGISTRY",
+                 "NODERR_IMAGE_VERSION", "NODERR_BASE_IMAGE", "NODERR_BUILD_NETWORK",
+                 "NODERR_REGISTRY_USER"):  # fmt: skip
+        assert text in result.output
