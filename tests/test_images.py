@@ -270,3 +270,30 @@ def test_result_json_contract() -> None:
         "pushed": False,
         "digest": None,
     }
+
+
+def test_read_git_of_a_real_repository(tmp_path: Path) -> None:
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            env={"GIT_COMMITTER_DATE": "1780000000 +0000", "PATH": "/usr/bin:/bin"},
+        )
+
+    git("init", "-q")
+    (tmp_path / "package.json").write_text("{}\n")
+    git("add", "-A")
+    git("commit", "-qm", "first")
+    git("tag", "v1.2.3")
+    git("remote", "add", "origin", "https://ci:secret-token@github.com/noderrxyz/node.git")
+    info = read_git(tmp_path)
+    assert info.describe == "v1.2.3"
+    assert info.revision is not None and len(info.revision) == 40
+    assert info.source == "https://github.com/noderrxyz/node.git"
+    assert info.committed == datetime(2026, 5, 28, 20, 26, 40, tzinfo=UTC)
+    (tmp_path / "package.json").write_text('{"changed": true}\n')
+    assert read_git(tmp_path).describe == "v1.2.3-dirty"

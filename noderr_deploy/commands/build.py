@@ -168,12 +168,14 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
         from noderr_deploy.engine import push_tag
 
         for result in results:
-            digests = set()
+            digests = []
             for reference in result.tags:
                 with view.push(reference) as on_event:
-                    digests.add(push_tag(client, reference, auth=auth, on_event=on_event))
+                    digests.append(push_tag(client, reference, auth=auth, on_event=on_event))
             result.pushed = True
-            result.digest = sorted(digests)[0] if len(digests) == 1 else None
+            result.digest = digests[0]  # the versioned tag's manifest
+            if len(set(digests)) > 1:
+                out.warn(f"tier {result.tier}: the registry gave its tags different digests")
     _finish(out, results, json_, metadata_file)
 
 
