@@ -139,8 +139,9 @@ def root(
 
 
 def _register() -> None:
-    from noderr_deploy.commands import rollout, tiers, version
+    from noderr_deploy.commands import build, rollout, tiers, version
 
+    app.command("build")(build.build)
     app.command("tiers")(tiers.tiers)
     app.add_typer(rollout.app, name="rollout")
     app.command("version")(version.version)
