@@ -41,6 +41,14 @@ def report(exc: NoderrError) -> None:
 class NoderrGroup(TyperGroup):
     """The root group: maps every way a command can end onto :class:`ExitCode`."""
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # typer would turn Ctrl-C into a silent exit 130; say what happened.
+            _stderr_line("error: interrupted")
+            raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
+
     def main(  # type: ignore[override]
         self,
         args: Any = None,
@@ -131,10 +139,13 @@ def root(
 
 
 def _register() -> None:
-    from noderr_deploy.commands import cohort, tiers
+    from noderr_deploy.commands import build, cohort, rollout, tiers, version
 
+    app.command("build")(build.build)
     app.command("tiers")(tiers.tiers)
     app.command("cohort")(cohort.cohort)
+    app.add_typer(rollout.app, name="rollout")
+    app.command("version")(version.version)
 
 
 _register()

@@ -227,6 +227,11 @@ def _pydantic_message(error: Any) -> str:
         return "unknown key"
     if kind == "missing":
         return "required key is missing"
+    if kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == _NAME:
+        return (
+            f"{error['input']!r}: use lowercase letters, digits, '.', '_' and '-'"
+            " (packages are named without their '@noderr/' scope)"
+        )
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
 
@@ -265,7 +270,10 @@ def parse_config(text: str, path: Path) -> Config:
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(error["loc"])
-            problems.add(loc, _pydantic_message(error), key=error["type"] == "extra_forbidden")
+            is_key = error["type"] == "extra_forbidden" or loc[-1:] == ("[key]",)
+            if loc[-1:] == ("[key]",):
+                loc = loc[:-1]
+            problems.add(loc, _pydantic_message(error), key=is_key)
         # Still resolve the tiers that are valid on their own, so that an inheritance
         # mistake is reported in the same run as a typo elsewhere.
         _resolve_valid_tiers(located.data.get("tiers"), path, problems)
@@ -370,10 +378,10 @@ def _merge(  # noqa: PLR0917
     for i, package in enumerate(own.packages):
         if package in seen:
             origin = "its parent tiers" if package in inherited else "this tier"
+            # Reported, but the tier still resolves so its children are checked too.
             problems.add(
                 (*loc, "packages", i), f"package {package!r} is already listed by {origin}"
             )
-            ok = False
         seen.add(package)
     beacon_tier = (
         own.beacon_tier if own.beacon_tier is not None else (parent.beacon_tier if parent else None)
