@@ -143,3 +143,35 @@ def test_exit_code_values_are_the_documented_contract() -> None:
         "INCONCLUSIVE": 4,
         "INTERRUPTED": 130,
     }
+
+
+def test_a_named_command_runs_in_an_app_holding_only_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from noderr_deploy.cli import _only
+
+    slim = _only(["--debug", "cohort", "node-1"])
+    assert slim is not app
+    assert [c.name for c in slim.registered_commands] == ["cohort"]
+    assert slim.registered_groups == []
+    assert slim.registered_callback is app.registered_callback
+    rollout = _only(["rollout", "status"])
+    assert [g.name for g in rollout.registered_groups] == ["rollout"]
+    assert rollout.registered_commands == []
+    # Root help and options, unknown commands and completion see every command.
+    for argv in ([], ["--help"], ["--version"], ["-h", "cohort"], ["cohorts"], ["--debug"]):
+        assert _only(argv) is app, argv
+    monkeypatch.setenv("_NODERR_COMPLETE", "complete_bash")
+    assert _only(["cohort", "x"]) is app
+
+
+def test_the_slim_app_behaves_as_the_full_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from noderr_deploy.cli import _only
+
+    monkeypatch.chdir(REPO)
+    for argv in (["cohort", "node-1", "--json"], ["cohort", "--help"], ["cohort", "--canary", "x"]):
+        full = runner.invoke(app, argv)
+        slim = runner.invoke(_only(argv), argv)
+        assert (slim.exit_code, slim.stdout, slim.stderr) == (
+            full.exit_code,
+            full.stdout,
+            full.stderr,
+        ), argv
