@@ -47,15 +47,16 @@ class SilentServer(_Background):
         self._sock.listen(16)
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
         self.connections = 0
+        self._sock.settimeout(0.1)
         self._held: list[socket.socket] = []
         self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def start(self) -> Self:
-        threading.Thread(target=self._loop, daemon=True).start()
+        self._thread.start()
         return self
 
     def _loop(self) -> None:
-        self._sock.settimeout(0.1)
         while not self._stop.is_set():
             try:
                 conn, _ = self._sock.accept()
@@ -66,6 +67,9 @@ class SilentServer(_Background):
 
     def close(self) -> None:
         self._stop.set()
+        # Close the socket only once the accept loop has left it.
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
         for conn in self._held:
             conn.close()
         self._sock.close()
