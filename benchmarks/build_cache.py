@@ -6,7 +6,7 @@ What it does, against the engine at DOCKER_HOST (default: the local socket), off
 
 1. Copies the example workspace and the Dockerfile into a new git repository (one commit).
 2. Builds the tests' base image (busybox, node, tini) and the pnpm layer on it, as the
-   integration tests do (tests/support/base_image.py, tests/integration/pnpm_base.py).
+   integration tests do (tests/support/base_image.py, tests/support/pnpm_base.py).
 3. Cold: removes every image built on that pnpm base (the tier images and all intermediate
    images, i.e. the classic builder's layer cache) and prunes the BuildKit cache (empty with
    the classic builder, done for completeness); the base images stay. Then times
@@ -39,12 +39,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from noderr_deploy.cli import app  # noqa: E402
-from tests.integration.pnpm_base import (  # noqa: E402
+from tests.support.base_image import build_base_image  # noqa: E402
+from tests.support.pnpm_base import (  # noqa: E402
     build_pnpm_base,
     pnpm_package,
     remove_descendants,
 )
-from tests.support.base_image import build_base_image  # noqa: E402
 
 
 def timed_build(

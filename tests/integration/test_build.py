@@ -21,9 +21,9 @@ import pytest
 from typer.testing import CliRunner
 
 from noderr_deploy.cli import app
-from tests.integration.pnpm_base import build_pnpm_base, pnpm_package, remove_descendants
 from tests.support.components import free_port, require
 from tests.support.containers import run_container
+from tests.support.pnpm_base import build_pnpm_base, pnpm_package, remove_descendants
 
 REPO = Path(__file__).resolve().parents[2]
 TIERS = {

@@ -59,8 +59,13 @@ class BeaconDriver:
         tag: str | None = None,
         config_hash: bytes = b"\x11" * 32,
         emergency: bool = False,
+        *,
+        at: int | None = None,
     ) -> Published:
+        """Publish ``version`` for ``tier``; with ``at``, in a block mined at exactly that time."""
         tag = tag or f"{version}-{('validator', 'guardian', 'oracle')[tier]}"
+        if at is not None:
+            self.w3.provider.make_request("evm_setNextBlockTimestamp", [at])  # type: ignore[arg-type]
         return self._send(
             self.contract.functions.publishVersion(tier, version, tag, config_hash, emergency)
         )

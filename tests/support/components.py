@@ -17,8 +17,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NoReturn
 
-import pytest
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NODE_BIN = REPO_ROOT / "node_modules" / ".bin"
 DEFAULT_REGISTRY = "127.0.0.1:5000"
@@ -34,6 +32,10 @@ def require(component: str, reason: str) -> NoReturn:
 
     ``reason`` should say how to get the component (e.g. "run scripts/services start").
     """
+    # Imported here: scripts/demo uses these helpers with only the package's own dependencies
+    # installed (no pytest).
+    import pytest
+
     message = f"{component} unavailable: {reason}"
     if in_ci():
         pytest.fail(f"{message} (CI is set, so a missing component is a failure)", pytrace=False)

@@ -1,0 +1,80 @@
+"""Shell completion: typer's --show-completion / --install-completion and the completion protocol.
+
+The completion requests run the console script's entry point (``noderr_deploy.cli:main``) in a
+subprocess, as bash would: ``cli._only()`` must hand completion to the full app, or only the
+command being typed would be known.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# What the `noderr` console script runs (pyproject.toml [project.scripts]).
+ENTRY_POINT = "import sys; from noderr_deploy.cli import main; sys.argv[0] = 'noderr'; main()"
+
+
+def noderr(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.endswith("_COMPLETE")}
+    return subprocess.run(
+        [sys.executable, "-c", ENTRY_POINT, *args],
+        cwd=ROOT,
+        env={**environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def complete(line: str) -> list[str]:
+    """What bash completion offers for the last word of ``line`` (the words typed so far)."""
+    words = line.split(" ")
+    result = noderr(
+        env={
+            "_NODERR_COMPLETE": "complete_bash",
+            "COMP_WORDS": line,
+            "COMP_CWORD": str(len(words) - 1),
+        }
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("noderr co", ["cohort"]),
+        ("noderr roll", ["rollout"]),
+        ("noderr rollout st", ["status"]),
+        ("noderr build --ti", ["--tier"]),
+    ],
+)
+def test_completes_commands_and_options(line: str, expected: list[str]) -> None:
+    assert complete(line) == expected
+
+
+def test_completes_every_command_from_nothing() -> None:
+    offered = complete("noderr ")
+    for command in ("build", "cohort", "rollout", "tiers", "version"):
+        assert command in offered
+
+
+def test_show_completion_prints_the_bash_script() -> None:
+    result = noderr("--show-completion", "bash")
+    assert result.returncode == 0, result.stderr
+    assert "_NODERR_COMPLETE=complete_bash" in result.stdout
+    assert result.stdout.rstrip().endswith("complete -o default -F _noderr_completion noderr")
+
+
+def test_install_completion_writes_the_script_and_sources_it(tmp_path: Path) -> None:
+    result = noderr("--install-completion", "bash", env={"HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    script = tmp_path / ".bash_completions" / "noderr.sh"
+    assert "_noderr_completion" in script.read_text()
+    assert f"source '{script}'" in (tmp_path / ".bashrc").read_text()
