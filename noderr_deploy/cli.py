@@ -131,9 +131,10 @@ def root(
 
 
 def _register() -> None:
-    from noderr_deploy.commands import tiers
+    from noderr_deploy.commands import rollback, tiers
 
     app.command("tiers")(tiers.tiers)
+    app.add_typer(rollback.app, name="rollback")
 
 
 _register()

@@ -1,0 +1,280 @@
+"""Health reports: the record, its derived status, latest-wins, and reading exports.
+
+A node reports ``{"nodeId", "version", "metrics": {"uptime", "cpu", "memory", "errors"},
+"timestamp", "healthStatus"?}``, the schema the deployment engine accepts on
+``POST /api/v1/health``. Operators export these reports to files (JSON Lines, a JSON
+array or CSV, optionally gzip-compressed); :func:`read_latest` streams them and keeps
+only the latest report per node, so memory grows with the number of distinct nodes,
+not with the size of the files. Formats are parsed in :mod:`noderr_deploy.health_formats`;
+large plain JSON Lines files are split across processes in
+:mod:`noderr_deploy.health_parallel`.
+
+Records are msgspec structs: typed decoding validates every field while it parses,
+which is what makes a million reports fit in about a second (see
+``benchmarks/rollback_check.py``). They are created with ``gc=False`` because they hold
+no cycles, and a million tracked objects would make the cyclic collector run over and
+over.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+
+from noderr_deploy.errors import InputError
+
+HealthStatus = Literal["healthy", "degraded", "unhealthy"]
+STATUSES: tuple[HealthStatus, ...] = ("healthy", "degraded", "unhealthy")
+
+# The latest unix time a ``datetime`` can hold (9999-12-31T23:59:59Z).
+MAX_UNIX_SECONDS = 253402300799.0
+
+MAX_LISTED = 20
+"""Malformed records listed one per line in an error; the rest are counted."""
+
+
+class Metrics(msgspec.Struct, gc=False):
+    """A report's metrics, with the ranges the engine's schema allows."""
+
+    uptime: Annotated[float, msgspec.Meta(ge=0)]
+    cpu: Annotated[float, msgspec.Meta(ge=0, le=100)]
+    memory: Annotated[float, msgspec.Meta(ge=0, le=100)]
+    errors: Annotated[float, msgspec.Meta(ge=0)]
+
+
+Timestamp = datetime | Annotated[float, msgspec.Meta(ge=0, le=MAX_UNIX_SECONDS)]
+
+
+class HealthReport(msgspec.Struct, rename="camel", gc=False):
+    """One health report. Unknown fields in the input are ignored.
+
+    ``timestamp`` is an aware UTC ``datetime`` once the reader has normalised it (see
+    :func:`utc`); straight out of the decoder it may also be naive (meaning UTC) or a
+    number of unix seconds.
+    """
+
+    node_id: Annotated[str, msgspec.Meta(min_length=1)]
+    version: Annotated[str, msgspec.Meta(min_length=1)]
+    metrics: Metrics
+    timestamp: Timestamp
+    health_status: HealthStatus | None = None
+
+
+def utc(value: datetime | float) -> datetime:
+    """A report timestamp as an aware UTC datetime (naive means UTC; numbers are unix seconds)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        if value.tzinfo is UTC:
+            return value
+        return value.astimezone(UTC)
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
+def derived_status(metrics: Metrics) -> HealthStatus:
+    """The deployment engine's status from metrics: errors > 10 or cpu > 95 is unhealthy,
+    cpu > 90 or memory > 90 degraded, anything else healthy."""
+    if metrics.errors > 10 or metrics.cpu > 95:
+        return "unhealthy"
+    if metrics.cpu > 90 or metrics.memory > 90:
+        return "degraded"
+    return "healthy"
+
+
+def status_of(report: HealthReport) -> HealthStatus:
+    """The report's own ``healthStatus`` when it carries one, else the derived status."""
+    return report.health_status or derived_status(report.metrics)
+
+
+# -- latest report per node ----------------------------------------------------------------
+
+
+def _newer_or_equal(new: datetime | float, old: datetime | float) -> bool:
+    try:
+        return new >= old  # type: ignore[operator]
+    except TypeError:  # naive vs aware datetime, or a number vs a datetime
+        return utc(new) >= utc(old)
+
+
+class Latest:
+    """The latest report per node, fed in read order.
+
+    The later timestamp wins; on a tie the record read later wins. Two paths give the
+    same result: when a batch is in time order and starts no earlier than anything seen
+    so far, a plain dict update (in C) is exact; otherwise each record is compared.
+    """
+
+    def __init__(self) -> None:
+        self.by_node: dict[str, HealthReport] = {}
+        self.records = 0
+        self._max: datetime | float | None = None
+
+    def add(self, report: HealthReport) -> None:
+        """Feed one record."""
+        self.add_many([report])
+
+    def add_many(self, reports: Sequence[HealthReport]) -> None:
+        """Feed records in the order they were read."""
+        if not reports:
+            return
+        self.records += len(reports)
+        stamps = list(map(_TIMESTAMP, reports))
+        try:
+            in_order = (self._max is None or stamps[0] >= self._max) and all(
+                map(operator.le, stamps, stamps[1:])
+            )
+        except TypeError:  # mixed kinds of timestamps: compare one by one below
+            in_order = False
+        if in_order:
+            self.by_node.update(zip(map(_NODE_ID, reports), reports, strict=True))
+            self._max = stamps[-1]
+            return
+        by_node = self.by_node
+        get = by_node.get
+        for report, stamp in zip(reports, stamps, strict=True):
+            node = report.node_id
+            old = get(node)
+            if old is None or _newer_or_equal(stamp, old.timestamp):
+                by_node[node] = report
+        self._bump_max(stamps)
+
+    def _bump_max(self, stamps: list[datetime | float]) -> None:
+        try:
+            top = max(stamps)
+        except TypeError:
+            top = max(stamps, key=utc)
+        if self._max is None or _newer_or_equal(top, self._max):
+            self._max = top
+
+    def merge(self, later: Latest) -> None:
+        """Fold in the result of reading data that comes after everything fed so far."""
+        by_node = self.by_node
+        get = by_node.get
+        for node, report in later.by_node.items():
+            old = get(node)
+            if old is None or _newer_or_equal(report.timestamp, old.timestamp):
+                by_node[node] = report
+        self.records += later.records
+        if later._max is not None:
+            self._bump_max([later._max])
+
+    def normalise(self) -> None:
+        """Turn every kept timestamp into an aware UTC datetime (done once per node)."""
+        for report in self.by_node.values():
+            stamp = report.timestamp
+            if not (isinstance(stamp, datetime) and stamp.tzinfo is UTC):
+                report.timestamp = utc(stamp)
+
+
+_TIMESTAMP = operator.attrgetter("timestamp")
+_NODE_ID = operator.attrgetter("node_id")
+
+
+def latest_per_node(reports: Iterable[HealthReport]) -> dict[str, HealthReport]:
+    """Rule 1: the latest report per node (by timestamp; a tie goes to the later record)."""
+    latest = Latest()
+    for report in reports:
+        latest.add(report)
+    latest.normalise()
+    return latest.by_node
+
+
+# -- malformed input -----------------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    """A malformed record: where it is and why it was refused."""
+
+    source: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.reason}"
+
+
+@dataclass
+class Problems:
+    """Malformed records: the first :data:`MAX_LISTED` kept, all of them counted."""
+
+    listed: list[Problem] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, source: str, line: int, reason: str) -> None:
+        self.count += 1
+        if len(self.listed) < MAX_LISTED:
+            self.listed.append(Problem(source, line, reason))
+
+    def extend(self, other: Problems, line_offset: int = 0) -> None:
+        """Append problems found further on (``line_offset`` lines into the same file)."""
+        for problem in other.listed:
+            if len(self.listed) < MAX_LISTED:
+                self.listed.append(
+                    Problem(problem.source, problem.line + line_offset, problem.reason)
+                )
+        self.count += other.count
+
+    def lines(self, limit: int = MAX_LISTED) -> list[str]:
+        """One line per problem, up to ``limit``, then how many more there were."""
+        out = [str(p) for p in self.listed[:limit]]
+        if self.count > len(out):
+            out.append(f"... and {self.count - len(out)} more")
+        return out
+
+
+@dataclass
+class HealthRead:
+    """What reading health exports produced: the latest report per node, and counts."""
+
+    latest: dict[str, HealthReport]
+    records: int
+    """Valid records read."""
+    problems: Problems
+    sources: list[str]
+
+
+def read_latest(
+    paths: Sequence[str | Path],
+    *,
+    skip_invalid: bool = False,
+    workers: int | None = None,
+    stdin: object = None,
+) -> HealthRead:
+    """Read health exports (files, directories, ``-`` for stdin) into the latest report per node.
+
+    Malformed records raise :class:`InputError` listing ``file:line: reason`` for each (up
+    to :data:`MAX_LISTED`, then a count), unless ``skip_invalid``: then they are left out
+    and counted in ``problems``. No record at all, or none valid, is an :class:`InputError`.
+    ``workers`` caps the processes used for large JSON Lines files (default: the CPUs).
+    """
+    from noderr_deploy.health_formats import expand, read_source
+
+    sources = expand(paths)
+    latest = Latest()
+    problems = Problems()
+    for source in sources:
+        read_source(source, latest, problems, workers=workers, stdin=stdin)
+    latest.normalise()
+    names = [str(s) for s in sources]
+    if problems.count and not skip_invalid:
+        noun = "record" if problems.count == 1 else "records"
+        raise InputError(
+            f"{problems.count} malformed health {noun} (use --skip-invalid to leave them out)",
+            details=problems.lines(),
+        )
+    if latest.records == 0:
+        where = ", ".join(names)
+        if problems.count:
+            raise InputError(
+                f"no valid health report in {where}: all {problems.count} records were invalid",
+                details=problems.lines(5),
+            )
+        raise InputError(f"no health reports in {where}: the input is empty")
+    return HealthRead(latest.by_node, latest.records, problems, names)
