@@ -12,6 +12,7 @@ import zlib
 from typing import IO
 
 from noderr_deploy.health import Latest, Problems
+from noderr_deploy.health_formats import _read1
 
 _STRUCTURE = re.compile(rb'[{}\[\]"]')
 # The rest of a string after its opening quote, up to and including the closing quote.
@@ -35,7 +36,7 @@ class _Buffer:
         if self.eof:
             return False
         try:
-            piece = self.stream.read(self.chunk)
+            piece = _read1(self.stream, self.chunk)
         except (EOFError, OSError, zlib.error) as exc:
             self.failure = exc
             piece = b""

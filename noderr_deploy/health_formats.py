@@ -144,11 +144,13 @@ def _format_by_name(filename: str) -> str | None:
 
 
 def _read_stream(
-    stream: io.BufferedReader, name: str, filename: str, latest: Latest, problems: Problems
+    raw: io.BufferedReader, name: str, filename: str, latest: Latest, problems: Problems
 ) -> None:
-    if stream.peek(2)[:2] == b"\x1f\x8b":
-        gz = gzip.GzipFile(fileobj=stream, mode="rb")
-        stream = io.BufferedReader(gz, CHUNK)
+    stream: Any = raw
+    if raw.peek(2)[:2] == b"\x1f\x8b":
+        # Read with read1() below: a truncated gzip then still yields everything
+        # before the cut, where read(n) would drop the last partial buffer.
+        stream = gzip.GzipFile(fileobj=raw, mode="rb")
     try:
         head = stream.peek(3)[:3]
     except (EOFError, OSError, zlib.error) as exc:
@@ -173,9 +175,9 @@ def _read_stream(
         read_csv(stream, name, latest, problems)
 
 
-def _first_byte(stream: io.BufferedReader) -> bytes:
+def _first_byte(stream: Any) -> bytes:
     try:
-        head = stream.peek(CHUNK)
+        head: bytes = stream.peek(CHUNK)
     except (EOFError, OSError, zlib.error):
         return b""
     stripped = head.lstrip()
@@ -202,7 +204,7 @@ def read_lines(
         failure: BaseException | None = None
         try:
             size = CHUNK if remaining is None else min(CHUNK, remaining)
-            chunk = stream.read(size) if size else b""
+            chunk = _read1(stream, size) if size else b""
             if chunk and not chunk.endswith(b"\n"):
                 chunk += stream.readline()  # finish the line: a huge line is read whole
         except (EOFError, OSError, zlib.error) as exc:
@@ -219,6 +221,12 @@ def read_lines(
             return line_no - 1
         decode_lines(chunk, name, line_no, latest, problems)
         line_no += chunk.count(b"\n")
+
+
+def _read1(stream: Any, size: int) -> bytes:
+    read1 = getattr(stream, "read1", None)
+    data: bytes = read1(size) if read1 is not None else stream.read(size)
+    return data
 
 
 def decode_lines(
@@ -306,6 +314,7 @@ _WORDS = {
     "`array`": "an array",
     "`null`": "null",
     "`bool`": "a boolean",
+    "`float | datetime`": "a datetime or a number",
 }
 
 
@@ -321,6 +330,8 @@ def _reason(message: str) -> str:
     for word, plain in _WORDS.items():
         text = text.replace(word, plain)
     text = re.sub(r"(\d+)\.0\b", r"\1", text)
+    # msgspec counts bytes from 0; editors count from 1.
+    text = re.sub(r"\(byte (\d+)\)", lambda m: f"(byte {int(m.group(1)) + 1})", text)
     missing = re.match(r"Object missing required field `(.*)`", text)
     if missing:
         text = f"missing field '{missing.group(1)}'"
