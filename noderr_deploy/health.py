@@ -22,6 +22,7 @@ import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import compress, repeat
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -105,9 +106,10 @@ def _newer_or_equal(new: datetime | float, old: datetime | float) -> bool:
 class Latest:
     """The latest report per node, fed in read order.
 
-    The later timestamp wins; on a tie the record read later wins. Two paths give the
-    same result: when a batch is in time order and starts no earlier than anything seen
-    so far, a plain dict update (in C) is exact; otherwise each record is compared.
+    The later timestamp wins; on a tie the record read later wins. Records no older than
+    everything seen so far are applied by a stable sort and a dict update (in C), which
+    is exact; only the others are compared one by one. Exports are mostly in time order,
+    so the fast path takes most records.
     """
 
     def __init__(self) -> None:
@@ -125,24 +127,54 @@ class Latest:
             return
         self.records += len(reports)
         stamps = list(map(_TIMESTAMP, reports))
+        fresh: Sequence[HealthReport]
+        late: Sequence[HealthReport]
         try:
-            in_order = (self._max is None or stamps[0] >= self._max) and all(
-                map(operator.le, stamps, stamps[1:])
-            )
-        except TypeError:  # mixed kinds of timestamps: compare one by one below
-            in_order = False
-        if in_order:
-            self.by_node.update(zip(map(_NODE_ID, reports), reports, strict=True))
-            self._max = stamps[-1]
+            if self._max is None:
+                fresh, late = reports, []
+            else:
+                # Records no older than anything seen so far ("fresh") beat every kept
+                # report of their node; only the others need a comparison each.
+                mask = list(map(operator.ge, stamps, repeat(self._max)))
+                if all(mask):
+                    fresh, late = reports, []
+                elif any(mask):
+                    fresh = list(compress(reports, mask))
+                    late = list(compress(reports, map(operator.not_, mask)))
+                else:
+                    fresh, late = [], reports
+            if fresh and fresh is reports:
+                fresh = _in_time_order(reports, stamps)
+            elif fresh:
+                fresh = _in_time_order(fresh, list(map(_TIMESTAMP, fresh)))
+        except TypeError:  # timestamps of different kinds: compare one by one
+            self._compare_each(reports)
+            self._bump_max(stamps)
             return
+        if late:
+            self._compare_each(late)
+        if fresh:
+            # In time order, ties in read order: a plain dict update (in C) applies rule 1.
+            self.by_node.update(zip(map(_NODE_ID, fresh), fresh, strict=True))
+            self._max = fresh[-1].timestamp
+
+    def _compare_each(self, reports: Sequence[HealthReport]) -> None:
         by_node = self.by_node
         get = by_node.get
-        for report, stamp in zip(reports, stamps, strict=True):
+        for report in reports:
             node = report.node_id
             old = get(node)
-            if old is None or _newer_or_equal(stamp, old.timestamp):
+            if old is None:
                 by_node[node] = report
-        self._bump_max(stamps)
+                continue
+            try:
+                newer = report.timestamp >= old.timestamp  # type: ignore[operator]
+            except TypeError:  # naive vs aware datetime, or a number vs a datetime
+                newer = utc(report.timestamp) >= utc(old.timestamp)
+            if newer:
+                by_node[node] = report
+        if self._max is None:
+            self._bump_max(list(map(_TIMESTAMP, reports)))
 
     def _bump_max(self, stamps: list[datetime | float]) -> None:
         try:
@@ -174,6 +206,17 @@ class Latest:
 
 _TIMESTAMP = operator.attrgetter("timestamp")
 _NODE_ID = operator.attrgetter("node_id")
+
+
+def _in_time_order(
+    reports: Sequence[HealthReport], stamps: list[datetime | float]
+) -> Sequence[HealthReport]:
+    """The records sorted by timestamp, ties kept in read order (a stable sort). Exports are
+    nearly in time order, which the sort's run detection makes cheap. TypeError when
+    timestamps of different kinds (naive, aware, numbers) cannot be compared."""
+    if all(map(operator.le, stamps, stamps[1:])):
+        return reports
+    return sorted(reports, key=_TIMESTAMP)
 
 
 def latest_per_node(reports: Iterable[HealthReport]) -> dict[str, HealthReport]:

@@ -108,6 +108,29 @@ def test_batched_latest_matches_the_rule(rows: list[tuple[int, int, str]], batch
     assert latest.records == len(reports)
 
 
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 8)), max_size=80),
+    st.integers(1, 9),
+)
+def test_batched_latest_matches_the_rule_for_aware_timestamps(
+    rows: list[tuple[int, int]], batch: int
+) -> None:
+    """All timestamps comparable: the sorted fast path and the late records mix."""
+    reports = [
+        report(f"n{node}", uptime=i, at=T0 + timedelta(seconds=second))
+        for i, (node, second) in enumerate(rows)
+    ]
+    expected: dict[str, tuple[datetime, float]] = {}
+    for r in reports:
+        old = expected.get(r.node_id)
+        if old is None or utc(r.timestamp) >= old[0]:
+            expected[r.node_id] = (utc(r.timestamp), r.metrics.uptime)
+    latest = Latest()
+    for start in range(0, len(reports), batch):
+        latest.add_many(reports[start : start + batch])
+    assert {k: (utc(v.timestamp), v.metrics.uptime) for k, v in latest.by_node.items()} == expected
+
+
 def test_merge_lets_the_later_part_win_ties() -> None:
     first, second = Latest(), Latest()
     first.add_many([report("a", cpu=1), report("b", cpu=1, at=T0 + timedelta(1))])
