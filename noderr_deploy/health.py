@@ -173,7 +173,7 @@ class Latest:
                 newer = utc(report.timestamp) >= utc(old.timestamp)
             if newer:
                 by_node[node] = report
-        if self._max is None:
+        if self._max is None and reports:
             self._bump_max(list(map(_TIMESTAMP, reports)))
 
     def _bump_max(self, stamps: list[datetime | float]) -> None:

@@ -31,6 +31,9 @@ from noderr_deploy.units import parse_time
 CHUNK = 1 << 21
 """Bytes read at a time: big enough to amortise calls, small enough to stay cache-friendly."""
 
+BATCH = 4096
+"""Records handed to :class:`Latest` at a time by the record-by-record parsers."""
+
 PARALLEL_MIN_BYTES = 16 << 20
 """Plain JSON Lines files at least this big are split across processes."""
 
@@ -353,6 +356,7 @@ _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 
 def read_csv(stream: IO[bytes], name: str, latest: Latest, problems: Problems) -> None:
     """Flat CSV with a header naming at least :data:`CSV_COLUMNS` (``healthStatus`` optional)."""
+    batch: list[HealthReport] = []
     counter = [0]
     reader = csv.reader(_text_lines(stream, name, problems, counter))
     header: list[str] | None = None
@@ -381,7 +385,11 @@ def read_csv(stream: IO[bytes], name: str, latest: Latest, problems: Problems) -
         if report is None:
             problems.add(name, line, reason)
         else:
-            latest.add(report)
+            batch.append(report)
+            if len(batch) >= BATCH:
+                latest.add_many(batch)
+                batch.clear()
+    latest.add_many(batch)
 
 
 def _csv_record(row: list[str], index: dict[str, int]) -> tuple[HealthReport | None, str]:
