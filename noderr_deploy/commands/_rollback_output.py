@@ -51,7 +51,7 @@ def plan_line(result: RollbackResult) -> str:
     return (
         f"plan: canary {p.canary_percentage}%, cohorts {p.cohort_percentage}%;"
         f" rollback when unhealthy > {t.unhealthy_ratio * 100:.1f}% or error rate >"
-        f" {t.error_rate:g} (min {t.min_nodes} nodes per cohort)"
+        f" {t.error_rate:g}; cohorts with fewer than {t.min_nodes} nodes are not judged"
     )
 
 

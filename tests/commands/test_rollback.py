@@ -140,7 +140,7 @@ def test_table(tmp_path: Path) -> None:
         "reports: 20 records, 0 invalid skipped; 20 nodes: 0 stale, 0 on another version,"
         " 20 judged\n"
         "plan: canary 100%, cohorts 0%; rollback when unhealthy > 10.0% or error rate > 0.05"
-        " (min 1 nodes per cohort)\n"
+        "; cohorts with fewer than 1 nodes are not judged\n"
         "verdict: rollback (canary: unhealthy 15.0% > 10.0%)\n"
     )
     assert result.stderr == ""
@@ -168,7 +168,7 @@ def test_markdown(tmp_path: Path) -> None:
         " 20 judged\n"
         "\n"
         "plan: canary 100%, cohorts 0%; rollback when unhealthy > 10.0% or error rate > 0.05"
-        " (min 1 nodes per cohort)\n"
+        "; cohorts with fewer than 1 nodes are not judged\n"
     )
 
 
