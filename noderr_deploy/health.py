@@ -185,16 +185,14 @@ class Latest:
             self._max = top
 
     def merge(self, later: Latest) -> None:
-        """Fold in the result of reading data that comes after everything fed so far."""
-        by_node = self.by_node
-        get = by_node.get
-        for node, report in later.by_node.items():
-            old = get(node)
-            if old is None or _newer_or_equal(report.timestamp, old.timestamp):
-                by_node[node] = report
-        self.records += later.records
-        if later._max is not None:
-            self._bump_max([later._max])
+        """Fold in the result of reading data that comes after everything fed so far.
+
+        The later part's reports count as read after ours, so they win ties; fed as one
+        batch, those newer than everything here take the dict-update path.
+        """
+        records = self.records
+        self.add_many(list(later.by_node.values()))
+        self.records = records + later.records
 
     def normalise(self) -> None:
         """Turn every kept timestamp into an aware UTC datetime (done once per node)."""

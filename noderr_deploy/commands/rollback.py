@@ -244,10 +244,11 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
 ) -> None:
     """Per-cohort rollback verdict from exported health reports.
 
-    Keeps each node's latest report, leaves out stale nodes (--max-age) and nodes on other
-    versions, puts each node in its cohort, and judges each cohort: it triggers a rollback
-    when its unhealthy share or its mean errors per node is strictly above the threshold,
-    unless it has fewer than --min-nodes nodes ('insufficient').
+    Keeps each node's latest report, leaves out stale nodes and nodes on other versions.
+
+    A cohort triggers when its unhealthy share or mean errors per node is above threshold.
+
+    A cohort with fewer than --min-nodes nodes is 'insufficient': it cannot trigger.
 
     Exit codes: 0 ok or inconclusive; 3 rollback; 4 inconclusive with --require-data;
     2 malformed input or bad flags; 1 runtime failure (chain unreachable).
