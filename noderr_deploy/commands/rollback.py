@@ -289,10 +289,10 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
     from noderr_deploy.rollback import evaluate
 
     if out.stderr_is_tty:
-        with out.status("reading health reports"):
-            read = read_latest(sources, skip_invalid=skip_invalid)
-    else:
-        read = read_latest(sources, skip_invalid=skip_invalid)
+        # A line, not a spinner: a spinner's thread must not be running when the reader
+        # forks its workers.
+        out.info(f"reading health reports from {len(sources)} path(s)...")
+    read = read_latest(sources, skip_invalid=skip_invalid)
     if read.problems.count:
         out.warn(f"skipped {read.problems.count} invalid record(s):")
         for line in read.problems.lines(5):
