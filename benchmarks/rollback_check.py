@@ -196,6 +196,15 @@ def main() -> None:
             )
             print(f"  speed-up: {theirs / mine:.2f}x; verdicts {sorted(verdicts)}")
             path.unlink()
+        # Memory follows the number of distinct nodes, not the size of the input.
+        path = Path(tmp) / "health-small.jsonl"
+        small = max(args.nodes, args.reports // 5)
+        generate(path, small, args.nodes, shuffle=False)
+        _, peak, _ = measure([*command, str(path)])
+        print(
+            f"\nsame {args.nodes:,} nodes, {small:,} reports"
+            f" ({path.stat().st_size / 1e6:.0f} MB): peak RSS {peak / 1e6:.0f} MB"
+        )
 
 
 if __name__ == "__main__":
