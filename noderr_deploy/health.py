@@ -143,10 +143,14 @@ class Latest:
                     late = list(compress(reports, map(operator.not_, mask)))
                 else:
                     fresh, late = [], reports
-            if fresh and fresh is reports:
-                fresh = _in_time_order(reports, stamps)
-            elif fresh:
-                fresh = _in_time_order(fresh, list(map(_TIMESTAMP, fresh)))
+            fresh_stamps = stamps if fresh is reports else list(map(_TIMESTAMP, fresh))
+            top = max(fresh_stamps) if fresh else None
+            nodes = list(map(_NODE_ID, fresh))
+            if len(set(nodes)) < len(nodes):
+                # A node twice in the batch: put the batch in time order (ties in read
+                # order) so that the dict update below keeps the latest of each node.
+                fresh = _in_time_order(fresh, fresh_stamps)
+                nodes = list(map(_NODE_ID, fresh))
         except TypeError:  # timestamps of different kinds: compare one by one
             self._compare_each(reports)
             self._bump_max(stamps)
@@ -154,9 +158,10 @@ class Latest:
         if late:
             self._compare_each(late)
         if fresh:
-            # In time order, ties in read order: a plain dict update (in C) applies rule 1.
-            self.by_node.update(zip(map(_NODE_ID, fresh), fresh, strict=True))
-            self._max = fresh[-1].timestamp
+            # Each fresh record is no older than anything kept, so it replaces its node's
+            # report: a plain dict update (in C) applies rule 1.
+            self.by_node.update(zip(nodes, fresh, strict=True))
+            self._max = top
 
     def _compare_each(self, reports: Sequence[HealthReport]) -> None:
         by_node = self.by_node
