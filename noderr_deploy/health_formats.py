@@ -189,9 +189,12 @@ def _first_byte(stream: Any) -> bytes:
 
 
 def _gzip_reason(exc: BaseException) -> str:
+    """Why reading stopped: a cut-off or corrupt gzip stream, or an I/O error."""
     if isinstance(exc, EOFError):
         return "truncated gzip data: the compressed file ended early"
-    return f"corrupt gzip data: {exc}"
+    if isinstance(exc, gzip.BadGzipFile | zlib.error):
+        return f"corrupt gzip data: {exc}"
+    return f"read error: {exc}"
 
 
 # -- JSON Lines ----------------------------------------------------------------------------
