@@ -107,9 +107,10 @@ class Latest:
     """The latest report per node, fed in read order.
 
     The later timestamp wins; on a tie the record read later wins. Records no older than
-    everything seen so far are applied by a stable sort and a dict update (in C), which
-    is exact; only the others are compared one by one. Exports are mostly in time order,
-    so the fast path takes most records.
+    everything seen so far replace their node's report through one dict update (in C,
+    after a stable sort by time when a node repeats in the batch), which is exact; only
+    the others are compared one by one. Exports are mostly in time order, so the fast
+    path takes most records.
     """
 
     def __init__(self) -> None:
