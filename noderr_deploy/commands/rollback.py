@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from noderr_deploy.cohorts import RolloutPlan
     from noderr_deploy.config import Config
     from noderr_deploy.rollback import Thresholds
+
+T = TypeVar("T")
 
 app = typer.Typer(
     name="rollback",
@@ -66,15 +68,18 @@ def resolve_target(
     if not version.strip():
         raise UsageError("--version must not be empty")
     base = config.rollout if config is not None else None
+    default = RolloutPlan()
     try:
         plan = RolloutPlan(
-            canary_percentage=canary
-            if canary is not None
-            else (base.canary_percentage if base else RolloutPlan.canary_percentage),
-            cohort_percentage=cohort_size
-            if cohort_size is not None
-            else (base.cohort_percentage if base else RolloutPlan.cohort_percentage),
-            cohort_delay_hours=base.cohort_delay_hours if base else RolloutPlan.cohort_delay_hours,
+            canary_percentage=_first(
+                canary, base.canary_percentage if base else None, default.canary_percentage
+            ),
+            cohort_percentage=_first(
+                cohort_size, base.cohort_percentage if base else None, default.cohort_percentage
+            ),
+            cohort_delay_hours=_first(
+                base.cohort_delay_hours if base else None, default.cohort_delay_hours
+            ),
         )
     except ValueError as exc:
         raise UsageError(f"invalid rollout plan: {exc}") from exc
@@ -91,18 +96,24 @@ def resolve_thresholds(
     from noderr_deploy.rollback import Thresholds
 
     base = config.rollback if config is not None else None
-    defaults = Thresholds()
+    default = Thresholds()
     return Thresholds(
-        unhealthy_ratio=unhealthy
-        if unhealthy is not None
-        else (base.unhealthy_threshold if base else defaults.unhealthy_ratio),
-        error_rate=error_rate
-        if error_rate is not None
-        else (base.error_rate_threshold if base else defaults.error_rate),
-        min_nodes=min_nodes
-        if min_nodes is not None
-        else (base.min_nodes if base else defaults.min_nodes),
+        unhealthy_ratio=_first(
+            unhealthy, base.unhealthy_threshold if base else None, default.unhealthy_ratio
+        ),
+        error_rate=_first(
+            error_rate, base.error_rate_threshold if base else None, default.error_rate
+        ),
+        min_nodes=_first(min_nodes, base.min_nodes if base else None, default.min_nodes),
     )
+
+
+def _first(*values: T | None) -> T:
+    """The first value that is set: flag (or its env var), then tiers.yaml, then default."""
+    for value in values:
+        if value is not None:
+            return value
+    raise AssertionError("the built-in default is always set")
 
 
 @app.command("check")
