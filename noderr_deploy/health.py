@@ -19,7 +19,7 @@ over.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import compress, repeat
@@ -276,6 +276,18 @@ class Problems:
         return out
 
 
+class Once:
+    """Calls a function the first time it is called, never again (``None``: nothing)."""
+
+    def __init__(self, function: Callable[[], None] | None) -> None:
+        self._function = function
+
+    def __call__(self) -> None:
+        function, self._function = self._function, None
+        if function is not None:
+            function()
+
+
 @dataclass
 class HealthRead:
     """What reading health exports produced: the latest report per node, and counts."""
@@ -293,6 +305,7 @@ def read_latest(
     skip_invalid: bool = False,
     workers: int | None = None,
     stdin: object = None,
+    while_reading: Callable[[], None] | None = None,
 ) -> HealthRead:
     """Read health exports (files, directories, ``-`` for stdin) into the latest report per node.
 
@@ -300,14 +313,20 @@ def read_latest(
     to :data:`MAX_LISTED`, then a count), unless ``skip_invalid``: then they are left out
     and counted in ``problems``. No record at all, or none valid, is an :class:`InputError`.
     ``workers`` caps the processes used for large JSON Lines files (default: the CPUs).
+
+    ``while_reading`` is called once in this process, before the first file is read or,
+    when that file is read by worker processes, while they read it: slow set-up (imports,
+    tiers.yaml) then overlaps the reading. What it raises propagates.
     """
     from noderr_deploy.health_formats import expand, read_source
 
     sources = expand(paths)
     latest = Latest()
     problems = Problems()
+    once = Once(while_reading)
     for source in sources:
-        read_source(source, latest, problems, workers=workers, stdin=stdin)
+        read_source(source, latest, problems, workers=workers, stdin=stdin, meanwhile=once)
+    once()
     latest.normalise()
     names = [str(s) for s in sources]
     if problems.count and not skip_invalid:

@@ -18,7 +18,7 @@ import io
 import re
 import sys
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -96,9 +96,14 @@ def read_source(
     *,
     workers: int | None = None,
     stdin: Any = None,
+    meanwhile: Callable[[], None] = lambda: None,
 ) -> None:
-    """Read one file (or stdin) into ``latest``; malformed records go to ``problems``."""
+    """Read one file (or stdin) into ``latest``; malformed records go to ``problems``.
+
+    ``meanwhile()`` is called before reading, or while worker processes read.
+    """
     if source == STDIN:
+        meanwhile()
         raw = stdin if stdin is not None else sys.stdin.buffer
         _read_stream(_buffered(raw), "<stdin>", "", latest, problems)
         return
@@ -113,8 +118,9 @@ def read_source(
                 if n > 1 and size >= PARALLEL_MIN_BYTES:
                     from noderr_deploy.health_parallel import read_lines_parallel
 
-                    read_lines_parallel(path, size, n, latest, problems)
+                    read_lines_parallel(path, size, n, latest, problems, meanwhile=meanwhile)
                     return
+            meanwhile()
             _read_stream(stream, name, path.name, latest, problems)
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from exc

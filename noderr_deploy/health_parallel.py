@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -22,12 +23,19 @@ _ENCODE = msgspec.msgpack.Encoder().encode
 _DECODE = msgspec.msgpack.Decoder(list[HealthReport]).decode
 
 
-def split_points(path: Path, size: int, parts: int) -> list[int]:
-    """Offsets ``[0, ..., size]`` cutting the file into ``parts`` ranges of whole lines."""
+FIRST_SHARE = 0.9
+"""The first range, read by this process, is this fraction of an equal share: this
+process also runs the caller's set-up meanwhile, and merges at the end."""
+
+
+def split_points(path: Path, size: int, parts: int, first_share: float = 1.0) -> list[int]:
+    """Offsets ``[0, ..., size]`` cutting the file into ``parts`` ranges of whole lines; the
+    first range is ``first_share`` of an equal share, the others split the rest evenly."""
+    first = int(size / parts * first_share)
     points = [0]
     with path.open("rb") as stream:
         for k in range(1, parts):
-            stream.seek(size * k // parts)
+            stream.seek(first + (size - first) * (k - 1) // (parts - 1))
             stream.readline()
             offset = stream.tell()
             if points[-1] < offset < size:
@@ -65,11 +73,21 @@ def _worker(path: Path, start: int, end: int) -> tuple[bytes, int, datetime | No
 
 
 def read_lines_parallel(
-    path: Path, size: int, parts: int, latest: Latest, problems: Problems
+    path: Path,
+    size: int,
+    parts: int,
+    latest: Latest,
+    problems: Problems,
+    *,
+    meanwhile: Callable[[], None] = lambda: None,
 ) -> None:
-    """Read ``path`` in ``parts`` processes and merge into ``latest`` and ``problems``."""
-    points = split_points(path, size, parts)
+    """Read ``path`` in ``parts`` processes and merge into ``latest`` and ``problems``.
+
+    ``meanwhile()`` runs here once the workers have started.
+    """
+    points = split_points(path, size, parts, FIRST_SHARE)
     if len(points) <= 2 or "fork" not in multiprocessing.get_all_start_methods():
+        meanwhile()
         mine, found, _ = read_range(path, 0, size)
         latest.merge(mine)
         problems.extend(found)
@@ -83,6 +101,7 @@ def read_lines_parallel(
                 pool.submit(_worker, path, points[i], points[i + 1])
                 for i in range(1, len(points) - 1)
             ]
+            meanwhile()
             mine, found, line_offset = read_range(path, points[0], points[1])
             latest.merge(mine)
             problems.extend(found)

@@ -43,6 +43,20 @@ class Target:
     plan: RolloutPlan
 
 
+def require_version(version: str | None, tier: str | None) -> str:
+    """The version flag, checked before any input is read (no tiers.yaml needed)."""
+    if tier is not None:
+        raise UsageError(
+            "--tier needs the VersionBeacon reader, which this version of noderr does not"
+            " have yet: pass the version to evaluate with --version V"
+        )
+    if version is None:
+        raise UsageError("missing --version V (the version under evaluation)")
+    if not version.strip():
+        raise UsageError("--version must not be empty")
+    return version
+
+
 def resolve_target(
     version: str | None,
     tier: str | None,
@@ -58,15 +72,7 @@ def resolve_target(
     """
     from noderr_deploy.cohorts import RolloutPlan
 
-    if tier is not None:
-        raise UsageError(
-            "--tier needs the VersionBeacon reader, which this version of noderr does not"
-            " have yet: pass the version to evaluate with --version V"
-        )
-    if version is None:
-        raise UsageError("missing --version V (the version under evaluation)")
-    if not version.strip():
-        raise UsageError("--version must not be empty")
+    version = require_version(version, tier)
     base = config.rollout if config is not None else None
     default = RolloutPlan()
     try:
@@ -291,10 +297,16 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         age = parse_duration(max_age) if max_age is not None else None
     except ValueError as exc:
         raise UsageError(f"--max-age: {exc}") from exc
-    # Flags and settings are checked before any input is read: a typo fails at once.
-    cfg = load_optional(config)
-    target = resolve_target(version, tier, cfg, canary, cohort_size)
-    thresholds = resolve_thresholds(cfg, unhealthy_threshold, error_rate_threshold, min_nodes)
+    require_version(version, tier)
+    settings: list[tuple[Target, Thresholds]] = []
+
+    def resolve() -> None:
+        # tiers.yaml (pydantic) is slow to import: this runs while large files are read
+        # by worker processes, or else before reading.
+        cfg = load_optional(config)
+        target = resolve_target(version, tier, cfg, canary, cohort_size)
+        thresholds = resolve_thresholds(cfg, unhealthy_threshold, error_rate_threshold, min_nodes)
+        settings.append((target, thresholds))
 
     from noderr_deploy.health import read_latest
     from noderr_deploy.rollback import evaluate
@@ -303,7 +315,8 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         # A line, not a spinner: a spinner's thread must not be running when the reader
         # forks its workers.
         out.info(f"reading health reports from {len(sources)} path(s)...")
-    read = read_latest(sources, skip_invalid=skip_invalid)
+    read = read_latest(sources, skip_invalid=skip_invalid, while_reading=resolve)
+    target, thresholds = settings[0]
     if read.problems.count:
         out.warn(f"skipped {read.problems.count} invalid record(s):")
         for line in read.problems.lines(5):
