@@ -518,3 +518,22 @@ def test_parallel_tie_across_the_split_goes_to_the_later_record(
         jsonl(record("a", cpu=1), *filler, *filler, record("a", cpu=2)),
     )
     assert read(path, workers=2).latest["a"].metrics.cpu == 2
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_while_reading_runs_once_and_its_errors_propagate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: bool
+) -> None:
+    if parallel:
+        monkeypatch.setattr(health_formats, "PARALLEL_MIN_BYTES", 1)
+    first = write(tmp_path / "1.jsonl", jsonl(*(record(f"n{i}") for i in range(3000))))
+    second = write(tmp_path / "2.jsonl", jsonl(record("a")))
+    calls: list[int] = []
+    result = read(first, second, workers=2, while_reading=lambda: calls.append(1))
+    assert calls == [1]
+    assert result.records == 3001
+
+    def fail() -> None:
+        raise InputError("bad settings")
+
+    assert failure(first, workers=2, while_reading=fail).message == "bad settings"

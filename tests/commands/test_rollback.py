@@ -359,3 +359,12 @@ def test_help_documents_exit_codes() -> None:
     text = " ".join(result.stdout.split())
     assert "0 ok or inconclusive; 3 rollback; 4 inconclusive with --require-data" in text
     assert "noderr rollback check --health exports/ --version 1.4.2" in text
+
+
+def test_exit_2_on_an_invalid_tiers_yaml(tmp_path: Path) -> None:
+    (tmp_path / "tiers.yaml").write_text("rollback: {min_nodes: 0}\ntiers: {}\n")
+    path = export(tmp_path, record("a"))
+    result = check("--health", path, "--version", "1.0.0")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"error: {tmp_path / 'tiers.yaml'}: ")
