@@ -106,17 +106,17 @@ def _newer_or_equal(new: datetime | float, old: datetime | float) -> bool:
 class Latest:
     """The latest report per node, fed in read order.
 
-    The later timestamp wins; on a tie the record read later wins. Records no older than
-    everything seen so far replace their node's report through one dict update (in C,
-    after a stable sort by time when a node repeats in the batch), which is exact; only
-    the others are compared one by one. Exports are mostly in time order, so the fast
-    path takes most records.
+    The later timestamp wins; on a tie the record read later wins. A batch is applied
+    with a handful of C-level passes: look up each node's kept report, compare the
+    timestamps, and update the dict with the records that are no older. When a node
+    repeats within the batch, the batch is first put in time order (a stable sort, so
+    ties stay in read order) and the last of its winners is kept. Timestamps of
+    different kinds (naive, aware, numbers) fall back to comparing one by one.
     """
 
     def __init__(self) -> None:
         self.by_node: dict[str, HealthReport] = {}
         self.records = 0
-        self._max: datetime | float | None = None
 
     def add(self, report: HealthReport) -> None:
         """Feed one record."""
@@ -127,42 +127,18 @@ class Latest:
         if not reports:
             return
         self.records += len(reports)
-        stamps = list(map(_TIMESTAMP, reports))
-        fresh: Sequence[HealthReport]
-        late: Sequence[HealthReport]
+        nodes = list(map(_NODE_ID, reports))
         try:
-            if self._max is None:
-                fresh, late = reports, []
-            else:
-                # Records no older than anything seen so far ("fresh") beat every kept
-                # report of their node; only the others need a comparison each.
-                mask = list(map(operator.ge, stamps, repeat(self._max)))
-                if all(mask):
-                    fresh, late = reports, []
-                elif any(mask):
-                    fresh = list(compress(reports, mask))
-                    late = list(compress(reports, map(operator.not_, mask)))
-                else:
-                    fresh, late = [], reports
-            fresh_stamps = stamps if fresh is reports else list(map(_TIMESTAMP, fresh))
-            top = max(fresh_stamps) if fresh else None
-            nodes = list(map(_NODE_ID, fresh))
             if len(set(nodes)) < len(nodes):
-                # A node twice in the batch: put the batch in time order (ties in read
-                # order) so that the dict update below keeps the latest of each node.
-                fresh = _in_time_order(fresh, fresh_stamps)
-                nodes = list(map(_NODE_ID, fresh))
-        except TypeError:  # timestamps of different kinds: compare one by one
+                reports = sorted(reports, key=_TIMESTAMP)
+                nodes = list(map(_NODE_ID, reports))
+            stamps = list(map(_TIMESTAMP, reports))
+            kept = map(self.by_node.get, nodes, repeat(_never_like(stamps[0])))
+            newer = list(map(operator.ge, stamps, map(_TIMESTAMP, kept)))
+        except TypeError:  # timestamps of different kinds
             self._compare_each(reports)
-            self._bump_max(stamps)
             return
-        if late:
-            self._compare_each(late)
-        if fresh:
-            # Each fresh record is no older than anything kept, so it replaces its node's
-            # report: a plain dict update (in C) applies rule 1.
-            self.by_node.update(zip(nodes, fresh, strict=True))
-            self._max = top
+        self.by_node.update(compress(zip(nodes, reports, strict=True), newer))
 
     def _compare_each(self, reports: Sequence[HealthReport]) -> None:
         by_node = self.by_node
@@ -170,32 +146,12 @@ class Latest:
         for report in reports:
             node = report.node_id
             old = get(node)
-            if old is None:
+            if old is None or _newer_or_equal(report.timestamp, old.timestamp):
                 by_node[node] = report
-                continue
-            try:
-                newer = report.timestamp >= old.timestamp  # type: ignore[operator]
-            except TypeError:  # naive vs aware datetime, or a number vs a datetime
-                newer = utc(report.timestamp) >= utc(old.timestamp)
-            if newer:
-                by_node[node] = report
-        if self._max is None and reports:
-            self._bump_max(list(map(_TIMESTAMP, reports)))
-
-    def _bump_max(self, stamps: list[datetime | float]) -> None:
-        try:
-            top = max(stamps)
-        except TypeError:
-            top = max(stamps, key=utc)
-        if self._max is None or _newer_or_equal(top, self._max):
-            self._max = top
 
     def merge(self, later: Latest) -> None:
-        """Fold in the result of reading data that comes after everything fed so far.
-
-        The later part's reports count as read after ours, so they win ties; fed as one
-        batch, those newer than everything here take the dict-update path.
-        """
+        """Fold in the result of reading data that comes after everything fed so far
+        (its reports count as read after ours, so they win ties)."""
         records = self.records
         self.add_many(list(later.by_node.values()))
         self.records = records + later.records
@@ -208,19 +164,26 @@ class Latest:
                 report.timestamp = utc(stamp)
 
 
+@dataclass(frozen=True)
+class _Never:
+    """Stands for "no report yet": older than any timestamp of the same kind."""
+
+    timestamp: datetime | float
+
+
+_NEVER_AWARE = _Never(datetime.min.replace(tzinfo=UTC))
+_NEVER_NAIVE = _Never(datetime.min)
+_NEVER_NUMBER = _Never(float("-inf"))
+
+
+def _never_like(stamp: datetime | float) -> _Never:
+    if isinstance(stamp, datetime):
+        return _NEVER_NAIVE if stamp.tzinfo is None else _NEVER_AWARE
+    return _NEVER_NUMBER
+
+
 _TIMESTAMP = operator.attrgetter("timestamp")
 _NODE_ID = operator.attrgetter("node_id")
-
-
-def _in_time_order(
-    reports: Sequence[HealthReport], stamps: list[datetime | float]
-) -> Sequence[HealthReport]:
-    """The records sorted by timestamp, ties kept in read order (a stable sort). Exports are
-    nearly in time order, which the sort's run detection makes cheap. TypeError when
-    timestamps of different kinds (naive, aware, numbers) cannot be compared."""
-    if all(map(operator.le, stamps, stamps[1:])):
-        return reports
-    return sorted(reports, key=_TIMESTAMP)
 
 
 def latest_per_node(reports: Iterable[HealthReport]) -> dict[str, HealthReport]:

@@ -12,7 +12,6 @@ import gc
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime
 from pathlib import Path
 
 import msgspec
@@ -63,13 +62,12 @@ def read_range(path: Path, start: int, end: int) -> tuple[Latest, Problems, int]
     return latest, problems, lines
 
 
-def _worker(path: Path, start: int, end: int) -> tuple[bytes, int, datetime | None, Problems, int]:
+def _worker(path: Path, start: int, end: int) -> tuple[bytes, int, Problems, int]:
     gc.disable()  # the worker only allocates acyclic records, then exits
     latest, problems, lines = read_range(path, start, end)
     latest.normalise()
-    top = max((r.timestamp for r in latest.by_node.values()), default=None)
     encoded = _ENCODE(list(latest.by_node.values()))
-    return encoded, latest.records, top, problems, lines  # type: ignore[return-value]
+    return encoded, latest.records, problems, lines
 
 
 def read_lines_parallel(
@@ -106,11 +104,10 @@ def read_lines_parallel(
             latest.merge(mine)
             problems.extend(found)
             for future in futures:
-                encoded, records, top, found, lines = future.result()
+                encoded, records, found, lines = future.result()
                 part = Latest()
                 part.by_node = {r.node_id: r for r in _DECODE(encoded)}
                 part.records = records
-                part._max = top
                 latest.merge(part)
                 problems.extend(found, line_offset)
                 line_offset += lines
