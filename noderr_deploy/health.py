@@ -106,17 +106,24 @@ def _newer_or_equal(new: datetime | float, old: datetime | float) -> bool:
 class Latest:
     """The latest report per node, fed in read order.
 
-    The later timestamp wins; on a tie the record read later wins. A batch is applied
-    with a handful of C-level passes: look up each node's kept report, compare the
-    timestamps, and update the dict with the records that are no older. When a node
-    repeats within the batch, the batch is first put in time order (a stable sort, so
-    ties stay in read order) and the last of its winners is kept. Timestamps of
-    different kinds (naive, aware, numbers) fall back to comparing one by one.
+    The later timestamp wins; on a tie the record read later wins. Batches are applied
+    with C-level passes, never a Python loop per record:
+
+    - records no older than everything seen so far (most of an export in time order)
+      simply replace their node's report: one dict update;
+    - the others are compared with their node's kept report (looked up in one pass), and
+      only the newer or equal ones update the dict.
+
+    When a node repeats within a batch, the batch is first put in time order (a stable
+    sort, so ties stay in read order). Timestamps of different kinds (naive, aware,
+    numbers) cannot be compared in C; such a batch is compared one record at a time.
     """
 
     def __init__(self) -> None:
         self.by_node: dict[str, HealthReport] = {}
         self.records = 0
+        self._max: datetime | float | None = None
+        """The latest timestamp seen: anything at or after it beats every kept report."""
 
     def add(self, report: HealthReport) -> None:
         """Feed one record."""
@@ -127,17 +134,36 @@ class Latest:
         if not reports:
             return
         self.records += len(reports)
-        nodes = list(map(_NODE_ID, reports))
+        stamps = list(map(_TIMESTAMP, reports))
         try:
+            fresh, fresh_stamps = reports, stamps
+            if self._max is not None:
+                mask = list(map(operator.ge, stamps, repeat(self._max)))
+                if not all(mask):
+                    self._against_kept(list(compress(reports, map(operator.not_, mask))))
+                    fresh = list(compress(reports, mask))
+                    fresh_stamps = list(compress(stamps, mask))
+            if not fresh:
+                return
+            top = max(fresh_stamps)
+            nodes = list(map(_NODE_ID, fresh))
             if len(set(nodes)) < len(nodes):
-                reports = sorted(reports, key=_TIMESTAMP)
-                nodes = list(map(_NODE_ID, reports))
-            stamps = list(map(_TIMESTAMP, reports))
-            kept = map(self.by_node.get, nodes, repeat(_never_like(stamps[0])))
-            newer = list(map(operator.ge, stamps, map(_TIMESTAMP, kept)))
+                self._against_kept(fresh)
+            else:
+                self.by_node.update(zip(nodes, fresh, strict=True))
+            self._max = top
         except TypeError:  # timestamps of different kinds
             self._compare_each(reports)
-            return
+            self._bump_max(stamps)
+
+    def _against_kept(self, reports: Sequence[HealthReport]) -> None:
+        """Apply records that must each be compared with their node's kept report."""
+        nodes = list(map(_NODE_ID, reports))
+        if len(set(nodes)) < len(nodes):
+            reports = sorted(reports, key=_TIMESTAMP)
+            nodes = list(map(_NODE_ID, reports))
+        kept = map(self.by_node.get, nodes, repeat(_never_like(reports[0].timestamp)))
+        newer = list(map(operator.ge, map(_TIMESTAMP, reports), map(_TIMESTAMP, kept)))
         self.by_node.update(compress(zip(nodes, reports, strict=True), newer))
 
     def _compare_each(self, reports: Sequence[HealthReport]) -> None:
@@ -148,6 +174,14 @@ class Latest:
             old = get(node)
             if old is None or _newer_or_equal(report.timestamp, old.timestamp):
                 by_node[node] = report
+
+    def _bump_max(self, stamps: list[datetime | float]) -> None:
+        try:
+            top = max(stamps)
+        except TypeError:
+            top = max(stamps, key=utc)
+        if self._max is None or _newer_or_equal(top, self._max):
+            self._max = top
 
     def merge(self, later: Latest) -> None:
         """Fold in the result of reading data that comes after everything fed so far
