@@ -20,12 +20,12 @@ import sys
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Annotated, Any
 
 import msgspec
 
 from noderr_deploy.errors import InputError
-from noderr_deploy.health import HealthReport, Latest, Problems
+from noderr_deploy.health import HealthReport, HealthStatus, Latest, Metrics, Problems
 from noderr_deploy.units import parse_time
 
 CHUNK = 1 << 19
@@ -44,14 +44,18 @@ STDIN = "-"
 _DECODE = msgspec.json.Decoder(HealthReport).decode
 
 
-class _LenientReport(msgspec.Struct, rename="camel", gc=False):
-    """The same record with any timestamp text, for what RFC 3339 decoding refused
-    (``2026-01-31 12:00:00``, unix seconds as a string): parsed by ``parse_time``."""
+class _TextTimestampReport(msgspec.Struct, rename="camel", gc=False):
+    """The record with its timestamp as any text, for what RFC 3339 decoding refused
+    (``2026-01-31 12:00:00``, unix seconds as a string): ``parse_time`` reads it."""
 
+    node_id: Annotated[str, msgspec.Meta(min_length=1)]
+    version: Annotated[str, msgspec.Meta(min_length=1)]
+    metrics: Metrics
     timestamp: str
+    health_status: HealthStatus | None = None
 
 
-_DECODE_LENIENT = msgspec.json.Decoder(_LenientReport).decode
+_DECODE_LENIENT = msgspec.json.Decoder(_TextTimestampReport).decode
 
 
 # -- sources -------------------------------------------------------------------------------
@@ -293,14 +297,15 @@ def decode_record(raw: bytes) -> tuple[HealthReport | None, str]:
 
 def _lenient_timestamp(raw: bytes, exc: Exception) -> tuple[HealthReport | None, str]:
     try:
-        text = _DECODE_LENIENT(raw).timestamp
-    except msgspec.ValidationError:
-        return None, _reason(str(exc))  # not text: the typed decoder's reason says why
+        report = _DECODE_LENIENT(raw)
+    except msgspec.ValidationError as other:
+        if _error_path(str(other)) == "timestamp":  # not text either: the first reason
+            return None, _reason(str(exc))
+        return None, _reason(str(other))  # another field is wrong too
     try:
-        moment = parse_time(text)
+        moment = parse_time(report.timestamp)
     except ValueError as bad:
         return None, f"timestamp: {bad}"
-    report = msgspec.json.decode(raw, type=_WithoutTimestamp)
     return (
         HealthReport(
             node_id=report.node_id,
@@ -311,13 +316,6 @@ def _lenient_timestamp(raw: bytes, exc: Exception) -> tuple[HealthReport | None,
         ),
         "",
     )
-
-
-class _WithoutTimestamp(msgspec.Struct, rename="camel", gc=False):
-    node_id: str
-    version: str
-    metrics: Any
-    health_status: Any = None
 
 
 _PATH = re.compile(r" - at `\$\.?(.*)`$")

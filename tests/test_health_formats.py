@@ -209,6 +209,17 @@ def test_timestamps(tmp_path: Path, timestamp: object, expected: datetime) -> No
     assert isinstance(stamp, datetime) and stamp.tzinfo is UTC
 
 
+def test_text_timestamps_are_read_with_every_other_field_validated(tmp_path: Path) -> None:
+    good = record("a", timestamp="1793534400", cpu=99, errors=3)
+    late_bad = {**record("b", cpu=101), "timestamp": "2026-11-01 12:00:00"}
+    late_bad = {"timestamp": late_bad.pop("timestamp"), **late_bad}  # timestamp first
+    path = write(tmp_path / "h.jsonl", jsonl(good, late_bad))
+    assert failure(path).details == [f"{path}:2: metrics.cpu: expected a number <= 100"]
+    result = read(path, skip_invalid=True)
+    report = result.latest["a"]
+    assert (report.metrics.cpu, report.metrics.errors, report.timestamp) == (99, 3, T0)
+
+
 def test_unknown_fields_are_ignored(tmp_path: Path) -> None:
     doc = record(
         "a", region="eu", metrics={"uptime": 1, "cpu": 1, "memory": 1, "errors": 0, "disk": 3}
