@@ -5,9 +5,10 @@ times, about 150 MB), then times, in the same run and each as its own process:
 
 - ``noderr rollback check --health FILE --version V --json`` (the real command: start-up,
   reading with every record validated, latest-wins, cohorts, verdict);
-- the straightforward loop the issue names as the baseline: ``json.loads`` per line, the
-  same field checks done by hand, ``datetime.fromisoformat``, a dict of the latest report
-  per node, ``eth_hash`` keccak per node, the same per-cohort verdict.
+- the straightforward loop the issue names as the baseline: ``json.loads`` per line,
+  ``datetime.fromisoformat``, a dict of the latest report per node, ``eth_hash`` keccak
+  per node, the same per-cohort verdict ("baseline loop"); and the same loop with the
+  field checks our reader makes on every record, done by hand ("baseline + checks").
 
 Peak memory is the highest sum of the resident set sizes of the process and its
 children, sampled every 5 ms from /proc (an upper bound: pages shared after fork are
@@ -47,13 +48,7 @@ BASELINE = textwrap.dedent(
     with open(sys.argv[1], "rb") as f:
         for number, line in enumerate(f, 1):
             r = json.loads(line)
-            m = r["metrics"]
-            if not (isinstance(r["nodeId"], str) and r["nodeId"] and isinstance(r["version"], str)):
-                raise SystemExit(f"{number}: bad record")
-            for key, high in (("uptime", None), ("cpu", 100), ("memory", 100), ("errors", None)):
-                v = m[key]
-                if type(v) not in (int, float) or v < 0 or (high is not None and v > high):
-                    raise SystemExit(f"{number}: bad {key}")
+            #VALIDATE#
             ts = datetime.fromisoformat(r["timestamp"].replace("Z", "+00:00"))
             if ts.tzinfo is None:
                 ts = ts.replace(tzinfo=timezone.utc)
@@ -79,6 +74,22 @@ BASELINE = textwrap.dedent(
     print("rollback" if verdict else "ok")
     """
 )
+# The checks our reader makes on every record, written the straightforward way.
+VALIDATE = "\n        ".join(
+    [
+        'm = r["metrics"]',
+        'if not (isinstance(r["nodeId"], str) and r["nodeId"] and isinstance(r["version"], str)):',
+        '    raise SystemExit(f"{number}: bad record")',
+        'for key, high in (("uptime", None), ("cpu", 100), ("memory", 100), ("errors", None)):',
+        "    v = m[key]",
+        "    if type(v) not in (int, float) or v < 0 or (high is not None and v > high):",
+        '        raise SystemExit(f"{number}: bad {key}")',
+    ]
+)
+BASELINES = {
+    "baseline loop": BASELINE.replace("#VALIDATE#", ""),
+    "baseline + checks": BASELINE.replace("#VALIDATE#", VALIDATE),
+}
 
 
 def generate(path: Path, reports: int, nodes: int, *, shuffle: bool, seed: int = 1) -> None:
@@ -169,7 +180,6 @@ def main() -> None:
     args = parser.parse_args()
     command = [sys.executable, "-m", "noderr_deploy", "rollback", "check", "--version", VERSION]
     command += ["--json", "--health"]
-    baseline_argv = [sys.executable, "-c", BASELINE]
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
     # A load average above the CPU count means other work shares the machine: wall times
     # then stretch for both commands; the ratio between them is the robust figure.
@@ -183,31 +193,35 @@ def main() -> None:
                 f"\n{label}: {args.reports:,} reports, {args.nodes:,} nodes,"
                 f" {size / 1e6:.0f} MB (generated in {time.perf_counter() - t:.1f} s)"
             )
-            ours, base, peaks, our_cpu, base_cpu = [], [], [], [], []
+            walls: dict[str, list[float]] = {"ours": [], **{name: [] for name in BASELINES}}
+            cpus: dict[str, list[float]] = {name: [] for name in walls}
+            peaks: list[int] = []
             verdicts = set()
             for _ in range(args.runs):
                 wall, peak, out, cpu = measure([*command, str(path)])
-                ours.append(wall)
+                walls["ours"].append(wall)
+                cpus["ours"].append(cpu)
                 peaks.append(peak)
-                our_cpu.append(cpu)
                 verdicts.add(out.split('"verdict": "')[1].split('"')[0])
-                wall, _, out, cpu = measure([*baseline_argv, str(path), VERSION])
-                base.append(wall)
-                base_cpu.append(cpu)
-                verdicts.add(out.strip())
-            mine, theirs = statistics.median(ours), statistics.median(base)
-            print(
-                f"  noderr rollback check: {mine:.2f} s wall (runs: "
-                + ", ".join(f"{w:.2f}" for w in ours)
-                + f"), {statistics.median(our_cpu):.2f} s CPU,"
-                f" peak RSS {max(peaks) / 1e6:.0f} MB"
-            )
-            print(
-                f"  baseline loop:         {theirs:.2f} s wall (runs: "
-                + ", ".join(f"{w:.2f}" for w in base)
-                + f"), {statistics.median(base_cpu):.2f} s CPU"
-            )
-            print(f"  speed-up: {theirs / mine:.2f}x wall; verdicts {sorted(verdicts)}")
+                for name, code in BASELINES.items():
+                    wall, _, out, cpu = measure([sys.executable, "-c", code, str(path), VERSION])
+                    walls[name].append(wall)
+                    cpus[name].append(cpu)
+                    verdicts.add(out.strip())
+            mine = statistics.median(walls["ours"])
+            for name, times in walls.items():
+                label_ = "noderr rollback check" if name == "ours" else name
+                runs = ", ".join(f"{w:.2f}" for w in times)
+                line = (
+                    f"  {label_:<22} {statistics.median(times):6.2f} s wall (runs: {runs}),"
+                    f" {statistics.median(cpus[name]):.2f} s CPU"
+                )
+                if name == "ours":
+                    line += f", peak RSS {max(peaks) / 1e6:.0f} MB"
+                else:
+                    line += f"; ours is {statistics.median(times) / mine:.2f}x faster"
+                print(line)
+            print(f"  verdicts: {sorted(verdicts)} (must be one)")
             path.unlink()
         # Memory follows the number of distinct nodes, not the size of the input.
         path = Path(tmp) / "health-small.jsonl"
