@@ -124,6 +124,17 @@ class Latest:
         self.records = 0
         self._max: datetime | float | None = None
         """The latest timestamp seen: anything at or after it beats every kept report."""
+        self.buckets: dict[str, int] = {}
+        """Cohort buckets (:func:`noderr_deploy.cohorts.bucket`) of node ids, computed
+        while the reader would otherwise wait; evaluation reuses them. May be partial."""
+
+    def compute_buckets(self) -> None:
+        """Fill :attr:`buckets` for every kept node that has none yet."""
+        from noderr_deploy.cohorts import bucket
+
+        buckets = self.buckets
+        for node in self.by_node.keys() - buckets.keys():
+            buckets[node] = bucket(node)
 
     def add(self, report: HealthReport) -> None:
         """Feed one record."""
@@ -294,6 +305,8 @@ class HealthRead:
     """Valid records read."""
     problems: Problems
     sources: list[str]
+    buckets: dict[str, int] = field(default_factory=dict)
+    """Cohort buckets of some node ids, already computed while reading (a cache)."""
 
 
 def read_latest(
@@ -340,4 +353,4 @@ def read_latest(
                 details=problems.lines(5),
             )
         raise InputError(f"no health reports in {where}: the input is empty")
-    return HealthRead(latest.by_node, latest.records, problems, names)
+    return HealthRead(latest.by_node, latest.records, problems, names, latest.buckets)

@@ -62,10 +62,16 @@ def read_range(path: Path, start: int, end: int) -> tuple[Latest, Problems, int]
     return latest, problems, lines
 
 
+_KEPT: list[Latest] = []
+"""A worker's reports, kept alive until it exits: freeing 100,000 reports before the
+result is sent would only delay it."""
+
+
 def _worker(path: Path, start: int, end: int) -> tuple[bytes, int, Problems, int]:
     gc.disable()  # the worker only allocates acyclic records, then exits
     latest, problems, lines = read_range(path, start, end)
     latest.normalise()
+    _KEPT.append(latest)
     encoded = _ENCODE(list(latest.by_node.values()))
     return encoded, latest.records, problems, lines
 
@@ -93,24 +99,29 @@ def read_lines_parallel(
     context = multiprocessing.get_context("fork")
     enabled = gc.isenabled()
     gc.disable()
+    pool = ProcessPoolExecutor(len(points) - 2, mp_context=context)
     try:
-        with ProcessPoolExecutor(len(points) - 2, mp_context=context) as pool:
-            futures = [
-                pool.submit(_worker, path, points[i], points[i + 1])
-                for i in range(1, len(points) - 1)
-            ]
-            meanwhile()
-            mine, found, line_offset = read_range(path, points[0], points[1])
-            latest.merge(mine)
-            problems.extend(found)
-            for future in futures:
-                encoded, records, found, lines = future.result()
-                part = Latest()
-                part.by_node = {r.node_id: r for r in _DECODE(encoded)}
-                part.records = records
-                latest.merge(part)
-                problems.extend(found, line_offset)
-                line_offset += lines
+        futures = [
+            pool.submit(_worker, path, points[i], points[i + 1]) for i in range(1, len(points) - 1)
+        ]
+        meanwhile()
+        mine, found, line_offset = read_range(path, points[0], points[1])
+        latest.merge(mine)
+        problems.extend(found)
+        if not all(future.done() for future in futures):
+            # Idle until the workers are done: hash the node ids seen so far now, not
+            # after the merge.
+            latest.compute_buckets()
+        for future in futures:
+            encoded, records, found, lines = future.result()
+            part = Latest()
+            part.by_node = {r.node_id: r for r in _DECODE(encoded)}
+            part.records = records
+            latest.merge(part)
+            problems.extend(found, line_offset)
+            line_offset += lines
     finally:
+        # Do not wait for the workers to exit (they free their memory first).
+        pool.shutdown(wait=False, cancel_futures=True)
         if enabled:
             gc.enable()

@@ -152,10 +152,12 @@ def evaluate(
     tier: str | None = None,
     records: int | None = None,
     invalid: int = 0,
+    buckets: Mapping[str, int] | None = None,
 ) -> RollbackResult:
     """Rules 2-8 over the latest report per node (rule 1 is :func:`latest_per_node`).
 
-    ``records``/``invalid`` are what the reader counted (default: one record per node).
+    ``records``/``invalid`` are what the reader counted (default: one record per node);
+    ``buckets`` holds node buckets already computed (the rest are computed here).
     """
     cutoff = utc(at) - max_age if max_age is not None else None
     table = plan.cohort_table()
@@ -168,6 +170,7 @@ def evaluate(
     # One pass over the nodes; this loop runs 100,000 times for a large fleet, hence the
     # local names.
     from_bytes = int.from_bytes
+    known = buckets or {}
     for node, report in latest.items():
         if cutoff is not None and utc(report.timestamp) < cutoff:
             stale += 1
@@ -175,7 +178,10 @@ def evaluate(
         if report.version != version:
             other += 1
             continue
-        k = slot[from_bytes(keccak256(node.encode("utf-8")), "big") % 100]
+        b = known.get(node)
+        if b is None:
+            b = from_bytes(keccak256(node.encode("utf-8")), "big") % 100
+        k = slot[b]
         row = counts[k]
         row[0] += 1
         row[column[report.health_status or derived_status(report.metrics)]] += 1

@@ -259,3 +259,17 @@ def test_adoption_per_cohort() -> None:
     assert (rows[0].reporting, rows[0].on_version, rows[0].healthy) == (3, 2, 1)
     assert rows[0].success_rate == 0.5
     assert rows[1].success_rate is None
+
+
+def test_precomputed_buckets_are_used_and_missing_ones_computed() -> None:
+    latest = latest_per_node([report("node-0"), report("node-1")])  # buckets 92 and 63
+    arguments = {
+        "plan": RolloutPlan(),
+        "thresholds": Thresholds(),
+        "version": "1.0.0",
+        "at": T0,
+    }
+    plain = evaluate(latest, **arguments)  # type: ignore[arg-type]
+    assert [c.nodes for c in plain.cohorts] == [0, 0, 0, 1, 1]
+    cached = evaluate(latest, buckets={"node-0": 0}, **arguments)  # type: ignore[arg-type]
+    assert [c.nodes for c in cached.cohorts] == [1, 0, 0, 1, 0]

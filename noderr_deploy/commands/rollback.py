@@ -331,6 +331,7 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         tier=target.tier,
         records=read.records,
         invalid=read.problems.count,
+        buckets=read.buckets,
     )
     from noderr_deploy.commands import _rollback_output as render
 
