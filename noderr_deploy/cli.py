@@ -8,6 +8,7 @@ only hash start fast.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from typing import Annotated, Any
@@ -40,6 +41,14 @@ def report(exc: NoderrError) -> None:
 
 class NoderrGroup(TyperGroup):
     """The root group: maps every way a command can end onto :class:`ExitCode`."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # typer would turn Ctrl-C into a silent exit 130; say what happened.
+            _stderr_line("error: interrupted")
+            raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
 
     def main(  # type: ignore[override]
         self,
@@ -87,17 +96,22 @@ class NoderrGroup(TyperGroup):
         sys.exit(code)
 
 
-app = typer.Typer(
-    cls=NoderrGroup,
-    name="noderr",
-    help="Ship Noderr node software in stages: tier images, cohorts, the VersionBeacon, rollbacks.",
-    epilog="Exit codes: 0 ok, 1 runtime failure, 2 usage or input error, 3 negative verdict,"
-    " 4 inconclusive (with --require-data), 130 interrupted.",
-    no_args_is_help=True,
-    add_completion=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-)
+def _new_app() -> typer.Typer:
+    return typer.Typer(
+        cls=NoderrGroup,
+        name="noderr",
+        help="Ship Noderr node software in stages: tier images, cohorts, the VersionBeacon,"
+        " rollbacks.",
+        epilog="Exit codes: 0 ok, 1 runtime failure, 2 usage or input error, 3 negative verdict,"
+        " 4 inconclusive (with --require-data), 130 interrupted.",
+        no_args_is_help=True,
+        add_completion=True,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    )
+
+
+app = _new_app()
 
 
 def _print_version(value: bool) -> None:
@@ -131,15 +145,52 @@ def root(
 
 
 def _register() -> None:
-    from noderr_deploy.commands import rollback, tiers
+    from noderr_deploy.commands import build, cohort, rollback, rollout, tiers, version
 
+    app.command("build")(build.build)
     app.command("tiers")(tiers.tiers)
+    app.command("cohort")(cohort.cohort)
+    app.add_typer(rollout.app, name="rollout")
+    app.command("version")(version.version)
     app.add_typer(rollback.app, name="rollback")
 
 
 _register()
 
 
+# Root options that take no value: they may stand before the command name.
+_ROOT_FLAGS = frozenset({"--debug"})
+
+
+def _only(argv: list[str]) -> typer.Typer:
+    """The app to run for ``argv``: just the invoked command when that is unambiguous.
+
+    typer turns every registered command into click objects before it parses anything,
+    evaluating each signature's annotations: with all commands that is a good part of a
+    start-up budget that `noderr cohort <id>` must keep close to a bare typer app. A run
+    that names one known command gets an app holding only that command (same root
+    options, same group class, so the same parsing, help and errors); anything else (root
+    --help, --version, completion, an unknown command) gets the full app.
+    """
+    if any(name.endswith("_COMPLETE") for name in os.environ):
+        return app
+    args = list(argv)
+    while args and args[0] in _ROOT_FLAGS:
+        args.pop(0)
+    if not args:
+        return app
+    name = args[0]
+    commands = [c for c in app.registered_commands if c.name == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if len(commands) + len(groups) != 1:
+        return app
+    slim = _new_app()
+    slim.registered_callback = app.registered_callback
+    slim.registered_commands = commands
+    slim.registered_groups = groups
+    return slim
+
+
 def main() -> None:
     """Console-script entry point."""
-    app(prog_name="noderr")
+    _only(sys.argv[1:])(prog_name="noderr")

@@ -19,15 +19,24 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
-from noderr_deploy.cohorts import RolloutPlan
+from noderr_deploy.cohorts import (
+    RolloutPlan,
+    cohort4_problem,
+    delay_problem,
+    percentage_problem,
+)
+
+# Re-exported: finding the file lives in the light module so fast commands can use it.
+from noderr_deploy.configfile import CONFIG_NAME as CONFIG_NAME  # noqa: PLC0414
+from noderr_deploy.configfile import discover_config as discover_config  # noqa: PLC0414
 from noderr_deploy.errors import ConfigError
 from noderr_deploy.units import parse_size
 from noderr_deploy.yamlpos import Located, Mark, Path_, load_located
 
-CONFIG_NAME = "tiers.yaml"
 DEFAULT_BASE_IMAGE = "node:20-alpine"
 _NAME = r"^[a-z0-9][a-z0-9_.-]*$"
 # A Docker repository path: lowercase components separated by '/'.
@@ -61,17 +70,33 @@ class _Strict(BaseModel):
 
 
 class RolloutSettings(_Strict):
-    canary_percentage: int = Field(5, ge=0, le=100)
-    cohort_percentage: int = Field(25, ge=0, le=100)
-    cohort_delay_hours: float = Field(24, ge=0)
+    # The range and cohort4 rules live in noderr_deploy.cohorts, shared with the
+    # `noderr cohort` fast path and its flags; pydantic only checks the types here.
+    canary_percentage: int = 5
+    cohort_percentage: int = 25
+    cohort_delay_hours: float = 24
+
+    @field_validator("canary_percentage", "cohort_percentage")
+    @classmethod
+    def _percentage(cls, value: int) -> int:
+        problem = percentage_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("cohort_delay_hours")
+    @classmethod
+    def _delay(cls, value: float) -> float:
+        problem = delay_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _cohort4_not_empty(self) -> RolloutSettings:
-        if self.canary_percentage + 3 * self.cohort_percentage > 100:
-            raise ValueError(
-                f"canary_percentage {self.canary_percentage} + 3 x cohort_percentage"
-                f" {self.cohort_percentage} > 100: cohort4 would be empty"
-            )
+        problem = cohort4_problem(self.canary_percentage, self.cohort_percentage)
+        if problem:
+            raise ValueError(problem)
         return self
 
     def plan(self) -> RolloutPlan:
@@ -117,7 +142,7 @@ class TiersFile(_Strict):
     registry: str = "ghcr.io/noderrxyz"
     workspace: str = "."
     dockerfile: str = "dockerfiles/Dockerfile"
-    rollout: RolloutSettings = Field(default_factory=RolloutSettings)  # type: ignore[arg-type]
+    rollout: RolloutSettings = Field(default_factory=RolloutSettings)
     rollback: RollbackSettings = Field(default_factory=RollbackSettings)  # type: ignore[arg-type]
     beacon: BeaconSettings = Field(default_factory=BeaconSettings)  # type: ignore[arg-type]
     tiers: dict[Annotated[str, Field(pattern=_NAME)], TierSpec] = Field(min_length=1)
@@ -202,26 +227,13 @@ def _pydantic_message(error: Any) -> str:
         return "unknown key"
     if kind == "missing":
         return "required key is missing"
+    if kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == _NAME:
+        return (
+            f"{error['input']!r}: use lowercase letters, digits, '.', '_' and '-'"
+            " (packages are named without their '@noderr/' scope)"
+        )
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
-
-
-def discover_config(explicit: str | Path | None = None, cwd: Path | None = None) -> Path:
-    """Find tiers.yaml: ``--config`` / ``NODERR_CONFIG``, then ``./tiers.yaml``, then parents."""
-    if explicit:
-        path = Path(explicit)
-        if not path.is_file():
-            raise ConfigError(f"{path}: configuration file not found")
-        return path
-    start = (cwd or Path.cwd()).resolve()
-    for directory in (start, *start.parents):
-        candidate = directory / CONFIG_NAME
-        if candidate.is_file():
-            return candidate
-    raise ConfigError(
-        f"no {CONFIG_NAME} in {start} or any parent directory"
-        " (point to one with --config or NODERR_CONFIG)"
-    )
 
 
 def load_config(path: str | Path) -> Config:
@@ -258,7 +270,10 @@ def parse_config(text: str, path: Path) -> Config:
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(error["loc"])
-            problems.add(loc, _pydantic_message(error), key=error["type"] == "extra_forbidden")
+            is_key = error["type"] == "extra_forbidden" or loc[-1:] == ("[key]",)
+            if loc[-1:] == ("[key]",):
+                loc = loc[:-1]
+            problems.add(loc, _pydantic_message(error), key=is_key)
         # Still resolve the tiers that are valid on their own, so that an inheritance
         # mistake is reported in the same run as a typo elsewhere.
         _resolve_valid_tiers(located.data.get("tiers"), path, problems)
@@ -363,10 +378,10 @@ def _merge(  # noqa: PLR0917
     for i, package in enumerate(own.packages):
         if package in seen:
             origin = "its parent tiers" if package in inherited else "this tier"
+            # Reported, but the tier still resolves so its children are checked too.
             problems.add(
                 (*loc, "packages", i), f"package {package!r} is already listed by {origin}"
             )
-            ok = False
         seen.add(package)
     beacon_tier = (
         own.beacon_tier if own.beacon_tier is not None else (parent.beacon_tier if parent else None)

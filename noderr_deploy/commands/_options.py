@@ -41,7 +41,8 @@ QuietOption = Annotated[
 
 def load(config: Path | None) -> Config:
     """The tiers.yaml named by ``--config``/``NODERR_CONFIG`` or discovered from the cwd."""
-    from noderr_deploy.config import discover_config, load_config
+    from noderr_deploy.config import load_config
+    from noderr_deploy.configfile import discover_config
 
     return load_config(discover_config(config))
 
@@ -51,13 +52,11 @@ def load_optional(config: Path | None) -> Config | None:
 
     A file that was named explicitly, or that exists but is invalid, is still an error.
     """
-    from noderr_deploy.config import discover_config, load_config
-    from noderr_deploy.errors import ConfigError
+    from noderr_deploy.configfile import find_config
 
-    try:
-        path = discover_config(config)
-    except ConfigError:
-        if config is not None:
-            raise
+    path = find_config(config)
+    if path is None:
         return None
+    from noderr_deploy.config import load_config
+
     return load_config(path)

@@ -1,0 +1,163 @@
+"""Start-up of `noderr cohort <id>` against the framework's floor, measured in one run.
+
+Runs, round-robin so that load from other processes falls on all of them alike, each
+with the same interpreter and environment, stdout piped (plain output, no rich):
+
+- `python -c "import typer"`                       the framework's import alone
+- `python minimal_app.py --name node-1`            a one-command typer app, one option
+- `python -m noderr_deploy cohort node-1`          in the repository root (tiers.yaml read)
+- the same in an empty temporary directory          (no tiers.yaml anywhere above it)
+- the same with --canary/--cohort-size/--delay-hours (flags win; the file is not read)
+
+and reports the median wall time of each and the ratio of each cohort run to the
+minimal app (the issue asks for <= 1.5). It also lists any heavy module (web3, docker,
+pydantic, rich) the cohort command imported.
+
+    python benchmarks/startup.py [--repeat 40] [--python /path/to/python]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("web3", "docker", "pydantic", "rich", "yaml")
+
+MINIMAL_APP = """\
+import typer
+
+app = typer.Typer()
+
+
+@app.command()
+def main(name: str = typer.Option(...)) -> None:
+    print(name)
+
+
+if __name__ == "__main__":
+    app()
+"""
+
+
+def wall(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one run of ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.decode()}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
+
+
+def imported(python: str, args: list[str], cwd: Path, env: dict[str, str]) -> set[str]:
+    done = subprocess.run(
+        [python, "-X", "importtime", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    names = set()
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and line.count("|") == 2:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--python", default=sys.executable)
+    opts = parser.parse_args()
+    python = opts.python
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for name in ("NODERR_CONFIG", "NODERR_CANARY_PERCENTAGE", "NODERR_COHORT_PERCENTAGE"):
+        env.pop(name, None)
+    env.pop("NODERR_COHORT_DELAY_HOURS", None)
+    with tempfile.TemporaryDirectory() as tmp:
+        empty = Path(tmp)
+        app = empty / "minimal_app.py"
+        app.write_text(MINIMAL_APP)
+        # The package under test must be this checkout's, not another installed copy.
+        where = subprocess.run(
+            [
+                python,
+                "-c",
+                "import noderr_deploy, typer; print(noderr_deploy.__file__, typer.__version__)",
+            ],
+            cwd=empty,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert Path(where[0]).is_relative_to(ROOT), where
+        assert (ROOT / "tiers.yaml").is_file()
+        assert not any((d / "tiers.yaml").exists() for d in (empty, *empty.parents))
+        # pip compiles an installed package to bytecode; this checkout may have none (this
+        # machine sets PYTHONDONTWRITEBYTECODE), and compiling on every start would be
+        # measured against a typer that is compiled.
+        subprocess.run([python, "-m", "compileall", "-q", str(ROOT / "noderr_deploy")], check=True)
+
+        cohort = ["-m", "noderr_deploy", "cohort", "node-1"]
+        flags = [*cohort, "--canary", "5", "--cohort-size", "25", "--delay-hours", "24"]
+        runs = {
+            "import typer": ([python, "-c", "import typer"], empty),
+            "minimal typer app": ([python, str(app), "--name", "node-1"], empty),
+            "cohort, tiers.yaml present": ([python, *cohort], ROOT),
+            "cohort, no tiers.yaml": ([python, *cohort], empty),
+            "cohort, all plan flags": ([python, *flags], ROOT),
+        }
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        cpu: dict[str, list[float]] = {name: [] for name in runs}
+        for cmd, cwd in runs.values():  # warm the page cache and .pyc files
+            wall(cmd, cwd, env)
+        for _ in range(opts.repeat):
+            for name, (cmd, cwd) in runs.items():
+                elapsed, used = wall(cmd, cwd, env)
+                times[name].append(elapsed)
+                cpu[name].append(used)
+        heavy_root = sorted(imported(python, cohort, ROOT, env) & set(HEAVY))
+        heavy_empty = sorted(imported(python, cohort, empty, env) & set(HEAVY))
+
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    cpu_medians = {name: statistics.median(t) for name, t in cpu.items()}
+    floor = medians["minimal typer app"]
+    cpu_floor = cpu_medians["minimal typer app"]
+    load = os.getloadavg()[0]
+    print(f"python {sys.version.split()[0]} ({python}), typer {where[1]}")
+    print(f"{opts.repeat} runs each, interleaved; load average at the end {load:.2f}")
+    print(
+        f"{'run':28} {'wall median ms':>14} {'min ms':>7} {'ratio':>6}"
+        f" {'cpu median ms':>14} {'ratio':>6}"
+    )
+    for name, t in times.items():
+        print(
+            f"{name:28} {medians[name] * 1000:14.1f} {min(t) * 1000:7.1f}"
+            f" {medians[name] / floor:5.2f}x {cpu_medians[name] * 1000:14.1f}"
+            f" {cpu_medians[name] / cpu_floor:5.2f}x"
+        )
+    print("(ratios against the minimal typer app)")
+    ratio = medians["minimal typer app"] / medians["import typer"]
+    print(f"minimal typer app / import typer: {ratio:.2f}x")
+    print(f"heavy modules imported by cohort (repo root): {heavy_root or 'none'}")
+    print(f"heavy modules imported by cohort (no tiers.yaml): {heavy_empty or 'none'}")
+    worst = max(medians[n] for n in runs if n.startswith("cohort")) / floor
+    print(f"worst cohort ratio {worst:.2f}x: {'OK' if worst <= 1.5 else 'OVER'} (target <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()

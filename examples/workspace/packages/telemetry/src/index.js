@@ -1,0 +1,8 @@
+'use strict';
+
+const utils = require('@noderr/utils');
+
+const name = '@noderr/telemetry';
+const dependsOn = [utils.name];
+
+module.exports = { name, dependsOn, ready: () => true };

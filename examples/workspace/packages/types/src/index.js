@@ -1,0 +1,6 @@
+'use strict';
+
+const name = '@noderr/types';
+const dependsOn = [];
+
+module.exports = { name, dependsOn, ready: () => true };

@@ -1,0 +1,156 @@
+"""Options of the commands that read the VersionBeacon, and their resolution, defined once.
+
+Precedence of every setting: flag > environment variable > tiers.yaml ``beacon:`` section >
+built-in default. Nothing heavy is imported here (no web3): see :mod:`noderr_deploy.chain`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from noderr_deploy.errors import UsageError
+
+if TYPE_CHECKING:
+    from noderr_deploy.chain import ChainSettings
+    from noderr_deploy.config import Config
+
+_PANEL = "Chain"
+
+RpcUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rpc-url",
+        envvar="NODERR_RPC_URL",
+        show_envvar=True,
+        help="JSON-RPC endpoint (http/https). Default: tiers.yaml beacon.rpc_url."
+        " Shown redacted in every message.",
+        rich_help_panel=_PANEL,
+    ),
+]
+
+BeaconOption = Annotated[
+    str | None,
+    typer.Option(
+        "--beacon",
+        envvar="NODERR_BEACON_ADDRESS",
+        show_envvar=True,
+        help="VersionBeacon (proxy) address. Default: tiers.yaml beacon.address.",
+        rich_help_panel=_PANEL,
+    ),
+]
+
+ChainIdOption = Annotated[
+    int | None,
+    typer.Option(
+        "--chain-id",
+        envvar="NODERR_CHAIN_ID",
+        show_envvar=True,
+        min=1,
+        help="Fail unless the endpoint serves this chain. Default: tiers.yaml beacon.chain_id.",
+        rich_help_panel=_PANEL,
+    ),
+]
+
+BlockOption = Annotated[
+    str,
+    typer.Option(
+        "--block",
+        help="Read every value at this block: latest, safe, finalized or a number.",
+        rich_help_panel=_PANEL,
+    ),
+]
+
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        envvar="NODERR_RPC_TIMEOUT",
+        show_envvar=True,
+        min=0.1,
+        help="Seconds allowed for all RPC requests together (up to 3 attempts each)."
+        "  [default: 10]",
+        rich_help_panel=_PANEL,
+    ),
+]
+
+AtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        help="Compute phases for this time (ISO 8601 or unix seconds) instead of the"
+        " block's timestamp.",
+    ),
+]
+
+
+def chain_settings(
+    config: Config | None,
+    *,
+    rpc_url: str | None,
+    beacon: str | None,
+    chain_id: int | None,
+    block: str = "latest",
+    timeout: float | None = None,
+) -> ChainSettings:
+    """One settings object from the flags (typer already applied the env vars) and tiers.yaml."""
+    from noderr_deploy.chain import DEFAULT_TIMEOUT, ChainSettings, checksum_address, parse_block
+
+    file = config.beacon if config is not None else None
+    where = f" or beacon.{{}} in {config.path}" if config is not None else " or a tiers.yaml"
+    url = rpc_url or (file.rpc_url if file else None)
+    if not url:
+        raise UsageError(
+            "no RPC endpoint: pass --rpc-url or set NODERR_RPC_URL" + where.format("rpc_url")
+        )
+    address = beacon or (file.address if file else None)
+    if not address:
+        raise UsageError(
+            "no VersionBeacon address: pass --beacon or set NODERR_BEACON_ADDRESS"
+            + where.format("address")
+        )
+    return ChainSettings(
+        rpc_url=url,
+        beacon_address=checksum_address(address),
+        chain_id=chain_id if chain_id is not None else (file.chain_id if file else None),
+        block=parse_block(block),
+        timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+    )
+
+
+DEFAULT_TIERS: tuple[tuple[str, int], ...] = (("validator", 0), ("guardian", 1), ("oracle", 2))
+"""The beacon's tier slots, used when there is no tiers.yaml."""
+
+
+def select_tiers(config: Config | None, names: Sequence[str]) -> list[tuple[str, int]]:
+    """``(name, beacon tier)`` of the tiers named (default: all) in tiers.yaml.
+
+    Without a tiers.yaml, the beacon's own slots: validator, guardian, oracle.
+    """
+    if config is not None:
+        chosen = [config.tier(n) for n in names] if names else list(config.tiers)
+        return [(t.name, t.beacon_tier) for t in chosen]
+    known = dict(DEFAULT_TIERS)
+    out = []
+    for name in names or [n for n, _ in DEFAULT_TIERS]:
+        if name.lower() not in known:
+            raise UsageError(
+                f"unknown tier {name!r} (no tiers.yaml; known beacon tiers: {', '.join(known)})"
+            )
+        out.append((name.lower(), known[name.lower()]))
+    return out
+
+
+def parse_at(at: str | None) -> datetime | None:
+    """``--at`` as an aware UTC datetime, or None."""
+    if at is None:
+        return None
+    from noderr_deploy.units import parse_time
+
+    try:
+        return parse_time(at)
+    except ValueError as exc:
+        raise UsageError(f"--at: {exc}") from None

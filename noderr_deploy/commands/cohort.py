@@ -1,0 +1,263 @@
+"""``noderr cohort``: the staged-rollout cohort of node ids, bit for bit as the network computes it.
+
+Start-up matters here (operators call it in loops): nothing heavy is imported, and
+tiers.yaml is read through :mod:`noderr_deploy.configfile`'s fast path, not pydantic.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from noderr_deploy.commands._options import ConfigOption, JsonOption
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from pathlib import Path
+
+    from noderr_deploy.rollout_source import PlanFlags, RolloutSource
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+_PLAN_OPTIONS = {
+    # parameter name -> (tiers.yaml key, flag, environment variable)
+    "canary": ("canary_percentage", "--canary", "NODERR_CANARY_PERCENTAGE"),
+    "cohort_size": ("cohort_percentage", "--cohort-size", "NODERR_COHORT_PERCENTAGE"),
+    "delay_hours": ("cohort_delay_hours", "--delay-hours", "NODERR_COHORT_DELAY_HOURS"),
+}
+
+
+def cohort(  # noqa: PLR0917 - typer passes options positionally
+    ctx: typer.Context,
+    node_ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[NODE_ID]...",
+            help="Node ids, hashed byte-exact as UTF-8 (no trimming, no case folding).",
+            show_default=False,
+        ),
+    ] = None,
+    file: Annotated[
+        str | None,
+        typer.Option(
+            "--file",
+            "-f",
+            metavar="PATH",
+            help="Read ids from PATH, one per line ('-' for stdin). Only the line end"
+            " (\\n or \\r\\n) is stripped; an empty line or invalid UTF-8 is exit 2.",
+        ),
+    ] = None,
+    canary: Annotated[
+        int | None,
+        typer.Option(
+            "--canary",
+            envvar="NODERR_CANARY_PERCENTAGE",
+            show_envvar=True,
+            metavar="PERCENT",
+            help="Canary size in percent of buckets. Default: tiers.yaml rollout, else 5.",
+        ),
+    ] = None,
+    cohort_size: Annotated[
+        int | None,
+        typer.Option(
+            "--cohort-size",
+            envvar="NODERR_COHORT_PERCENTAGE",
+            show_envvar=True,
+            metavar="PERCENT",
+            help="Size of cohorts 1-3 in percent (cohort4 takes the rest)."
+            " Default: tiers.yaml rollout, else 25.",
+        ),
+    ] = None,
+    delay_hours: Annotated[
+        float | None,
+        typer.Option(
+            "--delay-hours",
+            envvar="NODERR_COHORT_DELAY_HOURS",
+            show_envvar=True,
+            metavar="HOURS",
+            help="Hours between cohorts. Default: tiers.yaml rollout, else 24.",
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    published_at: Annotated[
+        str | None,
+        typer.Option(
+            "--published-at",
+            metavar="TIME",
+            help="When the version was published (ISO 8601 or unix seconds): adds each"
+            " node's activation time and whether it is active.",
+        ),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            metavar="TIME",
+            help="Judge 'active' at TIME instead of now (needs --published-at).",
+        ),
+    ] = None,
+    format_: Annotated[
+        Format | None,
+        typer.Option(
+            "--format",
+            help="Output format. Default: table.",
+            case_sensitive=False,
+            show_default=False,
+        ),
+    ] = None,
+    json_: JsonOption = False,
+    summary: Annotated[
+        bool,
+        typer.Option("--summary", help="Print nodes and percentages per cohort instead of rows."),
+    ] = False,
+) -> None:
+    """Show the rollout cohort of node ids: keccak256(utf8(id)) mod 100.
+
+    Buckets below the canary size c are the canary, the next s (cohort
+    size) cohort1, then cohort2 and cohort3; the rest is cohort4. With
+    --published-at, cohort k activates k x delay hours after publishing.
+
+    A plan with c + 4s < 100 prints a warning on stderr (and in --summary
+    JSON): the node-side auto-updater never updates buckets >= c + 4s.
+
+    Examples:
+
+        noderr cohort node-1 validator-eu-1
+
+        noderr cohort node-1 --json --published-at 2026-03-01T12:00:00Z
+
+        noderr cohort --file nodes.txt --summary
+
+        cut -f1 inventory.tsv | noderr cohort -f - --format csv > cohorts.csv
+    """
+    from noderr_deploy.errors import UsageError
+    from noderr_deploy.rollout_source import PlanFlags
+
+    fmt = _format(format_, json_)
+    if node_ids and file is not None:
+        raise UsageError("give node ids as arguments or with --file, not both")
+    if not node_ids and file is None:
+        raise UsageError("no node ids: give them as arguments or with --file PATH ('-' for stdin)")
+    names = {}
+    for param, (key, flag, env) in _PLAN_OPTIONS.items():
+        # Compared by name: newer typers bring their own copy of click and its enum.
+        given_by = ctx.get_parameter_source(param)
+        names[key] = env if given_by is not None and given_by.name == "ENVIRONMENT" else flag
+    flags = PlanFlags(canary, cohort_size, delay_hours, names)
+    source = resolve(flags, published_at=published_at, config=config)
+    run(source, node_ids or [], file, fmt=fmt, summary=summary, at=at)
+
+
+def _format(format_: Format | None, json_: bool) -> Format:
+    from noderr_deploy.errors import UsageError
+
+    if json_ and format_ not in (None, Format.json):
+        raise UsageError(f"--json and --format {format_.value} contradict each other")
+    return Format.json if json_ else (format_ or Format.table)
+
+
+def resolve(flags: PlanFlags, *, published_at: str | None, config: Path | None) -> RolloutSource:
+    """The plan and publish time this run uses (the one place a chain source will join)."""
+    from noderr_deploy.rollout_source import resolve_rollout
+
+    return resolve_rollout(
+        flags,
+        published_at=_time("--published-at", published_at) if published_at is not None else None,
+        config=config,
+    )
+
+
+def _time(flag: str, text: str) -> datetime:
+    from noderr_deploy.errors import UsageError
+    from noderr_deploy.units import parse_time
+
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
+def run(
+    source: RolloutSource,
+    node_ids: list[str],
+    file: str | None,
+    *,
+    fmt: Format,
+    summary: bool,
+    at: str | None,
+) -> None:
+    """Bucket the ids and write the result (stdout) and warnings (stderr)."""
+    from datetime import UTC, datetime
+
+    from noderr_deploy.cohorts import assignments, buckets_of, count_buckets
+    from noderr_deploy.commands import _cohort_output as render
+    from noderr_deploy.errors import UsageError
+    from noderr_deploy.output import Output
+
+    if at is not None and source.published_at is None:
+        raise UsageError("--at needs a publish time (--published-at)")
+    moment = _time("--at", at) if at is not None else datetime.now(UTC)
+    published = source.published_at
+    plan = source.plan
+    out = Output()
+    if published is not None:
+        _check_time_range(source, moment)
+
+    warnings = list(plan.warnings())
+    if file is not None:
+        from noderr_deploy.nodeids import input_warnings, read_input, scan_ids
+
+        data, name = read_input(file)
+        warnings += input_warnings(data, name)
+        scan = scan_ids(data, name, keep_rows=not summary)
+        ids, buckets, bucket_counts = scan.ids, scan.buckets, scan.bucket_counts
+    else:
+        ids = [_utf8(node_id, i) for i, node_id in enumerate(node_ids, start=1)]
+        buckets = buckets_of(ids)
+        bucket_counts = count_buckets(buckets)
+    for warning in warnings:
+        out.warn(warning)
+
+    if summary:
+        counts = plan.cohort_counts(bucket_counts)
+        document = render.summary_json(counts, plan, warnings, published, moment)
+        render.write_summary(out, fmt, document, plan)
+        return
+    assert ids is not None and buckets is not None  # rows were asked for
+    rows = assignments(ids, buckets, plan, published, moment)
+    single = file is None and len(node_ids) == 1
+    render.write_rows(out, fmt, rows, single=single, with_times=published is not None)
+
+
+def _utf8(node_id: str, position: int) -> bytes:
+    from noderr_deploy.errors import UsageError
+
+    if not node_id:
+        raise UsageError(f"node id {position} is empty")
+    try:
+        return node_id.encode("utf-8")
+    except UnicodeEncodeError:
+        # Arguments that were not valid UTF-8 arrive with surrogate escapes.
+        raise UsageError(f"node id {position} is not valid UTF-8") from None
+
+
+def _check_time_range(source: RolloutSource, at: datetime) -> None:
+    from noderr_deploy.cohorts import schedule
+    from noderr_deploy.errors import UsageError
+
+    assert source.published_at is not None
+    try:
+        schedule(source.plan, source.published_at, at)
+    except OverflowError:
+        raise UsageError(
+            "the publish time plus 4 cohort delays is past the year 9999"
+            f" (delay {source.plan.cohort_delay_hours:g} h)"
+        ) from None

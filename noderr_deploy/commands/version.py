@@ -1,0 +1,106 @@
+"""``noderr version NODE_ID``: what one node should run, as the deployment engine decides."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from noderr_deploy.commands._chain import (
+    AtOption,
+    BeaconOption,
+    BlockOption,
+    ChainIdOption,
+    RpcUrlOption,
+    TimeoutOption,
+    chain_settings,
+    parse_at,
+    select_tiers,
+)
+from noderr_deploy.commands._options import ConfigOption, JsonOption, QuietOption, load_optional
+from noderr_deploy.errors import ChainError
+from noderr_deploy.output import Output
+
+
+def version(  # noqa: PLR0917 - typer passes options as arguments
+    node_id: Annotated[str, typer.Argument(help="The node's id, hashed byte-exact.")],
+    tier: Annotated[str, typer.Option("--tier", "-t", help="The node's tier (tiers.yaml).")],
+    current: Annotated[
+        str | None,
+        typer.Option("--current", help="The versionString the node runs now."),
+    ] = None,
+    at: AtOption = None,
+    rpc_url: RpcUrlOption = None,
+    beacon: BeaconOption = None,
+    chain_id: ChainIdOption = None,
+    block: BlockOption = "latest",
+    timeout: TimeoutOption = None,
+    config: ConfigOption = None,
+    json_: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Show the version a node should run, as the deployment engine decides it.
+
+    Reads the tier's current version and the rollout config from the VersionBeacon.
+    shouldUpdate: the node's cohort is active (at the block's time, or --at)
+    and --current differs from the published versionString (no --current: it differs).
+    updatePriority: emergency for an emergency rollback, else normal.
+    Exit 1 if no version is published for the tier.
+
+    Examples:
+
+        noderr version node-042 --tier oracle --current 1.4.0
+
+        noderr version node-042 --tier oracle --json | jq .shouldUpdate
+    """
+    from noderr_deploy.beacon import read_from_settings
+    from noderr_deploy.rollout_state import node_version
+    from noderr_deploy.units import iso
+
+    out = Output(quiet=quiet)
+    cfg = load_optional(config)
+    ((tier_name, slot),) = select_tiers(cfg, [tier])
+    moment = parse_at(at)
+    settings = chain_settings(
+        cfg, rpc_url=rpc_url, beacon=beacon, chain_id=chain_id, block=block, timeout=timeout
+    )
+    snapshot, _ = read_from_settings(settings, [slot])
+    published = snapshot.versions[slot]
+    if published is None:
+        raise ChainError(
+            f"no version published for tier {tier_name!r} (beacon tier {slot}) on the"
+            f" VersionBeacon {snapshot.address}, chain {snapshot.chain_id},"
+            f" block {snapshot.block.number}"
+        )
+    result = node_version(
+        node_id,
+        tier_name,
+        published,
+        snapshot.rollout.plan(),
+        at=moment or snapshot.block.time,
+        current=current,
+    )
+    if json_:
+        out.json(result.to_json())
+        return
+    v = result.version
+    verdict = "yes" if result.should_update else "no"
+    if result.should_update:
+        verdict += f" ({result.update_priority} priority)"
+    elif current == v.version_string:
+        verdict += " (already on it)"
+    else:
+        verdict += " (cohort not active yet)"
+    rows = [
+        ("node", node_id),
+        ("tier", f"{tier_name} (beacon tier {slot})"),
+        ("version", f"{v.version_id} {v.version_string}"),
+        ("image tag", v.docker_image_tag),
+        ("config hash", v.config_hash),
+        ("cohort", f"{result.cohort} (bucket {result.bucket})"),
+        ("activates at", iso(result.activates_at)),
+        ("should update", verdict),
+    ]
+    if not snapshot.rollout.is_active:
+        rows.append(("rollout", "PAUSED on the beacon"))
+    out.table(("field", "value"), rows)

@@ -1,0 +1,197 @@
+"""`noderr build` through the CLI, without an engine: the dry-run plan and every usage error.
+
+Builds, budgets and pushes against the real engine and registry are in
+tests/integration/test_build.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from noderr_deploy.cli import app
+
+runner = CliRunner()
+REPO = Path(__file__).resolve().parents[2]
+
+CONFIG = """\
+image: noderr-node-os
+registry: registry.example/noderr
+workspace: ws
+dockerfile: df/Dockerfile
+tiers:
+  all: {beacon_tier: 0, size_budget: 500MB, packages: [types, utils]}
+  oracle: {extends: all, beacon_tier: 2, size_budget: 1.5GB, packages: [ml],
+           labels: {team: oracle}, build_args: {NODE_ENV: production}}
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A tiers.yaml over three packages of the example workspace (no git repository)."""
+    source = REPO / "examples" / "workspace"
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    for name in ("package.json", "pnpm-lock.yaml", "pnpm-workspace.yaml"):
+        shutil.copy(source / name, ws / name)
+    for name in ("types", "utils", "ml"):
+        shutil.copytree(source / "packages" / name, ws / "packages" / name)
+    (tmp_path / "df").mkdir()
+    (tmp_path / "df" / "Dockerfile").write_text("FROM scratch\n")
+    path = tmp_path / "tiers.yaml"
+    path.write_text(CONFIG)
+    return path
+
+
+def invoke(args: list[str], env: dict[str, str] | None = None) -> object:
+    return runner.invoke(
+        app, ["build", *args], env={"SOURCE_DATE_EPOCH": "1780000000", **(env or {})}
+    )
+
+
+def test_dry_run_json_plan(project: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["build", "-c", str(project), "-t", "oracle", "-t", "all", "--dry-run", "--json"],
+        env={"SOURCE_DATE_EPOCH": "1780000000", "NODERR_REGISTRY": "127.0.0.1:5000/x"},
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    plans = json.loads(result.stdout)
+    assert [p["tier"] for p in plans] == ["all", "oracle"]  # extends order
+    oracle = plans[1]
+    assert oracle == {
+        "tier": "oracle",
+        "tags": [
+            "127.0.0.1:5000/x/noderr-node-os:0.0.0-dev-oracle",
+            "127.0.0.1:5000/x/noderr-node-os:latest-oracle",
+        ],
+        "packages": ["types", "utils", "ml"],
+        "buildArgs": {
+            "NODE_ENV": "production",
+            "TIER": "oracle",
+            "PACKAGES": "types utils ml",
+            "VERSION": "0.0.0-dev",
+            "BASE_IMAGE": "node:20-alpine",
+        },
+        "labels": {
+            "org.opencontainers.image.title": "noderr-node-os-oracle",
+            "org.opencontainers.image.version": "0.0.0-dev",
+            "org.opencontainers.image.created": "2026-05-28T20:26:40Z",
+            "org.opencontainers.image.vendor": "Noderr",
+            "team": "oracle",
+            "xyz.noderr.tier": "oracle",
+            "xyz.noderr.packages": "types,utils,ml",
+            "xyz.noderr.beacon-tier": "2",
+        },
+        "dockerfile": str(project.parent / "df" / "Dockerfile"),
+        "contextFiles": 10,
+        "contextBytes": oracle["contextBytes"],
+        "budgetBytes": 1_500_000_000,
+    }
+    # 10 members: 512-byte header + content padded to 512 each, in 10 kB tar records.
+    assert oracle["contextBytes"] % 10240 == 0 and oracle["contextBytes"] >= 10 * 1024
+
+
+def test_dry_run_table(project: Path) -> None:
+    result = invoke(["-c", str(project), "--tier", "all", "--dry-run", "--version", "1.2.0"])
+    assert result.exit_code == 0, result.stderr  # type: ignore[attr-defined]
+    assert result.stdout == (  # type: ignore[attr-defined]
+        "Plan for tier all (dry run)\n"
+        "setting                                 value\n"
+        "tags                                    registry.example/noderr/noderr-node-os:1.2.0-all,"
+        " registry.example/noderr/noderr-node-os:latest-all\n"
+        "packages                                2: types, utils\n"
+        "context                                 8 files, 20480 bytes\n"
+        "dockerfile                              df/Dockerfile\n"
+        "size budget                             500.00 MB\n"
+        "build arg TIER                          all\n"
+        "build arg PACKAGES                      types utils\n"
+        "build arg VERSION                       1.2.0\n"
+        "build arg BASE_IMAGE                    node:20-alpine\n"
+        "label org.opencontainers.image.title    noderr-node-os-all\n"
+        "label org.opencontainers.image.version  1.2.0\n"
+        "label org.opencontainers.image.created  2026-05-28T20:26:40Z\n"
+        "label org.opencontainers.image.vendor   Noderr\n"
+        "label xyz.noderr.tier                   all\n"
+        "label xyz.noderr.packages               types,utils\n"
+        "label xyz.noderr.beacon-tier            0\n"
+        "\n"
+    )
+
+
+def test_base_image_flag_and_build_args(project: Path) -> None:
+    result = invoke(
+        [
+            "-c", str(project), "--all", "--dry-run", "--json",
+            "--base-image", "local/base:1", "--build-arg", "NODE_ENV=test", "--build-arg", "X=",
+        ]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr  # type: ignore[attr-defined]
+    plans = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert plans[1]["buildArgs"]["NODE_ENV"] == "test"
+    assert plans[1]["buildArgs"]["X"] == ""
+    assert {p["buildArgs"]["BASE_IMAGE"] for p in plans} == {"local/base:1"}
+
+
+USAGE_ERRORS = [
+    (["--dry-run"], "name the tiers to build with --tier, or use --all (known: all, oracle)"),
+    (["-t", "nope", "--dry-run"], "unknown tier 'nope' in {config} (known tiers: all, oracle)"),
+    (["--all", "-t", "all"], "give either --tier or --all, not both"),
+    (["--all", "--version", "1.0/beta"], "--version '1.0/beta' is not a valid image tag:"),
+    (["--all", "--registry", "https://x.io/y"], "--registry 'https://x.io/y' is not a registry:"),
+    (["--all", "--build-arg", "NOEQUALS"], "--build-arg 'NOEQUALS': expected KEY=VALUE"),
+    (["--all", "--build-arg", "TIER=x"], "--build-arg: TIER is set by noderr and cannot be"),
+    (
+        ["--all", "--metadata-file", "/no/dir/m.json"],
+        "--metadata-file /no/dir/m.json: no directory",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), USAGE_ERRORS)
+def test_usage_errors_exit_2(project: Path, args: list[str], message: str) -> None:
+    result = invoke(["-c", str(project), *args])
+    assert result.exit_code == 2, result.stderr  # type: ignore[attr-defined]
+    assert result.stdout == ""  # type: ignore[attr-defined]
+    assert result.stderr.startswith("error: " + message.format(config=project))  # type: ignore[attr-defined]
+
+
+def test_half_set_registry_credentials_exit_2(project: Path) -> None:
+    result = invoke(["-c", str(project), "--all", "--push"], env={"NODERR_REGISTRY_USER": "ops"})
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert result.stderr == (  # type: ignore[attr-defined]
+        "error: NODERR_REGISTRY_PASSWORD is not set: set both registry variables, or neither\n"
+    )
+
+
+def test_missing_package_directory_exit_2(project: Path) -> None:
+    shutil.rmtree(project.parent / "ws" / "packages" / "ml")
+    result = invoke(["-c", str(project), "--all", "--dry-run"])
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    ml = project.parent / "ws" / "packages" / "ml"
+    assert result.stderr == (  # type: ignore[attr-defined]
+        f"error: package directory {ml} missing or incomplete\n  {ml}: no package.json\n"
+    )
+
+
+def test_dead_docker_host_exit_1(project: Path, tmp_path: Path) -> None:
+    socket = f"unix://{tmp_path}/dead.sock"
+    result = invoke(["-c", str(project), "-t", "all"], env={"DOCKER_HOST": socket})
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    assert result.stderr == (  # type: ignore[attr-defined]
+        f"error: cannot reach the Docker engine at {socket}: No such file or directory\n"
+    )
+
+
+def test_help_has_examples_and_every_variable() -> None:
+    result = runner.invoke(app, ["build", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for text in ("Examples:", "noderr build --tier oracle --dry-run", "NODERR_REGISTRY",
+                 "NODERR_IMAGE_VERSION", "NODERR_BASE_IMAGE", "NODERR_BUILD_NETWORK",
+                 "NODERR_REGISTRY_USER"):  # fmt: skip
+        assert text in result.output

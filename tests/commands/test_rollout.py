@@ -1,0 +1,115 @@
+"""``noderr rollout status`` option handling, without a chain (see tests/integration for it)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from noderr_deploy.cli import app
+
+ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+CLEAN_ENV = {
+    "NODERR_RPC_URL": None,
+    "NODERR_BEACON_ADDRESS": None,
+    "NODERR_CHAIN_ID": None,
+    "NODERR_RPC_TIMEOUT": None,
+}
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def tiers_yaml(tmp_path: Path) -> Path:
+    path = tmp_path / "tiers.yaml"
+    path.write_text(
+        "beacon: {rpc_url: 'http://127.0.0.1:1/from-file', address: '" + ADDRESS + "'}\n"
+        "tiers:\n  validator: {beacon_tier: 0, size_budget: 1GB}\n"
+    )
+    return path
+
+
+def run(*args: str, **env: str | None) -> Result:
+    return CliRunner().invoke(app, ["rollout", "status", *args, "-q"], env={**CLEAN_ENV, **env})
+
+
+def test_help_names_env_vars_and_examples() -> None:
+    result = CliRunner().invoke(app, ["rollout", "status", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for text in ("NODERR_RPC_URL", "NODERR_BEACON_ADDRESS", "NODERR_CHAIN_ID",
+                 "NODERR_RPC_TIMEOUT", "Examples", "--block", "--at", "--tier"):  # fmt: skip
+        assert text in result.stdout
+
+
+def test_no_endpoint(tmp_path: Path) -> None:
+    empty = tmp_path / "tiers.yaml"
+    empty.write_text("tiers:\n  validator: {beacon_tier: 0, size_budget: 1GB}\n")
+    result = run("-c", str(empty))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: no RPC endpoint: pass --rpc-url or set NODERR_RPC_URL or beacon.rpc_url in"
+        f" {empty}\n"
+    )
+
+
+def test_no_beacon_address(tmp_path: Path) -> None:
+    empty = tmp_path / "tiers.yaml"
+    empty.write_text("tiers:\n  validator: {beacon_tier: 0, size_budget: 1GB}\n")
+    result = run("--rpc-url", "http://127.0.0.1:1", "-c", str(empty))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: no VersionBeacon address: pass --beacon or set NODERR_BEACON_ADDRESS or"
+        f" beacon.address in {empty}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--beacon", "0x1234"],
+         "malformed beacon address '0x1234': expected 0x followed by 40 hex digits"),
+        (["--block", "pending"],
+         "--block 'pending': use latest, safe, finalized, earliest or a block number"),
+        (["--at", "yesterday"],
+         "--at: not a time: 'yesterday' (use ISO 8601 like 2026-01-31T12:00:00Z, or unix seconds)"),
+        (["--tier", "nope"], "unknown tier 'nope' in {config} (known tiers: validator)"),
+        (["--rpc-url", "ws://127.0.0.1:8546"],
+         "RPC URL 'ws://127.0.0.1:8546' is not an http:// or https:// URL"
+         " (websocket and IPC endpoints are not supported)"),
+    ],
+)  # fmt: skip
+def test_usage_errors_exit_2(args: list[str], message: str, tiers_yaml: Path) -> None:
+    result = run(*args, "-c", str(tiers_yaml))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {message.format(config=tiers_yaml)}\n"
+
+
+def test_flag_beats_env_beats_tiers_yaml(tiers_yaml: Path) -> None:
+    flag, env = closed_port(), closed_port()
+    by_flag = run("-c", str(tiers_yaml), "--rpc-url", f"http://127.0.0.1:{flag}",
+                  NODERR_RPC_URL=f"http://127.0.0.1:{env}")  # fmt: skip
+    by_env = run("-c", str(tiers_yaml), NODERR_RPC_URL=f"http://127.0.0.1:{env}")
+    by_file = run("-c", str(tiers_yaml))
+    for result, url in (
+        (by_flag, f"http://127.0.0.1:{flag}"),
+        (by_env, f"http://127.0.0.1:{env}"),
+        (by_file, "http://127.0.0.1:1/from-file"),
+    ):
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"error: RPC {url} unreachable (reading the chain id and block):"
+            " connection refused after 3 attempt(s)\n"
+        )
+
+
+def test_timeout_env_var_is_validated(tiers_yaml: Path) -> None:
+    result = run("-c", str(tiers_yaml), NODERR_RPC_TIMEOUT="soon")
+    assert result.exit_code == 2
+    assert "'soon' is not a valid float" in result.stderr

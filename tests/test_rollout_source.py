@@ -1,0 +1,75 @@
+"""Where the plan comes from: flag > environment (both arrive as flags) > tiers.yaml > default."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from noderr_deploy.cohorts import RolloutPlan
+from noderr_deploy.errors import ConfigError, UsageError
+from noderr_deploy.rollout_source import PlanFlags, resolve_rollout
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def nowhere(tmp_path: Path) -> Path:
+    """A directory with no tiers.yaml in it (nor, on this machine, above it)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert not any((d / "tiers.yaml").exists() for d in (empty, *empty.parents))
+    return empty
+
+
+def test_defaults_without_any_source(nowhere: Path) -> None:
+    source = resolve_rollout(PlanFlags(), published_at=None, config=None, cwd=nowhere)
+    assert source.plan == RolloutPlan(5, 25, 24)
+    assert set(source.origins.values()) == {"default"}
+
+
+def test_file_then_flags(tmp_path: Path) -> None:
+    path = tmp_path / "deploy.yaml"
+    path.write_text("rollout: {canary_percentage: 10, cohort_delay_hours: 6}\n")
+    flags = PlanFlags(cohort_delay_hours=2, names={"cohort_delay_hours": "--delay-hours"})
+    source = resolve_rollout(flags, published_at=T0, config=path)
+    assert source.plan == RolloutPlan(10, 25, 2)
+    assert source.published_at == T0
+    assert source.origins == {
+        "canary_percentage": str(path),
+        "cohort_percentage": "default",
+        "cohort_delay_hours": "--delay-hours",
+    }
+
+
+def test_all_flags_never_read_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "tiers.yaml"
+    broken.write_text("rollout: {canary_percentage: 500}\n")
+    flags = PlanFlags(1, 2, 3)
+    assert resolve_rollout(flags, published_at=None, config=broken).plan == RolloutPlan(1, 2, 3)
+    with pytest.raises(ConfigError) as caught:
+        resolve_rollout(PlanFlags(1, 2), published_at=None, config=broken)
+    assert any("canary_percentage: 500 is not within" in line for line in caught.value.details)
+
+
+def test_invalid_merge_names_every_source(tmp_path: Path) -> None:
+    path = tmp_path / "tiers.yaml"
+    path.write_text("rollout: {cohort_percentage: 30}\n")
+    flags = PlanFlags(canary_percentage=20, names={"canary_percentage": "NODERR_CANARY_PERCENTAGE"})
+    with pytest.raises(UsageError) as caught:
+        resolve_rollout(flags, published_at=None, config=path)
+    assert caught.value.message == (
+        "invalid rollout plan: canary 20 + 3 x cohort 30 > 100: cohort4 would be empty"
+    )
+    assert caught.value.details == [
+        "canary_percentage = 20 (from NODERR_CANARY_PERCENTAGE)",
+        f"cohort_percentage = 30 (from {path})",
+        "cohort_delay_hours = 24 (from default)",
+    ]
+
+
+def test_invalid_flag_is_named(nowhere: Path) -> None:
+    flags = PlanFlags(canary_percentage=101, names={"canary_percentage": "--canary"})
+    with pytest.raises(UsageError, match=r"^invalid rollout plan: --canary: 101 is not within"):
+        resolve_rollout(flags, published_at=None, config=None, cwd=nowhere)

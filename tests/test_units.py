@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from noderr_deploy.redact import redact_text, redact_url
+from noderr_deploy.units import format_size, iso, parse_duration, parse_size, parse_time
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("15m", timedelta(minutes=15)), ("2h", timedelta(hours=2)), ("1h30m", timedelta(minutes=90)),
+     ("90s", timedelta(seconds=90)), ("1d", timedelta(days=1)), ("250ms", timedelta(seconds=0.25))],
+)  # fmt: skip
+def test_durations(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "15", "m", "15x", "1h-3m", "two hours"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-01-31T12:00:00Z", datetime(2026, 1, 31, 12, tzinfo=UTC)),
+        ("2026-01-31T14:00:00+02:00", datetime(2026, 1, 31, 12, tzinfo=UTC)),
+        ("2026-01-31T12:00:00", datetime(2026, 1, 31, 12, tzinfo=UTC)),
+        ("1769860800", datetime(2026, 1, 31, 12, tzinfo=UTC)),
+        ("1769860800.5", datetime(2026, 1, 31, 12, 0, 0, 500000, tzinfo=UTC)),
+    ],
+)
+def test_times(text: str, expected: datetime) -> None:
+    assert parse_time(text) == expected
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2026-13-01T00:00:00Z", "1e400"])
+def test_bad_times(text: str) -> None:
+    with pytest.raises(ValueError, match=r"not a time|out of range"):
+        parse_time(text)
+
+
+def test_iso_is_utc_with_z() -> None:
+    assert iso(parse_time("2026-01-31T14:00:00+02:00")) == "2026-01-31T12:00:00Z"
+
+
+def test_sizes_round_trip_for_display() -> None:
+    assert format_size(parse_size("1.5GB")) == "1.50 GB"
+    assert format_size(999) == "999 B"
+    with pytest.raises(ValueError, match="unknown size unit"):
+        parse_size("3 PB")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://base-sepolia.g.alchemy.com/v2/AbCdEf0123456789xYz",
+         "https://base-sepolia.g.alchemy.com/v2/***"),
+        ("https://user:s3cret@rpc.example:8545/", "https://***@rpc.example:8545/"),
+        ("https://rpc.example/?apikey=s3cret&chain=1", "https://rpc.example/?apikey=***&chain=1"),
+        ("http://127.0.0.1:8545", "http://127.0.0.1:8545"),
+        ("https://mainnet.infura.io/v3/0123456789abcdef0123456789abcdef",
+         "https://mainnet.infura.io/v3/***"),
+    ],
+)  # fmt: skip
+def test_urls_are_redacted(url: str, expected: str) -> None:
+    assert redact_url(url) == expected
+
+
+def test_redact_text_replaces_every_occurrence() -> None:
+    url = "https://rpc.example/v2/AbCdEf0123456789xYz"
+    text = f"cannot reach {url}: refused ({url})"
+    assert redact_text(text, url) == (
+        "cannot reach https://rpc.example/v2/***: refused (https://rpc.example/v2/***)"
+    )
