@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
+from noderr_deploy.commands._chain import (
+    BeaconOption,
+    BlockOption,
+    ChainIdOption,
+    RpcUrlOption,
+    TimeoutOption,
+)
 from noderr_deploy.commands._options import ConfigOption, JsonOption, QuietOption, load_optional
 from noderr_deploy.errors import ExitCode, UsageError
 from noderr_deploy.output import Output
 
 if TYPE_CHECKING:
+    from noderr_deploy.beacon import VersionInfo
     from noderr_deploy.cohorts import RolloutPlan
     from noderr_deploy.config import Config
-    from noderr_deploy.rollback import Thresholds
+    from noderr_deploy.rollback import RollbackResult, Thresholds
 
 T = TypeVar("T")
 
@@ -43,18 +52,19 @@ class Target:
     plan: RolloutPlan
 
 
-def require_version(version: str | None, tier: str | None) -> str:
-    """The version flag, checked before any input is read (no tiers.yaml needed)."""
-    if tier is not None:
+ChainReader = Callable[[int], "tuple[RolloutPlan, VersionInfo | None]"]
+"""Reads a beacon tier's rollout plan and current version from the VersionBeacon."""
+
+
+def require_version(version: str | None, tier: str | None) -> None:
+    """Checked before any input is read: there must be a version, or a tier to read it for."""
+    if version is None and tier is None:
         raise UsageError(
-            "--tier needs the VersionBeacon reader, which this version of noderr does not"
-            " have yet: pass the version to evaluate with --version V"
+            "missing --version V (the version under evaluation), or --tier T to evaluate"
+            " the tier's current version on the VersionBeacon"
         )
-    if version is None:
-        raise UsageError("missing --version V (the version under evaluation)")
-    if not version.strip():
+    if version is not None and not version.strip():
         raise UsageError("--version must not be empty")
-    return version
 
 
 def resolve_target(
@@ -63,33 +73,45 @@ def resolve_target(
     config: Config | None,
     canary: int | None,
     cohort_size: int | None,
+    *,
+    read_chain: ChainReader | None = None,
 ) -> Target:
-    """The version and rollout plan to evaluate.
+    """The version and rollout plan to evaluate, each from the first source that has it.
 
-    This is the seam for the VersionBeacon: with ``--tier`` the version is the tier's
-    current ``versionString`` and the plan its on-chain rollout config. Until the chain
-    reader lands, ``--tier`` is a usage error and the version must be given.
+    Version: ``--version``, else (with ``--tier``) the tier's current ``versionString`` on
+    the VersionBeacon. Plan values: ``--canary``/``--cohort-size`` (or their environment
+    variables), else the on-chain rollout config (with ``--tier``), else tiers.yaml
+    ``rollout``, else the defaults. ``read_chain`` is called only with ``--tier``.
     """
     from noderr_deploy.cohorts import RolloutPlan
+    from noderr_deploy.commands._chain import select_tiers
+    from noderr_deploy.errors import ChainError
 
-    version = require_version(version, tier)
-    base = config.rollout if config is not None else None
-    default = RolloutPlan()
+    require_version(version, tier)
+    base = config.rollout.plan() if config is not None else RolloutPlan()
+    tier_name = None
+    if tier is not None:
+        if read_chain is None:
+            raise UsageError("--tier needs the VersionBeacon: pass --rpc-url and --beacon")
+        tier_name, slot = select_tiers(config, [tier])[0]
+        base, current = read_chain(slot)
+        if version is None:
+            if current is None:
+                raise ChainError(
+                    f"no version published for tier {tier_name!r} (beacon tier {slot}) on the"
+                    " VersionBeacon: nothing to evaluate (pass --version V to choose one)"
+                )
+            version = current.version_string
+    assert version is not None
     try:
         plan = RolloutPlan(
-            canary_percentage=_first(
-                canary, base.canary_percentage if base else None, default.canary_percentage
-            ),
-            cohort_percentage=_first(
-                cohort_size, base.cohort_percentage if base else None, default.cohort_percentage
-            ),
-            cohort_delay_hours=_first(
-                base.cohort_delay_hours if base else None, default.cohort_delay_hours
-            ),
+            canary_percentage=_first(canary, base.canary_percentage),
+            cohort_percentage=_first(cohort_size, base.cohort_percentage),
+            cohort_delay_hours=base.cohort_delay_hours,
         )
     except ValueError as exc:
         raise UsageError(f"invalid rollout plan: {exc}") from exc
-    return Target(version=version, tier=None, plan=plan)
+    return Target(version=version, tier=tier_name, plan=plan)
 
 
 def resolve_thresholds(
@@ -148,7 +170,7 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         typer.Option(
             "--version",
             "-V",
-            help="The version under evaluation (required for now).",
+            help="The version under evaluation (default with --tier: the tier's current one).",
             show_default=False,
         ),
     ] = None,
@@ -156,8 +178,9 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         str | None,
         typer.Option(
             "--tier",
-            help="Evaluate the tier's current on-chain version. Needs the VersionBeacon"
-            " reader: not available yet (a usage error); use --version.",
+            "-t",
+            help="Evaluate this tier's current version on the VersionBeacon, with its on-chain"
+            " rollout plan (needs --rpc-url and --beacon, or beacon: in tiers.yaml).",
             show_default=False,
         ),
     ] = None,
@@ -258,6 +281,11 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
     json_: JsonOption = False,
     config: ConfigOption = None,
     quiet: QuietOption = False,
+    rpc_url: RpcUrlOption = None,
+    beacon: BeaconOption = None,
+    chain_id: ChainIdOption = None,
+    block: BlockOption = "latest",
+    timeout: TimeoutOption = None,
 ) -> None:
     """Per-cohort rollback verdict from exported health reports.
 
@@ -267,8 +295,10 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
 
     A cohort with fewer than --min-nodes nodes is 'insufficient': it cannot trigger.
 
+    With --tier, the version and the rollout plan come from the VersionBeacon.
+
     Exit codes: 0 ok or inconclusive; 3 rollback; 4 inconclusive with --require-data;
-    2 malformed input or bad flags; 1 runtime failure (chain unreachable).
+    2 malformed input or bad flags; 1 chain unreachable or no version for --tier.
 
     Examples:
 
@@ -277,9 +307,9 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         noderr rollback check --health today.jsonl.gz --version 1.4.2 --max-age 15m --json
 
         zcat reports.jsonl.gz | noderr rollback check --health - --version 1.4.2 -f markdown
-    """
-    from noderr_deploy.units import parse_duration, parse_time
 
+        noderr rollback check --health exports/ --tier oracle --rpc-url https://sepolia.base.org
+    """
     out = Output(quiet=quiet)
     fmt = output_format
     if json_:
@@ -289,33 +319,47 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
     sources: list[str | Path] = [*(health or []), *(files or [])]
     if not sources:
         raise UsageError("missing --health FILE (a file, a directory, or - for stdin)")
-    try:
-        moment = parse_time(at) if at is not None else datetime.now(UTC)
-    except ValueError as exc:
-        raise UsageError(f"--at: {exc}") from exc
-    try:
-        age = parse_duration(max_age) if max_age is not None else None
-    except ValueError as exc:
-        raise UsageError(f"--max-age: {exc}") from exc
+    moment, age = _moment_and_age(at, max_age)
     require_version(version, tier)
     settings: list[tuple[Target, Thresholds]] = []
+    cfg: Config | None = None
+
+    def read_chain(slot: int) -> tuple[RolloutPlan, VersionInfo | None]:
+        from noderr_deploy.beacon import plan_and_version_from_chain
+        from noderr_deploy.commands._chain import chain_settings
+
+        where = chain_settings(
+            cfg, rpc_url=rpc_url, beacon=beacon, chain_id=chain_id, block=block, timeout=timeout
+        )
+        plan, current, at_block = plan_and_version_from_chain(where, slot)
+        out.info(
+            f"VersionBeacon {where.beacon_address} at block {at_block.number}: beacon tier"
+            f" {slot} runs {current.version_string if current else 'no version'}"
+        )
+        return plan, current
 
     def resolve() -> None:
-        # tiers.yaml (pydantic) is slow to import: this runs while large files are read
-        # by worker processes, or else before reading.
+        # tiers.yaml (pydantic) is slow to import: without --tier this runs while large
+        # files are read by worker processes, or else before reading.
+        nonlocal cfg
         cfg = load_optional(config)
-        target = resolve_target(version, tier, cfg, canary, cohort_size)
+        target = resolve_target(version, tier, cfg, canary, cohort_size, read_chain=read_chain)
         thresholds = resolve_thresholds(cfg, unhealthy_threshold, error_rate_threshold, min_nodes)
         settings.append((target, thresholds))
 
     from noderr_deploy.health import read_latest
     from noderr_deploy.rollback import evaluate
 
+    if tier is not None:
+        # Read the chain first: an unreachable RPC fails before a large export is read,
+        # and no worker is forked after web3 has started.
+        resolve()
     if out.stderr_is_tty:
         # A line, not a spinner: a spinner's thread must not be running when the reader
         # forks its workers.
         out.info(f"reading health reports from {len(sources)} path(s)...")
-    read = read_latest(sources, skip_invalid=skip_invalid, while_reading=resolve)
+    meanwhile = None if tier is not None else resolve
+    read = read_latest(sources, skip_invalid=skip_invalid, while_reading=meanwhile)
     target, thresholds = settings[0]
     if read.problems.count:
         out.warn(f"skipped {read.problems.count} invalid record(s):")
@@ -333,6 +377,25 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         invalid=read.problems.count,
         buckets=read.buckets,
     )
+    _finish(out, result, fmt, require_data=require_data)
+
+
+def _moment_and_age(at: str | None, max_age: str | None) -> tuple[datetime, timedelta | None]:
+    from noderr_deploy.units import parse_duration, parse_time
+
+    try:
+        moment = parse_time(at) if at is not None else datetime.now(UTC)
+    except ValueError as exc:
+        raise UsageError(f"--at: {exc}") from exc
+    try:
+        age = parse_duration(max_age) if max_age is not None else None
+    except ValueError as exc:
+        raise UsageError(f"--max-age: {exc}") from exc
+    return moment, age
+
+
+def _finish(out: Output, result: RollbackResult, fmt: Format, *, require_data: bool) -> None:
+    """Render the verdict, then end with its exit code."""
     from noderr_deploy.commands import _rollback_output as render
 
     if fmt is Format.json:

@@ -230,8 +230,13 @@ def test_exit_2_when_nothing_valid_is_left(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ((), "error: missing --version V (the version under evaluation)"),
-        (("--tier", "oracle"), "error: --tier needs the VersionBeacon reader"),
+        ((), "error: missing --version V (the version under evaluation), or --tier T"),
+        (("--tier", "oracle"), "error: no RPC endpoint: pass --rpc-url or set NODERR_RPC_URL"),
+        (
+            ("--tier", "nosuch", "--rpc-url", "http://127.0.0.1:9", "--beacon", "0x" + "11" * 20),
+            "error: unknown tier 'nosuch' (no tiers.yaml; known beacon tiers: validator, guardian,"
+            " oracle)",
+        ),
         (("--version", "1", "--max-age", "soon"), "error: --max-age: not a duration: 'soon'"),
         (("--version", "1", "--at", "noon"), "error: --at: not a time: 'noon'"),
         (("--version", "1", "--unhealthy-threshold", "1.5"), "error: Invalid value for"),
