@@ -201,8 +201,9 @@ def run(timeline: ModuleType) -> None:
         section("rollback checks on exported health reports")
         for name, expect in (("demo-healthy.jsonl", 0), ("demo-rollback.jsonl", 3)):
             health = str((HEALTH / name).relative_to(ROOT))
+            # --tier: the version under evaluation and the plan come from the VersionBeacon.
             noderr(
-                "rollback", "check", "--health", health, "--version", timeline.NEW_VERSION,
+                "rollback", "check", "--tier", "all", *chain, "--health", health,
                 "--at", at, "--max-age", "15m", expect=expect,
             )  # fmt: skip
     finally:
@@ -234,6 +235,8 @@ def main() -> int:
             tempfile.tempdir = None
     say()
     say("demo done: every command gave the exit code expected")
+    if sys.prefix != sys.base_prefix:  # installed into a virtualenv (e.g. .venv on Debian)
+        say(f"noderr is installed in {sys.prefix}: run `. {sys.prefix}/bin/activate` to use it")
     return 0
 
 

@@ -50,7 +50,9 @@ def complete(line: str) -> list[str]:
     ("line", "expected"),
     [
         ("noderr co", ["cohort"]),
-        ("noderr roll", ["rollout"]),
+        ("noderr rollo", ["rollout"]),
+        ("noderr rollb", ["rollback"]),
+        ("noderr rollback ch", ["check"]),
         ("noderr rollout st", ["status"]),
         ("noderr build --ti", ["--tier"]),
     ],
@@ -61,7 +63,7 @@ def test_completes_commands_and_options(line: str, expected: list[str]) -> None:
 
 def test_completes_every_command_from_nothing() -> None:
     offered = complete("noderr ")
-    for command in ("build", "cohort", "rollout", "tiers", "version"):
+    for command in ("build", "cohort", "rollback", "rollout", "tiers", "version"):
         assert command in offered
 
 

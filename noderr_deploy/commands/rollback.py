@@ -33,6 +33,7 @@ T = TypeVar("T")
 app = typer.Typer(
     name="rollback",
     help="Decide from exported health reports whether a rollout must roll back.",
+    epilog="Example: noderr rollback check --health exports/ --version 1.4.2 --max-age 15m",
     no_args_is_help=True,
 )
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="rollout",
     help="Staged rollouts as the VersionBeacon records them.",
+    epilog="Example: noderr rollout status --rpc-url https://sepolia.base.org --beacon 0xAbC...",
     no_args_is_help=True,
 )
 

@@ -1,0 +1,247 @@
+"""The documentation matches the code.
+
+- every command and subcommand has help text with an example, and a `### noderr <cmd>` section
+  in the README;
+- every `$ noderr ...` line of the README's code blocks, and every `noderr ...` line of the
+  CI examples in examples/ci/, still parses: it runs through the CLI with `--help` appended
+  (`--dry-run` for `noderr build`, which then checks the whole plan);
+- every `NODERR_*` variable read in noderr_deploy/ is in the README's configuration table;
+- the Quickstart starts with `scripts/demo` and `scripts/test`.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from noderr_deploy.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+CI_EXAMPLES = sorted((ROOT / "examples" / "ci").glob("*.yml"))
+
+
+def command_paths() -> list[tuple[str, click.Command]]:
+    """("build", cmd), ("rollout", group), ("rollout status", cmd), ... for the whole app."""
+    root = typer.main.get_command(app)
+    found: list[tuple[str, click.Command]] = []
+
+    def walk(prefix: str, command: click.Command) -> None:
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                path = f"{prefix} {name}".strip()
+                found.append((path, sub))
+                walk(path, sub)
+
+    walk("", root)
+    return found
+
+
+PATHS = command_paths()
+
+
+def section(title: str) -> str:
+    """The README text under ``## title`` up to the next ``## `` heading."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", README, re.S | re.M)
+    assert match, f"no '## {title}' section in README.md"
+    return match[1]
+
+
+def test_the_app_has_the_expected_commands() -> None:
+    names = {path for path, _ in PATHS}
+    assert {"build", "tiers", "cohort", "version", "rollout status", "rollback check"} <= names
+
+
+@pytest.mark.parametrize(("path", "command"), PATHS, ids=[p for p, _ in PATHS])
+def test_every_command_has_help_with_an_example(path: str, command: click.Command) -> None:
+    result = CliRunner().invoke(app, [*path.split(), "--help"])
+    assert result.exit_code == 0, result.output
+    assert command.help, f"noderr {path} has no help text"
+    assert "Example" in result.output, f"`noderr {path} --help` shows no example"
+
+
+@pytest.mark.parametrize("path", [p for p, c in PATHS if not isinstance(c, click.Group)])
+def test_every_command_has_a_readme_section(path: str) -> None:
+    assert re.search(rf"^### noderr {re.escape(path)}$", README, re.M), (
+        f"README.md has no '### noderr {path}' section"
+    )
+
+
+# ---- examples parse ----
+
+
+def code_blocks(text: str) -> Iterator[str]:
+    yield from re.findall(r"^```[a-z]*\n(.*?)^```", text, re.S | re.M)
+
+
+def joined_lines(block: str) -> Iterator[str]:
+    """Lines of a block with backslash continuations joined."""
+    pending = ""
+    for line in block.splitlines():
+        if line.rstrip().endswith("\\"):
+            pending += line.rstrip()[:-1] + " "
+            continue
+        yield pending + line
+        pending = ""
+    if pending:
+        yield pending
+
+
+def argv_of(command_line: str) -> list[str]:
+    """The arguments of ``noderr ...`` up to the first pipe, redirection or list operator."""
+    lexer = shlex.shlex(command_line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    words = list(lexer)
+    assert words[0] == "noderr", command_line
+    argv: list[str] = []
+    for word in words[1:]:
+        if set(word) <= set("|&;<>()"):
+            break
+        argv.append(word)
+    if argv and argv[-1].isdigit() and len(argv) < len(words) - 1:
+        argv.pop()  # the "2" of "2>build.log"
+    return argv
+
+
+def readme_commands() -> list[str]:
+    return [
+        line[2:]
+        for block in code_blocks(README)
+        for line in joined_lines(block)
+        if line.startswith("$ noderr ")
+    ]
+
+
+def ci_commands() -> list[str]:
+    commands = []
+    for path in CI_EXAMPLES:
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            for step in job["steps"]:
+                for line in joined_lines(step.get("run", "")):
+                    if line.strip().startswith("noderr "):
+                        commands.append(line.strip())
+    return commands
+
+
+def run_example(command_line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    argv = argv_of(command_line)
+    config = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("-c", "--config")), None)
+    # build: a dry run checks every flag value and the plan against the repository's
+    # tiers.yaml; one naming a config file that exists only in the example gets --help.
+    if argv[0] == "build" and (config is None or (ROOT / config).is_file()):
+        argv = [*argv, "--dry-run"]
+        for flag in ("--metadata-file",):  # keep the dry run from writing into the repository
+            if flag in argv:
+                argv[argv.index(flag) + 1] = str(tmp_path / "build.json")
+    elif argv[0].startswith("-"):
+        # Root options such as --install-completion are eager and act in the order given:
+        # --help must come first, or the example would really install the completion.
+        argv = ["--help", *argv]
+    else:
+        argv = [*argv, "--help"]
+    monkeypatch.chdir(ROOT)
+    env: dict[str, str | None] = {"HOME": str(tmp_path)}  # whatever slips through stays here
+    env |= {name: None for name in ("NODERR_RPC_URL", "NODERR_BEACON_ADDRESS", "NODERR_CONFIG")}
+    return CliRunner().invoke(app, argv, env=env)
+
+
+README_COMMANDS = readme_commands()
+CI_COMMANDS = ci_commands()
+
+
+def test_the_readme_and_ci_examples_have_commands() -> None:
+    # Guards the extraction itself: a regex gone wrong would make the tests below vacuous.
+    assert len(README_COMMANDS) >= 20
+    assert any(c.startswith("noderr build --all --push") for c in CI_COMMANDS)
+    assert any(c.startswith("noderr rollback check") for c in CI_COMMANDS)
+
+
+@pytest.mark.parametrize("command_line", README_COMMANDS + CI_COMMANDS)
+def test_documented_commands_parse(
+    command_line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = run_example(command_line, tmp_path, monkeypatch)
+    assert result.exit_code == 0, f"{command_line}\n{result.output}"
+
+
+def test_an_unknown_flag_in_an_example_would_fail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for line in ("noderr cohort node-1 --no-such-flag", "noderr build --all --no-such-flag"):
+        assert run_example(line, tmp_path, monkeypatch).exit_code == 2
+
+
+def test_argv_stops_at_pipes_and_redirections() -> None:
+    assert argv_of("noderr tiers --json | jq .") == ["tiers", "--json"]
+    assert argv_of("noderr --install-completion bash") == ["--install-completion", "bash"]
+    assert argv_of("noderr build --all 2>build.log") == ["build", "--all"]
+    assert argv_of('noderr cohort "a b" > out.csv') == ["cohort", "a b"]
+
+
+# ---- CI examples ----
+
+
+@pytest.mark.parametrize("path", CI_EXAMPLES, ids=[p.name for p in CI_EXAMPLES])
+def test_ci_examples_are_workflows(path: Path) -> None:
+    doc = yaml.safe_load(path.read_text())
+    # PyYAML (YAML 1.1) reads the key `on` as True.
+    triggers = doc.get("on", doc.get(True))
+    assert triggers, f"{path.name}: no `on:` triggers"
+    assert doc["jobs"]
+    for job in doc["jobs"].values():
+        assert job["runs-on"]
+        assert all("uses" in step or "run" in step for step in job["steps"])
+
+
+def test_build_workflow_pushes_with_credentials_from_secrets() -> None:
+    text = (ROOT / "examples" / "ci" / "build-images.yml").read_text()
+    assert "NODERR_REGISTRY_USER: ${{ secrets." in text
+    assert "NODERR_REGISTRY_PASSWORD: ${{ secrets." in text
+
+
+def test_rollback_workflow_is_scheduled_and_fails_on_exit_3() -> None:
+    doc = yaml.safe_load((ROOT / "examples" / "ci" / "rollback-check.yml").read_text())
+    assert doc[True]["schedule"]
+    script = "\n".join(s.get("run", "") for s in doc["jobs"]["check"]["steps"])
+    assert "--json" in script
+    assert re.search(r"^\s*3\).*\n\s*exit 3", script, re.M)
+    assert re.search(r"^\s*4\) echo \"::warning", script, re.M)
+
+
+# ---- configuration ----
+
+
+def code_variables() -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / "noderr_deploy").rglob("*.py"):
+        found |= set(re.findall(r"\bNODERR_[A-Z0-9_]*[A-Z0-9]\b", path.read_text()))
+    return found
+
+
+def test_every_variable_the_code_reads_is_in_the_configuration_table() -> None:
+    table = set(re.findall(r"^\| `(NODERR_[A-Z0-9_]+)` \|", section("Configuration"), re.M))
+    variables = code_variables()
+    assert len(variables) >= 15
+    assert variables - table == set(), "add these to the README configuration table"
+
+
+# ---- quickstart ----
+
+
+def test_the_quickstart_starts_with_the_demo_and_the_tests() -> None:
+    first_block = next(code_blocks(section("Quickstart")))
+    commands = [line[2:] for line in first_block.splitlines() if line.startswith("$ ")]
+    assert commands[:2] == ["scripts/demo", "scripts/test"]
+    for script in ("demo", "test"):
+        path = ROOT / "scripts" / script
+        assert path.is_file()
+        assert path.stat().st_mode & 0o111, f"scripts/{script} is not executable"
