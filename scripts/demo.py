@@ -7,7 +7,8 @@
    node:20-alpine when that image is present locally, else on the offline test base image);
 3. runs `noderr rollout status`, `noderr version`, `noderr cohort` and `noderr rollback check`
    (on examples/health/demo-*.jsonl) as real commands, printing each command line first;
-4. stops anvil and removes its temporary files, also on Ctrl-C or SIGTERM.
+4. stops anvil and removes its temporary files, also on Ctrl-C or SIGTERM; with --keep, only
+   after Ctrl-C, printing the settings to try the commands against the chain meanwhile.
 
 Nothing leaves 127.0.0.1 and nothing is pushed. Exit 0 when every command gave the exit
 code the demo expects, else 1.
@@ -176,7 +177,20 @@ def offline_base(client: Any) -> str | None:
         return None
 
 
-def run(timeline: ModuleType) -> None:
+def wait_for_ctrl_c(url: str, address: str) -> None:
+    """--keep: leave the chain up so the user can try the commands, until Ctrl-C."""
+    section("the chain stays up (--keep): try the commands yourself; Ctrl-C stops it")
+    say(f"export NODERR_RPC_URL={url} NODERR_BEACON_ADDRESS={address}")
+    say("noderr rollout status")
+    say("noderr version node-5 --tier guardian --current 1.4.1")
+    try:
+        while True:
+            signal.pause()
+    except KeyboardInterrupt:
+        say()  # the normal way out of --keep
+
+
+def run(timeline: ModuleType, keep: bool) -> None:
     at = iso(int(timeline.NOW.timestamp()))
     published = iso(int(timeline.PUBLISHED.timestamp()))
     section("starting a throwaway chain (anvil)")
@@ -206,6 +220,8 @@ def run(timeline: ModuleType) -> None:
                 "rollback", "check", "--tier", "all", *chain, "--health", health,
                 "--at", at, "--max-age", "15m", expect=expect,
             )  # fmt: skip
+        if keep:
+            wait_for_ctrl_c(node.url, address)
     finally:
         section("cleaning up")
         node.stop()
@@ -217,14 +233,17 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    if argv not in ([], ["--keep"]):
+        say("usage: scripts/demo [--keep]")
+        return 2
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     # compile_solidity and start_anvil write temp files: keep them in one folder we remove.
     with tempfile.TemporaryDirectory(prefix="noderr-demo-") as scratch:
         tempfile.tempdir = scratch
         try:
-            run(_load_timeline())
+            run(_load_timeline(), keep=argv == ["--keep"])
         except DemoError as error:
             say(f"demo FAILED: {error}")
             return 1
@@ -241,4 +260,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

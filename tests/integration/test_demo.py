@@ -127,3 +127,41 @@ def test_interrupted_demo_stops_anvil() -> None:
     assert process.returncode == 130, seen + rest
     assert "demo interrupted" in rest
     assert_gone(int(match[1]), match[2])
+
+
+def test_keep_leaves_the_chain_up_until_ctrl_c() -> None:
+    process = subprocess.Popen(
+        [str(DEMO), "--keep"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=demo_env(),
+    )
+    assert process.stdout is not None
+    seen = ""
+    try:
+        for line in process.stdout:
+            seen += line
+            if line.startswith("export NODERR_RPC_URL="):
+                break
+        match = ANVIL_LINE.search(seen)
+        assert match, seen
+        url = match[2]
+        assert f"export NODERR_RPC_URL={url} NODERR_BEACON_ADDRESS=0x" in seen
+        # The chain answers while the demo waits.
+        request = urllib.request.Request(
+            url,
+            data=b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}',
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert b'"result"' in response.read()
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, seen + rest
+    assert "demo done" in rest
+    assert_gone(int(match[1]), url)
