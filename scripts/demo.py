@@ -16,7 +16,6 @@ code the demo expects, else 1.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shlex
 import signal
@@ -25,11 +24,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import FrameType, ModuleType
+from types import FrameType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the repository's noderr_deploy and tests.support
+
+import make_demo_exports as timeline  # noqa: E402  (scripts/, beside this file)
 
 from tests.support.anvil import Anvil, AnvilError, start_anvil  # noqa: E402
 from tests.support.components import anvil_binary, solcjs_binary  # noqa: E402
@@ -41,16 +42,6 @@ HEALTH = ROOT / "examples" / "health"
 
 class DemoError(Exception):
     """A step of the demo failed; the message says which and what to do."""
-
-
-def _load_timeline() -> ModuleType:
-    """examples/health/make_demo_exports.py: the times and versions the exports describe."""
-    path = HEALTH / "make_demo_exports.py"
-    spec = importlib.util.spec_from_file_location("make_demo_exports", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def say(text: str = "") -> None:
@@ -87,7 +78,7 @@ def iso(ts: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
-def start_chain(timeline: ModuleType) -> Anvil:
+def start_chain() -> Anvil:
     binary = anvil_binary()
     if binary is None:
         raise DemoError("anvil not found: run `npm ci` in the repository (or set NODERR_ANVIL)")
@@ -98,9 +89,10 @@ def start_chain(timeline: ModuleType) -> Anvil:
         raise DemoError(f"anvil did not start: {error}") from error
 
 
-def set_up_beacon(node: Anvil, timeline: ModuleType) -> str:
+def set_up_beacon(node: Anvil) -> str:
     """Deploy the VersionBeacon, publish the old then the new version of every tier slot and
-    move chain time to ``timeline.NOW``. Returns the beacon's address."""
+    move chain time to ``timeline.NOW``, the moment the health exports describe. Returns the
+    beacon's address."""
     from tests.support.beacon_chain import CONTRACTS, GUARDIAN, ORACLE, VALIDATOR, BeaconDriver
     from tests.support.solidity import SolidityError, compile_solidity
 
@@ -190,14 +182,14 @@ def wait_for_ctrl_c(url: str, address: str) -> None:
         say()  # the normal way out of --keep
 
 
-def run(timeline: ModuleType, keep: bool) -> None:
+def run(keep: bool) -> None:
     at = iso(int(timeline.NOW.timestamp()))
     published = iso(int(timeline.PUBLISHED.timestamp()))
     section("starting a throwaway chain (anvil)")
-    node = start_chain(timeline)
+    node = start_chain()
     try:
         say(f"anvil pid {node.process.pid} on {node.url}")
-        address = set_up_beacon(node, timeline)
+        address = set_up_beacon(node)
         chain = ["--rpc-url", node.url, "--beacon", address]
 
         section("building the `all` tier image from examples/workspace")
@@ -237,13 +229,16 @@ def main(argv: list[str]) -> int:
     if argv not in ([], ["--keep"]):
         say("usage: scripts/demo [--keep]")
         return 2
+    # Ctrl-C must stop the demo even when a shell started it in the background (which leaves
+    # SIGINT ignored, and Python then installs no handler of its own).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     # compile_solidity and start_anvil write temp files: keep them in one folder we remove.
     with tempfile.TemporaryDirectory(prefix="noderr-demo-") as scratch:
         tempfile.tempdir = scratch
         try:
-            run(_load_timeline(), keep=argv == ["--keep"])
+            run(keep=argv == ["--keep"])
         except DemoError as error:
             say(f"demo FAILED: {error}")
             return 1

@@ -80,3 +80,30 @@ def test_install_completion_writes_the_script_and_sources_it(tmp_path: Path) -> 
     script = tmp_path / ".bash_completions" / "noderr.sh"
     assert "_noderr_completion" in script.read_text()
     assert f"source '{script}'" in (tmp_path / ".bashrc").read_text()
+
+
+def test_bash_runs_the_completion_function(tmp_path: Path) -> None:
+    """The script from --show-completion, sourced in a real bash, completes `noderr co`."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "noderr"  # stands for the console script of this checkout
+    shim.write_text(f'#!/bin/sh\ncd "{ROOT}" && exec "{sys.executable}" -c "{ENTRY_POINT}" "$@"\n')
+    shim.chmod(0o755)
+    script = noderr("--show-completion", "bash").stdout
+    (tmp_path / "completion.sh").write_text(script)
+    session = (
+        f'source "{tmp_path / "completion.sh"}"\n'
+        "COMP_WORDS=(noderr co); COMP_CWORD=1; _noderr_completion noderr\n"
+        'echo "${COMPREPLY[@]}"\n'
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.endswith("_COMPLETE")}
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-c", session],
+        env={**environ, "PATH": f"{bin_dir}:{environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["cohort"]

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_demo_health_exports_are_current() -> None:
-    script = ROOT / "examples" / "health" / "make_demo_exports.py"
+    script = ROOT / "scripts" / "make_demo_exports.py"
     result = subprocess.run(
         [sys.executable, str(script), "--check"],
         capture_output=True,

@@ -1,4 +1,5 @@
-"""Write the two health exports `scripts/demo` checks: demo-healthy.jsonl and demo-rollback.jsonl.
+"""Write the two health exports `scripts/demo` checks: examples/health/demo-healthy.jsonl and
+demo-rollback.jsonl.
 
 Both describe the demo's rollout at the moment the demo stops the chain clock (``NOW``):
 version ``NEW_VERSION`` published at ``PUBLISHED`` with the default plan (canary 5 %, cohorts
@@ -11,9 +12,11 @@ the ten minutes before ``NOW``.
   updated) reports more than 10 errors, i.e. is unhealthy: the check says rollback (exit 3).
 
 The output is deterministic (fixed seed, fixed times): run this script again and the files
-do not change; ``--check`` fails if the committed files differ from what it would write.
+do not change; ``--check`` fails if the committed files differ from what it would write. It
+lives here rather than beside the exports so that examples/health/ holds only health exports
+(`noderr rollback check --health examples/health/` reads every file of a directory).
 
-    python examples/health/make_demo_exports.py [--check]
+    python scripts/make_demo_exports.py [--check]
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1]))  # run from anywhere: the repository's noderr_deploy
+ROOT = Path(__file__).resolve().parents[1]
+HEALTH = ROOT / "examples" / "health"
+sys.path.insert(0, str(ROOT))  # run from anywhere: the repository's noderr_deploy
 
 from noderr_deploy.cohorts import RolloutPlan, bucket, is_active  # noqa: E402
 
@@ -37,7 +41,7 @@ PUBLISHED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 NOW = datetime(2026, 3, 3, 13, 0, tzinfo=UTC)  # cohort2 activated an hour ago
 NODES = [f"node-{i}" for i in range(80)]
 PLAN = RolloutPlan()
-FILES = {"healthy": HERE / "demo-healthy.jsonl", "rollback": HERE / "demo-rollback.jsonl"}
+FILES = {"healthy": HEALTH / "demo-healthy.jsonl", "rollback": HEALTH / "demo-rollback.jsonl"}
 
 
 def _iso(moment: datetime) -> str:
