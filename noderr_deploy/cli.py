@@ -145,13 +145,14 @@ def root(
 
 
 def _register() -> None:
-    from noderr_deploy.commands import build, cohort, rollout, tiers, version
+    from noderr_deploy.commands import build, cohort, rollback, rollout, tiers, version
 
     app.command("build")(build.build)
     app.command("tiers")(tiers.tiers)
     app.command("cohort")(cohort.cohort)
     app.add_typer(rollout.app, name="rollout")
     app.command("version")(version.version)
+    app.add_typer(rollback.app, name="rollback")
 
 
 _register()

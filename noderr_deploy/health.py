@@ -1,0 +1,356 @@
+"""Health reports: the record, its derived status, latest-wins, and reading exports.
+
+A node reports ``{"nodeId", "version", "metrics": {"uptime", "cpu", "memory", "errors"},
+"timestamp", "healthStatus"?}``, the schema the deployment engine accepts on
+``POST /api/v1/health``. Operators export these reports to files (JSON Lines, a JSON
+array or CSV, optionally gzip-compressed); :func:`read_latest` streams them and keeps
+only the latest report per node, so memory grows with the number of distinct nodes,
+not with the size of the files. Formats are parsed in :mod:`noderr_deploy.health_formats`;
+large plain JSON Lines files are split across processes in
+:mod:`noderr_deploy.health_parallel`.
+
+Records are msgspec structs: typed decoding validates every field while it parses,
+which is what makes a million reports fit in about a second (see
+``benchmarks/rollback_check.py``). They are created with ``gc=False`` because they hold
+no cycles, and a million tracked objects would make the cyclic collector run over and
+over.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import compress, repeat
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+
+from noderr_deploy.errors import InputError
+
+HealthStatus = Literal["healthy", "degraded", "unhealthy"]
+STATUSES: tuple[HealthStatus, ...] = ("healthy", "degraded", "unhealthy")
+
+# The latest unix time a ``datetime`` can hold (9999-12-31T23:59:59Z).
+MAX_UNIX_SECONDS = 253402300799.0
+
+MAX_LISTED = 20
+"""Malformed records listed one per line in an error; the rest are counted."""
+
+
+class Metrics(msgspec.Struct, gc=False):
+    """A report's metrics, with the ranges the engine's schema allows."""
+
+    uptime: Annotated[float, msgspec.Meta(ge=0)]
+    cpu: Annotated[float, msgspec.Meta(ge=0, le=100)]
+    memory: Annotated[float, msgspec.Meta(ge=0, le=100)]
+    errors: Annotated[float, msgspec.Meta(ge=0)]
+
+
+Timestamp = datetime | Annotated[float, msgspec.Meta(ge=0, le=MAX_UNIX_SECONDS)]
+
+
+class HealthReport(msgspec.Struct, rename="camel", gc=False):
+    """One health report. Unknown fields in the input are ignored.
+
+    ``timestamp`` is an aware UTC ``datetime`` once the reader has normalised it (see
+    :func:`utc`); straight out of the decoder it may also be naive (meaning UTC) or a
+    number of unix seconds.
+    """
+
+    node_id: Annotated[str, msgspec.Meta(min_length=1)]
+    version: Annotated[str, msgspec.Meta(min_length=1)]
+    metrics: Metrics
+    timestamp: Timestamp
+    health_status: HealthStatus | None = None
+
+
+def utc(value: datetime | float) -> datetime:
+    """A report timestamp as an aware UTC datetime (naive means UTC; numbers are unix seconds)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        if value.tzinfo is UTC:
+            return value
+        return value.astimezone(UTC)
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
+def derived_status(metrics: Metrics) -> HealthStatus:
+    """The deployment engine's status from metrics: errors > 10 or cpu > 95 is unhealthy,
+    cpu > 90 or memory > 90 degraded, anything else healthy."""
+    if metrics.errors > 10 or metrics.cpu > 95:
+        return "unhealthy"
+    if metrics.cpu > 90 or metrics.memory > 90:
+        return "degraded"
+    return "healthy"
+
+
+def status_of(report: HealthReport) -> HealthStatus:
+    """The report's own ``healthStatus`` when it carries one, else the derived status."""
+    return report.health_status or derived_status(report.metrics)
+
+
+# -- latest report per node ----------------------------------------------------------------
+
+
+def _newer_or_equal(new: datetime | float, old: datetime | float) -> bool:
+    try:
+        return new >= old  # type: ignore[operator]
+    except TypeError:  # naive vs aware datetime, or a number vs a datetime
+        return utc(new) >= utc(old)
+
+
+class Latest:
+    """The latest report per node, fed in read order.
+
+    The later timestamp wins; on a tie the record read later wins. Batches are applied
+    with C-level passes, never a Python loop per record:
+
+    - records no older than everything seen so far (most of an export in time order)
+      simply replace their node's report: one dict update;
+    - the others are compared with their node's kept report (looked up in one pass), and
+      only the newer or equal ones update the dict.
+
+    When a node repeats within a batch, the batch is first put in time order (a stable
+    sort, so ties stay in read order). Timestamps of different kinds (naive, aware,
+    numbers) cannot be compared in C; such a batch is compared one record at a time.
+    """
+
+    def __init__(self) -> None:
+        self.by_node: dict[str, HealthReport] = {}
+        self.records = 0
+        self._max: datetime | float | None = None
+        """The latest timestamp seen: anything at or after it beats every kept report."""
+        self.buckets: dict[str, int] = {}
+        """Cohort buckets (:func:`noderr_deploy.cohorts.bucket`) of node ids, computed
+        while the reader would otherwise wait; evaluation reuses them. May be partial."""
+
+    def compute_buckets(self) -> None:
+        """Fill :attr:`buckets` for every kept node that has none yet."""
+        from noderr_deploy.cohorts import bucket
+
+        buckets = self.buckets
+        for node in self.by_node.keys() - buckets.keys():
+            buckets[node] = bucket(node)
+
+    def add(self, report: HealthReport) -> None:
+        """Feed one record."""
+        self.add_many([report])
+
+    def add_many(self, reports: Sequence[HealthReport]) -> None:
+        """Feed records in the order they were read."""
+        if not reports:
+            return
+        self.records += len(reports)
+        stamps = list(map(_TIMESTAMP, reports))
+        try:
+            fresh, fresh_stamps = reports, stamps
+            if self._max is not None:
+                mask = list(map(operator.ge, stamps, repeat(self._max)))
+                if not all(mask):
+                    self._against_kept(list(compress(reports, map(operator.not_, mask))))
+                    fresh = list(compress(reports, mask))
+                    fresh_stamps = list(compress(stamps, mask))
+            if not fresh:
+                return
+            top = max(fresh_stamps)
+            nodes = list(map(_NODE_ID, fresh))
+            if len(set(nodes)) < len(nodes):
+                self._against_kept(fresh)
+            else:
+                self.by_node.update(zip(nodes, fresh, strict=True))
+            self._max = top
+        except TypeError:  # timestamps of different kinds
+            self._compare_each(reports)
+            self._bump_max(stamps)
+
+    def _against_kept(self, reports: Sequence[HealthReport]) -> None:
+        """Apply records that must each be compared with their node's kept report."""
+        nodes = list(map(_NODE_ID, reports))
+        if len(set(nodes)) < len(nodes):
+            reports = sorted(reports, key=_TIMESTAMP)
+            nodes = list(map(_NODE_ID, reports))
+        kept = map(self.by_node.get, nodes, repeat(_never_like(reports[0].timestamp)))
+        newer = list(map(operator.ge, map(_TIMESTAMP, reports), map(_TIMESTAMP, kept)))
+        self.by_node.update(compress(zip(nodes, reports, strict=True), newer))
+
+    def _compare_each(self, reports: Sequence[HealthReport]) -> None:
+        by_node = self.by_node
+        get = by_node.get
+        for report in reports:
+            node = report.node_id
+            old = get(node)
+            if old is None or _newer_or_equal(report.timestamp, old.timestamp):
+                by_node[node] = report
+
+    def _bump_max(self, stamps: list[datetime | float]) -> None:
+        try:
+            top = max(stamps)
+        except TypeError:
+            top = max(stamps, key=utc)
+        if self._max is None or _newer_or_equal(top, self._max):
+            self._max = top
+
+    def merge(self, later: Latest) -> None:
+        """Fold in the result of reading data that comes after everything fed so far
+        (its reports count as read after ours, so they win ties)."""
+        records = self.records
+        self.add_many(list(later.by_node.values()))
+        self.records = records + later.records
+
+    def normalise(self) -> None:
+        """Turn every kept timestamp into an aware UTC datetime (done once per node)."""
+        for report in self.by_node.values():
+            stamp = report.timestamp
+            if not (isinstance(stamp, datetime) and stamp.tzinfo is UTC):
+                report.timestamp = utc(stamp)
+
+
+@dataclass(frozen=True)
+class _Never:
+    """Stands for "no report yet": older than any timestamp of the same kind."""
+
+    timestamp: datetime | float
+
+
+_NEVER_AWARE = _Never(datetime.min.replace(tzinfo=UTC))
+_NEVER_NAIVE = _Never(datetime.min)
+_NEVER_NUMBER = _Never(float("-inf"))
+
+
+def _never_like(stamp: datetime | float) -> _Never:
+    if isinstance(stamp, datetime):
+        return _NEVER_NAIVE if stamp.tzinfo is None else _NEVER_AWARE
+    return _NEVER_NUMBER
+
+
+_TIMESTAMP = operator.attrgetter("timestamp")
+_NODE_ID = operator.attrgetter("node_id")
+
+
+def latest_per_node(reports: Iterable[HealthReport]) -> dict[str, HealthReport]:
+    """Rule 1: the latest report per node (by timestamp; a tie goes to the later record)."""
+    latest = Latest()
+    for report in reports:
+        latest.add(report)
+    latest.normalise()
+    return latest.by_node
+
+
+# -- malformed input -----------------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    """A malformed record: where it is and why it was refused."""
+
+    source: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.reason}"
+
+
+@dataclass
+class Problems:
+    """Malformed records: the first :data:`MAX_LISTED` kept, all of them counted."""
+
+    listed: list[Problem] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, source: str, line: int, reason: str) -> None:
+        self.count += 1
+        if len(self.listed) < MAX_LISTED:
+            self.listed.append(Problem(source, line, reason))
+
+    def extend(self, other: Problems, line_offset: int = 0) -> None:
+        """Append problems found further on (``line_offset`` lines into the same file)."""
+        for problem in other.listed:
+            if len(self.listed) < MAX_LISTED:
+                self.listed.append(
+                    Problem(problem.source, problem.line + line_offset, problem.reason)
+                )
+        self.count += other.count
+
+    def lines(self, limit: int = MAX_LISTED) -> list[str]:
+        """One line per problem, up to ``limit``, then how many more there were."""
+        out = [str(p) for p in self.listed[:limit]]
+        if self.count > len(out):
+            out.append(f"... and {self.count - len(out)} more")
+        return out
+
+
+class Once:
+    """Calls a function the first time it is called, never again (``None``: nothing)."""
+
+    def __init__(self, function: Callable[[], None] | None) -> None:
+        self._function = function
+
+    def __call__(self) -> None:
+        function, self._function = self._function, None
+        if function is not None:
+            function()
+
+
+@dataclass
+class HealthRead:
+    """What reading health exports produced: the latest report per node, and counts."""
+
+    latest: dict[str, HealthReport]
+    records: int
+    """Valid records read."""
+    problems: Problems
+    sources: list[str]
+    buckets: dict[str, int] = field(default_factory=dict)
+    """Cohort buckets of some node ids, already computed while reading (a cache)."""
+
+
+def read_latest(
+    paths: Sequence[str | Path],
+    *,
+    skip_invalid: bool = False,
+    workers: int | None = None,
+    stdin: object = None,
+    while_reading: Callable[[], None] | None = None,
+) -> HealthRead:
+    """Read health exports (files, directories, ``-`` for stdin) into the latest report per node.
+
+    Malformed records raise :class:`InputError` listing ``file:line: reason`` for each (up
+    to :data:`MAX_LISTED`, then a count), unless ``skip_invalid``: then they are left out
+    and counted in ``problems``. No record at all, or none valid, is an :class:`InputError`.
+    ``workers`` caps the processes used for large JSON Lines files (default: the CPUs).
+
+    ``while_reading`` is called once in this process, before the first file is read or,
+    when that file is read by worker processes, while they read it: slow set-up (imports,
+    tiers.yaml) then overlaps the reading. What it raises propagates.
+    """
+    from noderr_deploy.health_formats import expand, read_source
+
+    sources = expand(paths)
+    latest = Latest()
+    problems = Problems()
+    once = Once(while_reading)
+    for source in sources:
+        read_source(source, latest, problems, workers=workers, stdin=stdin, meanwhile=once)
+    once()
+    latest.normalise()
+    names = [str(s) for s in sources]
+    if problems.count and not skip_invalid:
+        noun = "record" if problems.count == 1 else "records"
+        raise InputError(
+            f"{problems.count} malformed health {noun} (use --skip-invalid to leave them out)",
+            details=problems.lines(),
+        )
+    if latest.records == 0:
+        where = ", ".join(names)
+        if problems.count:
+            raise InputError(
+                f"no valid health report in {where}: all {problems.count} records were invalid",
+                details=problems.lines(5),
+            )
+        raise InputError(f"no health reports in {where}: the input is empty")
+    return HealthRead(latest.by_node, latest.records, problems, names, latest.buckets)

@@ -1,0 +1,263 @@
+"""Rollback verdicts from health reports: the deployment engine's rules, made explicit.
+
+1. The latest report per node wins (by timestamp; a tie goes to the later record read):
+   :func:`noderr_deploy.health.latest_per_node`.
+2. A node whose latest report is older than ``at - max_age`` is stale: left out, counted.
+3. Only nodes on the version under evaluation count; the others are ``otherVersion``.
+4. A node's cohort comes from its id and the rollout plan (:mod:`noderr_deploy.cohorts`).
+5. Status: the report's ``healthStatus``, else derived from metrics
+   (:func:`noderr_deploy.health.derived_status`).
+6. Per cohort: nodes, healthy, degraded, unhealthy, ``unhealthyRatio = unhealthy / nodes``,
+   ``errorRate = total errors / nodes`` (mean errors per node, the engine's definition).
+7. A cohort with fewer than ``min_nodes`` nodes is ``insufficient`` and cannot trigger;
+   otherwise it triggers when ``unhealthyRatio > unhealthy`` or ``errorRate > error_rate``
+   (both strictly greater).
+8. Verdict: ``rollback`` if any cohort triggers, else ``ok`` if at least one cohort was
+   judged, else ``inconclusive``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket_of_bytes, keccak256
+from noderr_deploy.health import HealthReport, derived_status, status_of, utc
+from noderr_deploy.units import iso
+
+Verdict = Literal["ok", "rollback", "inconclusive"]
+CohortStatus = Literal["ok", "rollback", "insufficient"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class Thresholds(_Model):
+    """When a cohort triggers a rollback (defaults: tiers.yaml's ``rollback`` section)."""
+
+    unhealthy_ratio: float = Field(default=0.10, ge=0, le=1)
+    error_rate: float = Field(default=0.05, ge=0)
+    min_nodes: int = Field(default=1, ge=1)
+
+
+class CohortResult(_Model):
+    """One cohort's numbers and status. Ratios are ``None`` for a cohort with no nodes."""
+
+    cohort: str
+    nodes: int
+    healthy: int
+    degraded: int
+    unhealthy: int
+    unhealthy_ratio: float | None
+    error_rate: float | None
+    status: CohortStatus
+    reasons: list[str]
+
+
+class ReportCounts(_Model):
+    """``records`` valid records read, ``invalid`` skipped; ``nodes`` distinct nodes, of
+    which ``stale`` were too old and ``otherVersion`` ran another version (the rest were
+    judged, in the cohorts)."""
+
+    records: int
+    invalid: int
+    nodes: int
+    stale: int
+    other_version: int
+
+
+class PlanInfo(_Model):
+    canary_percentage: int
+    cohort_percentage: int
+    cohort_delay_hours: float
+
+
+class RollbackResult(_Model):
+    """The ``--json`` document of ``noderr rollback check`` (a stable contract)."""
+
+    verdict: Verdict
+    tier: str | None
+    version: str
+    at: str
+    plan: PlanInfo
+    thresholds: Thresholds
+    reports: ReportCounts
+    cohorts: list[CohortResult]
+
+    @property
+    def triggered(self) -> list[CohortResult]:
+        return [c for c in self.cohorts if c.status == "rollback"]
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def _number(value: float) -> str:
+    return f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.2f}"
+
+
+def judge_cohort(
+    cohort: str,
+    *,
+    nodes: int,
+    healthy: int,
+    degraded: int,
+    unhealthy: int,
+    errors: float,
+    thresholds: Thresholds,
+) -> CohortResult:
+    """Rules 6 and 7 for one cohort."""
+    ratio = unhealthy / nodes if nodes else None
+    rate = errors / nodes if nodes else None
+    reasons: list[str] = []
+    status: CohortStatus
+    if nodes < thresholds.min_nodes:
+        status = "insufficient"
+        noun = "node" if nodes == 1 else "nodes"
+        reasons.append(f"{nodes} {noun} < min {thresholds.min_nodes}")
+    else:
+        assert ratio is not None and rate is not None
+        if ratio > thresholds.unhealthy_ratio:
+            reasons.append(f"unhealthy {_percent(ratio)} > {_percent(thresholds.unhealthy_ratio)}")
+        if rate > thresholds.error_rate:
+            reasons.append(f"error rate {_number(rate)} > {_number(thresholds.error_rate)}")
+        status = "rollback" if reasons else "ok"
+    return CohortResult(
+        cohort=cohort,
+        nodes=nodes,
+        healthy=healthy,
+        degraded=degraded,
+        unhealthy=unhealthy,
+        unhealthy_ratio=ratio,
+        error_rate=rate,
+        status=status,
+        reasons=reasons,
+    )
+
+
+def evaluate(
+    latest: Mapping[str, HealthReport],
+    *,
+    plan: RolloutPlan,
+    thresholds: Thresholds,
+    version: str,
+    at: datetime,
+    max_age: timedelta | None = None,
+    tier: str | None = None,
+    records: int | None = None,
+    invalid: int = 0,
+    buckets: Mapping[str, int] | None = None,
+) -> RollbackResult:
+    """Rules 2-8 over the latest report per node (rule 1 is :func:`latest_per_node`).
+
+    ``records``/``invalid`` are what the reader counted (default: one record per node);
+    ``buckets`` holds node buckets already computed (the rest are computed here).
+    """
+    cutoff = utc(at) - max_age if max_age is not None else None
+    table = plan.cohort_table()
+    index = {name: i for i, name in enumerate(COHORTS)}
+    slot = [index[table[b]] for b in range(100)]  # bucket -> cohort index
+    counts = [[0, 0, 0, 0] for _ in COHORTS]  # nodes, healthy, degraded, unhealthy
+    errors = [0.0 for _ in COHORTS]
+    column = {"healthy": 1, "degraded": 2, "unhealthy": 3}
+    stale = other = 0
+    # One pass over the nodes; this loop runs 100,000 times for a large fleet, hence the
+    # local names.
+    from_bytes = int.from_bytes
+    known = buckets or {}
+    for node, report in latest.items():
+        if cutoff is not None and utc(report.timestamp) < cutoff:
+            stale += 1
+            continue
+        if report.version != version:
+            other += 1
+            continue
+        b = known.get(node)
+        if b is None:
+            b = from_bytes(keccak256(node.encode("utf-8")), "big") % 100
+        k = slot[b]
+        row = counts[k]
+        row[0] += 1
+        row[column[report.health_status or derived_status(report.metrics)]] += 1
+        errors[k] += report.metrics.errors
+    cohorts = [
+        judge_cohort(
+            name,
+            nodes=counts[i][0],
+            healthy=counts[i][1],
+            degraded=counts[i][2],
+            unhealthy=counts[i][3],
+            errors=errors[i],
+            thresholds=thresholds,
+        )
+        for i, name in enumerate(COHORTS)
+    ]
+    if any(c.status == "rollback" for c in cohorts):
+        verdict: Verdict = "rollback"
+    elif any(c.status == "ok" for c in cohorts):
+        verdict = "ok"
+    else:
+        verdict = "inconclusive"
+    return RollbackResult(
+        verdict=verdict,
+        tier=tier,
+        version=version,
+        at=iso(utc(at)),
+        plan=PlanInfo(
+            canary_percentage=plan.canary_percentage,
+            cohort_percentage=plan.cohort_percentage,
+            cohort_delay_hours=plan.cohort_delay_hours,
+        ),
+        thresholds=thresholds,
+        reports=ReportCounts(
+            records=len(latest) if records is None else records,
+            invalid=invalid,
+            nodes=len(latest),
+            stale=stale,
+            other_version=other,
+        ),
+        cohorts=cohorts,
+    )
+
+
+class CohortAdoption(_Model):
+    """For ``rollout status --health``: per cohort, who reports, who runs ``version``, and
+    the healthy share of those (``successRate``, ``None`` when none runs it)."""
+
+    cohort: str
+    reporting: int
+    on_version: int
+    healthy: int
+    success_rate: float | None
+
+
+def adoption(
+    latest: Mapping[str, HealthReport], *, plan: RolloutPlan, version: str
+) -> list[CohortAdoption]:
+    """Per cohort: nodes reporting, nodes on ``version``, and their success rate."""
+    table = plan.cohort_table()
+    index = {name: i for i, name in enumerate(COHORTS)}
+    rows = [[0, 0, 0] for _ in COHORTS]
+    for node, report in latest.items():
+        row = rows[index[table[bucket_of_bytes(node.encode("utf-8"))]]]
+        row[0] += 1
+        if report.version == version:
+            row[1] += 1
+            if status_of(report) == "healthy":
+                row[2] += 1
+    return [
+        CohortAdoption(
+            cohort=name,
+            reporting=r[0],
+            on_version=r[1],
+            healthy=r[2],
+            success_rate=r[2] / r[1] if r[1] else None,
+        )
+        for name, r in zip(COHORTS, rows, strict=True)
+    ]

@@ -1,0 +1,114 @@
+"""``noderr rollback check --tier`` against a real anvil chain and VersionBeacon.
+
+The version under evaluation and the rollout plan come from the chain; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from noderr_deploy.cli import app
+from noderr_deploy.cohorts import RolloutPlan
+from tests.health_data import ids_in, jsonl, record
+from tests.support.anvil import Anvil
+from tests.support.beacon_chain import CONTRACTS, GUARDIAN, ORACLE, BeaconDriver
+
+TIERS_YAML = """\
+rollout: {canary_percentage: 5, cohort_percentage: 25}
+tiers:
+  validator: {beacon_tier: 0, size_budget: 1GB}
+  guardian:  {beacon_tier: 1, size_budget: 1GB}
+  oracle:    {beacon_tier: 2, size_budget: 1GB}
+"""
+CHAIN_PLAN = RolloutPlan(canary_percentage=10, cohort_percentage=20)
+
+
+@pytest.fixture
+def node(anvil_factory: Callable[..., Anvil]) -> Anvil:
+    return anvil_factory()
+
+
+@pytest.fixture
+def beacon(node: Anvil, solc: Callable[..., Any]) -> BeaconDriver:
+    abi, bytecode = solc(CONTRACTS / "VersionBeacon.sol")
+    driver = BeaconDriver.deploy(node.url, abi, bytecode)
+    driver.set_rollout(CHAIN_PLAN.canary_percentage, CHAIN_PLAN.cohort_percentage, 24)
+    return driver
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    """Canary nodes of the chain's plan: 2 of 10 unhealthy on 1.4.2, all healthy on 1.4.1."""
+    canary = ids_in("canary", 10, CHAIN_PLAN)
+    docs = [record(n, version="1.4.2", cpu=99 if i < 2 else 10) for i, n in enumerate(canary)]
+    docs += [record(f"old-{n}", version="1.4.1") for n in canary]
+    path = tmp_path / "health.jsonl"
+    path.write_bytes(jsonl(*docs))
+    (tmp_path / "tiers.yaml").write_text(TIERS_YAML)
+    return path
+
+
+def check(node: Anvil, beacon: BeaconDriver, export: Path, *args: str) -> Any:
+    env = {
+        "NODERR_RPC_URL": node.url,
+        "NODERR_BEACON_ADDRESS": beacon.address,
+        "NODERR_CONFIG": str(export.parent / "tiers.yaml"),
+    }
+    argv = ["rollback", "check", "--health", str(export), "--quiet", "--json", *args]
+    return CliRunner().invoke(app, argv, env=env)
+
+
+def test_tier_takes_version_and_plan_from_the_chain(
+    node: Anvil, beacon: BeaconDriver, export: Path
+) -> None:
+    beacon.publish(ORACLE, "1.4.1")
+    beacon.publish(ORACLE, "1.4.2")
+    result = check(node, beacon, export, "--tier", "oracle")
+    assert result.exit_code == 3, result.stderr
+    document = json.loads(result.stdout)
+    assert (document["tier"], document["version"]) == ("oracle", "1.4.2")
+    assert document["plan"] == {
+        "canaryPercentage": 10,
+        "cohortPercentage": 20,
+        "cohortDelayHours": 24.0,
+    }
+    assert document["reports"]["otherVersion"] == 10
+    assert document["cohorts"][0]["nodes"] == 10
+    assert document["cohorts"][0]["reasons"] == ["unhealthy 20.0% > 10.0%"]
+
+
+def test_version_and_plan_flags_beat_the_chain(
+    node: Anvil, beacon: BeaconDriver, export: Path
+) -> None:
+    beacon.publish(ORACLE, "1.4.2")
+    result = check(node, beacon, export, "--tier", "oracle", "--version", "1.4.1", "--canary", "5")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert (document["tier"], document["version"]) == ("oracle", "1.4.1")
+    assert (document["plan"]["canaryPercentage"], document["plan"]["cohortPercentage"]) == (5, 20)
+    assert document["verdict"] == "ok"
+
+
+def test_tier_without_a_version_is_exit_1(node: Anvil, beacon: BeaconDriver, export: Path) -> None:
+    beacon.publish(ORACLE, "1.4.2")
+    result = check(node, beacon, export, "--tier", "guardian")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: no version published for tier 'guardian' (beacon tier {GUARDIAN}) on the"
+        " VersionBeacon: nothing to evaluate (pass --version V to choose one)\n"
+    )
+
+
+def test_unreachable_chain_is_exit_1(node: Anvil, beacon: BeaconDriver, export: Path) -> None:
+    node.kill()
+    result = check(node, beacon, export, "--tier", "oracle")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"error: RPC {node.url} unreachable")
