@@ -170,6 +170,7 @@ def with_health(
     records: int,
     invalid: int = 0,
     max_age: timedelta | None = None,
+    buckets: Mapping[str, int] | None = None,
 ) -> RolloutStatus:
     """``status`` with each tier's per-cohort adoption from the latest report per node.
 
@@ -178,8 +179,11 @@ def with_health(
     latest report names the tier's current versionString, and as a success when that
     report is healthy (:func:`noderr_deploy.rollback.adoption`). A node whose latest report
     is older than ``max_age`` before the status's moment is stale: counted, left out.
-    A tier without a version has reporting nodes but none on its version.
+    A tier without a version has reporting nodes but none on its version. ``buckets``
+    holds node buckets already computed (by the reader); the rest are computed once here,
+    for all tiers.
     """
+    from noderr_deploy.cohorts import buckets_of
     from noderr_deploy.health import utc
     from noderr_deploy.rollback import adoption
 
@@ -188,12 +192,20 @@ def with_health(
         cutoff = status.at - max_age
         fresh = {n: r for n, r in latest.items() if utc(r.timestamp) >= cutoff}
     plan = status.rollout.plan()
+    known = dict(buckets or {})
+    missing = list(fresh.keys() - known.keys())
+    known.update(zip(missing, buckets_of(n.encode("utf-8") for n in missing), strict=True))
     tiers = tuple(
         dataclasses.replace(
             t,
             # Report versions are never empty (the schema), so "" matches no node.
             health=tuple(
-                adoption(fresh, plan=plan, version=t.version.version_string if t.version else "")
+                adoption(
+                    fresh,
+                    plan=plan,
+                    version=t.version.version_string if t.version else "",
+                    buckets=known,
+                )
             ),
         )
         for t in status.tiers

@@ -146,7 +146,12 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
     result = rollout_status(snapshot, tiers, moment)
     if read is not None:
         result = with_health(
-            result, read.latest, records=read.records, invalid=read.problems.count, max_age=age
+            result,
+            read.latest,
+            records=read.records,
+            invalid=read.problems.count,
+            max_age=age,
+            buckets=read.buckets,
         )
     if json_:
         out.json(result.to_json())
