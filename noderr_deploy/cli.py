@@ -9,6 +9,7 @@ only hash start fast.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 from typing import Annotated, Any
@@ -37,6 +38,12 @@ def report(exc: NoderrError) -> None:
         _stderr_line(f"  {line}")
     if _State.debug:
         traceback.print_exception(exc, file=sys.stderr)
+
+
+def _one_line(message: str) -> str:
+    # click and typer each append their own "Did you mean ...?" to an unknown command.
+    text = " ".join(message.split())
+    return re.sub(r"(Did you mean [^?]+\?)(?: \1)+", r"\1", text)
 
 
 class NoderrGroup(TyperGroup):
@@ -73,11 +80,11 @@ class NoderrGroup(TyperGroup):
             code = ExitCode.INTERRUPTED
         except click.ClickException as exc:
             # Bad flags and arguments: click's message on one line, with where to look.
-            hint = ""
-            ctx = getattr(exc, "ctx", None)
-            if ctx is not None:
-                hint = f" (see '{ctx.command_path} --help')"
-            _stderr_line(f"error: {exc.format_message()}{hint}")
+            message = _one_line(exc.format_message())
+            if message:  # empty when the group printed its help for a missing command
+                ctx = getattr(exc, "ctx", None)
+                hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+                _stderr_line(f"error: {message}{hint}")
             code = ExitCode.USAGE
         except KeyboardInterrupt:
             _stderr_line("error: interrupted")

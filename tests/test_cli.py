@@ -175,3 +175,18 @@ def test_the_slim_app_behaves_as_the_full_one(monkeypatch: pytest.MonkeyPatch) -
             full.stdout,
             full.stderr,
         ), argv
+
+
+def test_no_command_prints_the_help_and_no_empty_error() -> None:
+    result = runner.invoke(app, [])
+    assert result.exit_code == ExitCode.USAGE
+    assert "Usage: noderr" in result.stdout
+    assert result.stderr == ""
+
+
+def test_a_misspelt_command_gets_one_suggestion() -> None:
+    result = runner.invoke(app, ["cohrt"])
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr == (
+        "error: No such command 'cohrt'. Did you mean 'cohort'? (see 'noderr --help')\n"
+    )

@@ -84,6 +84,11 @@ def pnpm_base(docker_client: docker.DockerClient, base_image: str) -> Iterator[s
     remove_descendants(docker_client, tag)
 
 
+# Local tags of this run only: two runs on one engine (two checkouts) must not remove each
+# other's images.
+RUN = uuid.uuid4().hex[:8]
+
+
 @pytest.fixture(scope="module")
 def namespace(registry: str) -> str:
     """A registry namespace of this run only, so reruns never see stale tags."""
@@ -115,7 +120,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def write_config(project: Path, name: str, **values: str) -> Path:
     fields = {
         "image": "noderr-node-os",
-        "registry": "127.0.0.1:5000/unused",
+        "registry": f"127.0.0.1:5000/unused-{RUN}",
         "dockerfile": "dockerfiles/Dockerfile",
         "budget": "500MB",
         **{tier: ", ".join(packages) for tier, packages in TIERS.items()},
@@ -282,7 +287,7 @@ def test_context_that_reached_the_engine(
 
 
 def test_over_budget_is_exit_3_with_the_largest_layers(project: Path, pnpm_base: str) -> None:
-    config = write_config(project, "tiny.yaml", budget="1kB", registry="127.0.0.1:5000/tiny")
+    config = write_config(project, "tiny.yaml", budget="1kB", registry=f"127.0.0.1:5000/tiny-{RUN}")
     result = build(config, "-t", "all", "--base-image", pnpm_base, "--push", "-q")
     assert result.exit_code == 3, result.stderr
     lines = result.stderr.splitlines()
@@ -310,9 +315,10 @@ def test_failing_step_is_exit_1_and_moves_no_tag(
     )
     config = write_config(
         project, "failing.yaml", dockerfile="failing/Dockerfile", image="failing",
-        registry="127.0.0.1:5000/fail",
+        registry=f"127.0.0.1:5000/fail-{RUN}",
     )  # fmt: skip
-    tags = [f"127.0.0.1:5000/fail/failing:{VERSION}-all", "127.0.0.1:5000/fail/failing:latest-all"]
+    repository = f"127.0.0.1:5000/fail-{RUN}/failing"
+    tags = [f"{repository}:{VERSION}-all", f"{repository}:latest-all"]
     before = docker_client.images.get(pnpm_base).id
     for tag in tags:  # the tags point at a good image before the failed build
         repository, _, name = tag.rpartition(":")
