@@ -42,6 +42,20 @@ _PLAN_OPTIONS = {
 }
 
 
+# A module-level alias: typer evaluates each string annotation at every start, and a name
+# costs less to evaluate than an inline Annotated[...] with its typer.Option(...) call.
+_TierOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tier",
+        "-t",
+        help="Take the publish time from this tier's current version on the VersionBeacon"
+        " (and the plan from its rolloutConfig).",
+        rich_help_panel="Chain",
+    ),
+]
+
+
 def cohort(  # noqa: PLR0917 - typer passes options positionally
     ctx: typer.Context,
     node_ids: Annotated[
@@ -112,16 +126,7 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
             " (needs a publish time).",
         ),
     ] = None,
-    tier: Annotated[
-        str | None,
-        typer.Option(
-            "--tier",
-            "-t",
-            help="Take the publish time from this tier's current version on the VersionBeacon"
-            " (and the plan from its rolloutConfig).",
-            rich_help_panel="Chain",
-        ),
-    ] = None,
+    tier: _TierOption = None,
     rpc_url: RpcUrlOption = None,
     beacon: BeaconOption = None,
     chain_id: ChainIdOption = None,

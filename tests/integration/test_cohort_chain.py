@@ -19,6 +19,7 @@ from noderr_deploy.cli import app
 from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket
 from tests.support.anvil import Anvil
 from tests.support.beacon_chain import CONTRACTS, GUARDIAN, ORACLE, VALIDATOR, BeaconDriver
+from tests.support.rpc_servers import CountingProxy
 
 HOUR = 3600
 TIERS_YAML = """\
@@ -283,3 +284,19 @@ def test_chain_failures(node: Anvil, beacon: BeaconDriver, cohort: Callable[...,
         f"error: RPC {node.url} unreachable (reading the chain id and block):"
         " connection refused after 3 attempt(s)\n"
     )
+
+
+def test_requests_a_chain_read_makes(
+    node: Anvil, beacon: BeaconDriver, cohort: Callable[..., Any]
+) -> None:
+    beacon.publish(ORACLE, "1.0.0")
+    with CountingProxy(node.url) as proxy:
+        ok(cohort("node-1", "--tier", "oracle", "--rpc-url", proxy.url))
+        ok(cohort("node-1", "--rpc-url", proxy.url))
+    assert proxy.requests == [
+        ["eth_chainId", "eth_getBlockByNumber"],
+        ["eth_getCode", "eth_call", "eth_call"],  # rolloutConfig, currentVersionId
+        ["eth_call"],  # versions
+        ["eth_chainId", "eth_getBlockByNumber"],
+        ["eth_getCode", "eth_call"],  # rolloutConfig only: no tier
+    ]
