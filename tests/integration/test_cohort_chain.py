@@ -300,3 +300,15 @@ def test_requests_a_chain_read_makes(
         ["eth_chainId", "eth_getBlockByNumber"],
         ["eth_getCode", "eth_call"],  # rolloutConfig only: no tier
     ]
+
+
+def test_a_rollout_config_the_engine_cannot_use_is_exit_1(
+    beacon: BeaconDriver, cohort: Callable[..., Any]
+) -> None:
+    beacon.set_rollout(40, 25, 24)  # canary 40 + 3 x 25 > 100: no room for cohort4
+    result = cohort("node-1", "--beacon", beacon.address)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "error: the beacon's rollout config is invalid:"
+        " canary 40 + 3 x cohort 25 > 100: cohort4 would be empty\n"
+    )
