@@ -238,14 +238,25 @@ class CohortAdoption(_Model):
 
 
 def adoption(
-    latest: Mapping[str, HealthReport], *, plan: RolloutPlan, version: str
+    latest: Mapping[str, HealthReport],
+    *,
+    plan: RolloutPlan,
+    version: str,
+    buckets: Mapping[str, int] | None = None,
 ) -> list[CohortAdoption]:
-    """Per cohort: nodes reporting, nodes on ``version``, and their success rate."""
+    """Per cohort: nodes reporting, nodes on ``version``, and their success rate.
+
+    ``buckets`` holds node buckets already computed (the rest are computed here).
+    """
     table = plan.cohort_table()
     index = {name: i for i, name in enumerate(COHORTS)}
     rows = [[0, 0, 0] for _ in COHORTS]
+    known = buckets or {}
     for node, report in latest.items():
-        row = rows[index[table[bucket_of_bytes(node.encode("utf-8"))]]]
+        b = known.get(node)
+        if b is None:
+            b = bucket_of_bytes(node.encode("utf-8"))
+        row = rows[index[table[b]]]
         row[0] += 1
         if report.version == version:
             row[1] += 1

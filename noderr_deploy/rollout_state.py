@@ -1,16 +1,18 @@
 """Where a rollout stands, from what the beacon holds: pure functions, no chain access.
 
-``rollout_status`` gives each tier's phase and cohort schedule; ``node_version`` what one
-node should run, with the deployment engine's semantics (a node updates once its cohort
+``rollout_status`` gives each tier's phase and cohort schedule; ``with_health`` adds, from
+health exports, how far each cohort has adopted the tier's version; ``node_version`` what
+one node should run, with the deployment engine's semantics (a node updates once its cohort
 is active and it runs another version; an emergency rollback is urgent).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
 
 from noderr_deploy.beacon import BeaconSnapshot, RolloutConfig, VersionInfo
 from noderr_deploy.chain import BlockInfo
@@ -27,16 +29,17 @@ from noderr_deploy.cohorts import (
 )
 from noderr_deploy.units import iso
 
+if TYPE_CHECKING:
+    from noderr_deploy.health import HealthReport
+    from noderr_deploy.rollback import CohortAdoption
+
 UpdatePriority = Literal["normal", "emergency"]
 
 
 @dataclass(frozen=True)
 class TierStatus:
-    """One tier's current version and where its rollout stands.
-
-    Per-cohort health (from health exports) is meant to be attached here as another field
-    once the health reader exists; the schedule already lists the cohorts it would cover.
-    """
+    """One tier's current version, where its rollout stands and, with health exports, how
+    far each cohort has adopted the version."""
 
     tier: str
     beacon_tier: int
@@ -44,10 +47,13 @@ class TierStatus:
     """None: no version published for this tier."""
     phase: Phase | None
     schedule: tuple[ScheduleEntry, ...]
+    health: tuple[CohortAdoption, ...] | None = None
+    """Per cohort (all five, in order): nodes reporting, on this version, and their success
+    rate. None: no health exports were given."""
 
     def to_json(self) -> dict[str, Any]:
         v = self.version
-        return {
+        document = {
             "tier": self.tier,
             "beaconTier": self.beacon_tier,
             "versionId": v.version_id if v else None,
@@ -64,6 +70,33 @@ class TierStatus:
                 for e in self.schedule
             ],
         }
+        if self.health is not None:
+            document["health"] = [c.model_dump(mode="json", by_alias=True) for c in self.health]
+        return document
+
+
+@dataclass(frozen=True)
+class HealthCounts:
+    """What the health exports held, for every tier alike (reports carry no tier)."""
+
+    records: int
+    """Valid records read."""
+    invalid: int
+    """Malformed records skipped (``--skip-invalid``)."""
+    nodes: int
+    """Distinct nodes."""
+    stale: int
+    """Nodes whose latest report is older than ``max_age`` before the status's moment."""
+    max_age: timedelta | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "invalid": self.invalid,
+            "nodes": self.nodes,
+            "stale": self.stale,
+            "maxAgeSeconds": self.max_age.total_seconds() if self.max_age is not None else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -77,18 +110,23 @@ class RolloutStatus:
     """The moment phases are computed for: the block's time, unless ``--at`` was given."""
     rollout: RolloutConfig
     tiers: tuple[TierStatus, ...]
+    health: HealthCounts | None = None
+    """Set when health exports were given (each tier then has its ``health``)."""
 
     @property
     def paused(self) -> bool:
         return not self.rollout.is_active
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document = {
             "block": self.block.number,
             "time": iso(self.block.time),
             "rollout": self.rollout.to_json(),
             "tiers": [t.to_json() for t in self.tiers],
         }
+        if self.health is not None:
+            document["healthReports"] = self.health.to_json()
+        return document
 
 
 def tier_status(
@@ -123,6 +161,63 @@ def rollout_status(
             tier_status(name, slot, snapshot.versions[slot], plan, moment) for name, slot in tiers
         ),
     )
+
+
+def with_health(
+    status: RolloutStatus,
+    latest: Mapping[str, HealthReport],
+    *,
+    records: int,
+    invalid: int = 0,
+    max_age: timedelta | None = None,
+    buckets: Mapping[str, int] | None = None,
+) -> RolloutStatus:
+    """``status`` with each tier's per-cohort adoption from the latest report per node.
+
+    Reports carry no tier, so every tier is measured against all of them: a node counts as
+    reporting in its cohort (under the beacon's plan), as on the tier's version when its
+    latest report names the tier's current versionString, and as a success when that
+    report is healthy (:func:`noderr_deploy.rollback.adoption`). A node whose latest report
+    is older than ``max_age`` before the status's moment is stale: counted, left out.
+    A tier without a version has reporting nodes but none on its version. ``buckets``
+    holds node buckets already computed (by the reader); the rest are computed once here,
+    for all tiers.
+    """
+    from noderr_deploy.cohorts import buckets_of
+    from noderr_deploy.health import utc
+    from noderr_deploy.rollback import adoption
+
+    fresh: Mapping[str, HealthReport] = latest
+    if max_age is not None:
+        cutoff = status.at - max_age
+        fresh = {n: r for n, r in latest.items() if utc(r.timestamp) >= cutoff}
+    plan = status.rollout.plan()
+    known = dict(buckets or {})
+    missing = list(fresh.keys() - known.keys())
+    known.update(zip(missing, buckets_of(n.encode("utf-8") for n in missing), strict=True))
+    tiers = tuple(
+        dataclasses.replace(
+            t,
+            # Report versions are never empty (the schema), so "" matches no node.
+            health=tuple(
+                adoption(
+                    fresh,
+                    plan=plan,
+                    version=t.version.version_string if t.version else "",
+                    buckets=known,
+                )
+            ),
+        )
+        for t in status.tiers
+    )
+    counts = HealthCounts(
+        records=records,
+        invalid=invalid,
+        nodes=len(latest),
+        stale=len(latest) - len(fresh),
+        max_age=max_age,
+    )
+    return dataclasses.replace(status, tiers=tiers, health=counts)
 
 
 @dataclass(frozen=True)

@@ -171,15 +171,15 @@ def offline_base(client: Any) -> str | None:
 
 def wait_for_ctrl_c(url: str, address: str) -> None:
     """--keep: leave the chain up so the user can try the commands, until Ctrl-C."""
-    section("the chain stays up (--keep): try the commands yourself; Ctrl-C stops it")
-    say(f"export NODERR_RPC_URL={url} NODERR_BEACON_ADDRESS={address}")
-    say("noderr rollout status")
-    say("noderr version node-5 --tier guardian --current 1.4.1")
-    try:
+    try:  # from the first line printed: Ctrl-C is the normal way out from here on
+        section("the chain stays up (--keep): try the commands yourself; Ctrl-C stops it")
+        say(f"export NODERR_RPC_URL={url} NODERR_BEACON_ADDRESS={address}")
+        say("noderr rollout status")
+        say("noderr version node-5 --tier guardian --current 1.4.1")
         while True:
             signal.pause()
     except KeyboardInterrupt:
-        say()  # the normal way out of --keep
+        say()
 
 
 def run(keep: bool) -> None:

@@ -273,3 +273,11 @@ def test_precomputed_buckets_are_used_and_missing_ones_computed() -> None:
     assert [c.nodes for c in plain.cohorts] == [0, 0, 0, 1, 1]
     cached = evaluate(latest, buckets={"node-0": 0}, **arguments)  # type: ignore[arg-type]
     assert [c.nodes for c in cached.cohorts] == [1, 0, 0, 1, 0]
+
+
+def test_adoption_uses_precomputed_buckets() -> None:
+    latest = latest_per_node([report("node-0"), report("node-1")])  # buckets 92 and 63
+    plain = adoption(latest, plan=RolloutPlan(), version="1.0.0")
+    assert [c.reporting for c in plain] == [0, 0, 0, 1, 1]
+    cached = adoption(latest, plan=RolloutPlan(), version="1.0.0", buckets={"node-0": 0})
+    assert [c.reporting for c in cached] == [1, 0, 0, 1, 0]

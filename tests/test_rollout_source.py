@@ -73,3 +73,62 @@ def test_invalid_flag_is_named(nowhere: Path) -> None:
     flags = PlanFlags(canary_percentage=101, names={"canary_percentage": "--canary"})
     with pytest.raises(UsageError, match=r"^invalid rollout plan: --canary: 101 is not within"):
         resolve_rollout(flags, published_at=None, config=None, cwd=nowhere)
+
+
+# -- the VersionBeacon as the source (reads are tested against anvil in tests/integration) --
+
+
+def test_only_command_line_plan_values_contradict_the_chain() -> None:
+    from noderr_deploy.rollout_source import check_chain_conflicts
+
+    env_only = PlanFlags(
+        canary_percentage=10, names={"canary_percentage": "NODERR_CANARY_PERCENTAGE"}
+    )
+    assert env_only.on_command_line() == []
+    check_chain_conflicts(env_only, published_at_given=False, tier="oracle", chain_flag="--tier")
+    mixed = PlanFlags(
+        canary_percentage=10,
+        cohort_percentage=20,
+        cohort_delay_hours=1,
+        names={
+            "canary_percentage": "--canary",
+            "cohort_percentage": "NODERR_COHORT_PERCENTAGE",
+            "cohort_delay_hours": "--delay-hours",
+        },
+    )
+    assert mixed.on_command_line() == ["--canary", "--delay-hours"]
+    with pytest.raises(UsageError, match=r"^--canary/--delay-hours and --beacon contradict"):
+        check_chain_conflicts(mixed, published_at_given=False, tier=None, chain_flag="--beacon")
+
+
+def test_published_at_contradicts_a_tier_only() -> None:
+    from noderr_deploy.rollout_source import check_chain_conflicts
+
+    check_chain_conflicts(PlanFlags(), published_at_given=True, tier=None, chain_flag="--rpc-url")
+    with pytest.raises(UsageError, match=r"^--published-at and --tier contradict"):
+        check_chain_conflicts(
+            PlanFlags(), published_at_given=True, tier="oracle", chain_flag="--tier"
+        )
+
+
+def test_chain_source_notes_and_now() -> None:
+    from noderr_deploy.chain import BlockInfo
+    from noderr_deploy.rollout_source import ChainSource, RolloutSource
+
+    block = BlockInfo(7, T0)
+    address = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+    source = ChainSource(
+        address, 31337, block, paused=True, tier="guardian", beacon_tier=1, version=None
+    )
+    where = f"the VersionBeacon {address} (chain 31337, block 7)"
+    assert source.notes() == [
+        f"the rollout is PAUSED on {where}",
+        f"tier 'guardian' (beacon tier 1) has no version published on {where}:"
+        " no publish time, so no activation times",
+    ]
+    untiered = ChainSource(
+        address, 31337, block, paused=False, tier=None, beacon_tier=None, version=None
+    )
+    assert untiered.notes() == []
+    assert RolloutSource(RolloutPlan(), None, {}, chain=untiered).now == T0
+    assert RolloutSource(RolloutPlan(), None, {}).now is None

@@ -11,13 +11,20 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from noderr_deploy.commands._chain import (
+    BeaconOption,
+    BlockOption,
+    ChainIdOption,
+    RpcUrlOption,
+    TimeoutOption,
+)
 from noderr_deploy.commands._options import ConfigOption, JsonOption
 
 if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
-    from noderr_deploy.rollout_source import PlanFlags, RolloutSource
+    from noderr_deploy.rollout_source import ChainRequest, PlanFlags, RolloutSource
 
 
 class Format(StrEnum):
@@ -33,6 +40,20 @@ _PLAN_OPTIONS = {
     "cohort_size": ("cohort_percentage", "--cohort-size", "NODERR_COHORT_PERCENTAGE"),
     "delay_hours": ("cohort_delay_hours", "--delay-hours", "NODERR_COHORT_DELAY_HOURS"),
 }
+
+
+# A module-level alias: typer evaluates each string annotation at every start, and a name
+# costs less to evaluate than an inline Annotated[...] with its typer.Option(...) call.
+_TierOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tier",
+        "-t",
+        help="Take the publish time from this tier's current version on the VersionBeacon"
+        " (and the plan from its rolloutConfig).",
+        rich_help_panel="Chain",
+    ),
+]
 
 
 def cohort(  # noqa: PLR0917 - typer passes options positionally
@@ -101,9 +122,16 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
         typer.Option(
             "--at",
             metavar="TIME",
-            help="Judge 'active' at TIME instead of now (needs --published-at).",
+            help="Judge 'active' at TIME instead of now, or of the block's time with a chain"
+            " (needs a publish time).",
         ),
     ] = None,
+    tier: _TierOption = None,
+    rpc_url: RpcUrlOption = None,
+    beacon: BeaconOption = None,
+    chain_id: ChainIdOption = None,
+    block: BlockOption = "latest",
+    timeout: TimeoutOption = None,
     format_: Annotated[
         Format | None,
         typer.Option(
@@ -128,6 +156,15 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
     A plan with c + 4s < 100 prints a warning on stderr (and in --summary
     JSON): the node-side auto-updater never updates buckets >= c + 4s.
 
+    The plan comes from --canary/--cohort-size/--delay-hours, their
+    NODERR_* variables, tiers.yaml rollout, else 5/25/24. Given --rpc-url,
+    --beacon or --tier on the command line, it comes from the VersionBeacon's
+    rolloutConfig instead (NODERR_RPC_URL, NODERR_BEACON_ADDRESS and tiers.yaml
+    beacon fill in the rest); with --tier the publish time is the tier's
+    current version's, and "now" is the block's time. Plan flags or
+    --published-at with --tier then contradict the chain: exit 2.
+    Exit 1 when the chain cannot be read.
+
     Examples:
 
         noderr cohort node-1 validator-eu-1
@@ -137,6 +174,8 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
         noderr cohort --file nodes.txt --summary
 
         cut -f1 inventory.tsv | noderr cohort -f - --format csv > cohorts.csv
+
+        noderr cohort node-1 --tier oracle --rpc-url https://sepolia.base.org --beacon 0xAbC...
     """
     from noderr_deploy.errors import UsageError
     from noderr_deploy.rollout_source import PlanFlags
@@ -151,8 +190,25 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
         # Compared by name: newer typers bring their own copy of click and its enum.
         given_by = ctx.get_parameter_source(param)
         names[key] = env if given_by is not None and given_by.name == "ENVIRONMENT" else flag
+    if at is not None and published_at is None and tier is None:
+        # Checked before anything is read: run() checks again once the source is known.
+        raise UsageError("--at needs a publish time (--published-at or --tier)")
     flags = PlanFlags(canary, cohort_size, delay_hours, names)
-    source = resolve(flags, published_at=published_at, config=config)
+    from noderr_deploy.commands._cohort_chain import chain_request
+
+    chain = chain_request(
+        ctx,
+        flags,
+        published_at=published_at,
+        config=config,
+        tier=tier,
+        rpc_url=rpc_url,
+        beacon=beacon,
+        chain_id=chain_id,
+        block=block,
+        timeout=timeout,
+    )
+    source = resolve(flags, published_at=published_at, config=config, chain=chain)
     run(source, node_ids or [], file, fmt=fmt, summary=summary, at=at)
 
 
@@ -164,14 +220,21 @@ def _format(format_: Format | None, json_: bool) -> Format:
     return Format.json if json_ else (format_ or Format.table)
 
 
-def resolve(flags: PlanFlags, *, published_at: str | None, config: Path | None) -> RolloutSource:
-    """The plan and publish time this run uses (the one place a chain source will join)."""
+def resolve(
+    flags: PlanFlags,
+    *,
+    published_at: str | None,
+    config: Path | None,
+    chain: ChainRequest | None = None,
+) -> RolloutSource:
+    """The plan and publish time this run uses: from the flags and tiers.yaml, or the chain."""
     from noderr_deploy.rollout_source import resolve_rollout
 
     return resolve_rollout(
         flags,
         published_at=_time("--published-at", published_at) if published_at is not None else None,
         config=config,
+        chain=chain,
     )
 
 
@@ -202,9 +265,12 @@ def run(
     from noderr_deploy.errors import UsageError
     from noderr_deploy.output import Output
 
-    if at is not None and source.published_at is None:
-        raise UsageError("--at needs a publish time (--published-at)")
-    moment = _time("--at", at) if at is not None else datetime.now(UTC)
+    chain = source.chain
+    # With --tier, a tier without a published version is the chain's state, not a usage
+    # error: it is reported (below) and --at has nothing to apply to.
+    if at is not None and source.published_at is None and (chain is None or chain.tier is None):
+        raise UsageError("--at needs a publish time (--published-at or --tier)")
+    moment = _time("--at", at) if at is not None else (source.now or datetime.now(UTC))
     published = source.published_at
     plan = source.plan
     out = Output()
@@ -212,6 +278,11 @@ def run(
         _check_time_range(source, moment)
 
     warnings = list(plan.warnings())
+    if chain is not None:
+        from noderr_deploy.commands._cohort_chain import chain_line
+
+        out.info(chain_line(source))
+        warnings += chain.notes()
     if file is not None:
         from noderr_deploy.nodeids import input_warnings, read_input, scan_ids
 

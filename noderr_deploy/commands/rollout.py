@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -21,7 +22,12 @@ from noderr_deploy.commands._options import ConfigOption, JsonOption, QuietOptio
 from noderr_deploy.output import Cell, Output
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
+    from noderr_deploy.health import HealthRead
     from noderr_deploy.rollout_state import RolloutStatus, TierStatus
+
+_HEALTH = "Health"
 
 app = typer.Typer(
     name="rollout",
@@ -33,6 +39,15 @@ app = typer.Typer(
 
 @app.command("status")
 def status(  # noqa: PLR0917 - typer passes options as arguments
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="[FILE]...",
+            help="More health exports, after --health (so that '--health exports/*.jsonl'"
+            " reads them all).",
+            show_default=False,
+        ),
+    ] = None,
     tier: Annotated[
         list[str] | None,
         typer.Option(
@@ -48,12 +63,55 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
     config: ConfigOption = None,
     json_: JsonOption = False,
     quiet: QuietOption = False,
+    health: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--health",
+            "-H",
+            metavar="FILE",
+            help="Health export (as for 'noderr rollback check': .jsonl/.ndjson, .json, .csv,"
+            " optionally .gz; a directory; '-' for stdin). Repeatable. Adds per cohort: nodes"
+            " reporting, nodes on the tier's version, success rate.",
+            show_default=False,
+            rich_help_panel=_HEALTH,
+        ),
+    ] = None,
+    max_age: Annotated[
+        str | None,
+        typer.Option(
+            "--max-age",
+            metavar="DURATION",
+            envvar="NODERR_MAX_AGE",
+            show_envvar=True,
+            help="Leave out (and count) nodes whose latest report is older than this before"
+            " the block's time (or --at), e.g. 15m, 2h. Default: no limit.",
+            show_default=False,
+            rich_help_panel=_HEALTH,
+        ),
+    ] = None,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid",
+            help="Leave malformed health records out (counted, first reasons on stderr)"
+            " instead of failing with exit 2.",
+            rich_help_panel=_HEALTH,
+        ),
+    ] = False,
 ) -> None:
     """Show each tier's current version on the VersionBeacon and where its rollout stands.
 
     Every value is read at one block (--block, default latest).
     "Now" for the phases is that block's timestamp (chain time), unless --at is given.
     Phases: canary, cohort1..cohort4, complete. A paused rollout is shown as PAUSED.
+
+    With --health, per tier and cohort (the beacon's plan): nodes reporting,
+    nodes whose latest report runs the tier's current versionString, and
+    the success rate (healthy share of those). Reports carry no tier: every
+    tier is measured against all the reports given.
+
+    Exit codes: 0 shown; 1 chain unreachable or not a VersionBeacon;
+    2 bad flags or configuration, malformed health input.
 
     Examples:
 
@@ -62,17 +120,24 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
         noderr rollout status --tier oracle --json | jq '.tiers[0].phase'
 
         noderr rollout status --block 18200000 --at 2026-02-01T00:00:00Z
+
+        noderr rollout status --tier oracle --health exports/ --max-age 15m
     """
     from noderr_deploy.beacon import read_from_settings
-    from noderr_deploy.rollout_state import rollout_status
+    from noderr_deploy.rollout_state import rollout_status, with_health
 
     out = Output(quiet=quiet)
+    sources = _health_sources(health, files)
+    age = _max_age(max_age, given=bool(sources))
     cfg = load_optional(config)
     tiers = select_tiers(cfg, tier or [])
     moment = parse_at(at)
     settings = chain_settings(
         cfg, rpc_url=rpc_url, beacon=beacon, chain_id=chain_id, block=block, timeout=timeout
     )
+    # Health exports first: malformed input fails before the network is touched, and the
+    # reader's worker processes are forked before any spinner thread or web3 runs.
+    read = _read_health(out, sources, skip_invalid) if sources else None
     with out.status(f"reading the VersionBeacon {settings.beacon_address}"):
         snapshot, requests = read_from_settings(settings, [slot for _, slot in tiers])
     out.info(
@@ -80,10 +145,57 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
         f" {settings.redacted_url} in {requests} HTTP request(s)"
     )
     result = rollout_status(snapshot, tiers, moment)
+    if read is not None:
+        result = with_health(
+            result,
+            read.latest,
+            records=read.records,
+            invalid=read.problems.count,
+            max_age=age,
+            buckets=read.buckets,
+        )
     if json_:
         out.json(result.to_json())
         return
     render(out, result, explicit_at=moment is not None)
+
+
+def _health_sources(health: list[Path] | None, files: list[Path] | None) -> list[str | Path]:
+    from noderr_deploy.errors import UsageError
+
+    if files and not health:
+        raise UsageError(
+            f"unexpected argument {str(files[0])!r}: health exports follow --health FILE"
+        )
+    return [*(health or []), *(files or [])]
+
+
+def _max_age(text: str | None, *, given: bool) -> timedelta | None:
+    from noderr_deploy.errors import UsageError
+    from noderr_deploy.units import parse_duration
+
+    if text is None:
+        return None
+    if not given:
+        raise UsageError("--max-age applies to health exports: give --health FILE too")
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"--max-age: {exc}") from None
+
+
+def _read_health(out: Output, sources: list[str | Path], skip_invalid: bool) -> HealthRead:
+    from noderr_deploy.health import read_latest
+
+    if out.stderr_is_tty:
+        # A line, not a spinner: no thread may run while the reader forks its workers.
+        out.info(f"reading health reports from {len(sources)} path(s)...")
+    read = read_latest(sources, skip_invalid=skip_invalid)
+    if read.problems.count:
+        out.warn(f"skipped {read.problems.count} invalid health record(s):")
+        for line in read.problems.lines(5):
+            out.warn(f"  {line}")
+    return read
 
 
 def render(out: Output, result: RolloutStatus, *, explicit_at: bool = False) -> None:
@@ -103,6 +215,8 @@ def render(out: Output, result: RolloutStatus, *, explicit_at: bool = False) -> 
     )
     if explicit_at:
         out.text(f"Phases computed at {iso(result.at)} (--at)")
+    if result.health is not None:
+        out.text(_health_line(result))
     out.text()
     rows: list[tuple[Cell, ...]] = []
     for t in result.tiers:
@@ -121,6 +235,29 @@ def render(out: Output, result: RolloutStatus, *, explicit_at: bool = False) -> 
         if t.version is not None:
             out.text()
             _render_tier(out, t)
+        elif t.health is not None:
+            reporting = sum(c.reporting for c in t.health)
+            out.text()
+            out.text(f"{t.tier}: no version published; {reporting} node(s) reporting")
+
+
+def _health_line(result: RolloutStatus) -> str:
+    h = result.health
+    assert h is not None
+    line = (
+        f"Health exports: {h.records} record(s), {h.invalid} invalid skipped;"
+        f" {h.nodes} node(s), {h.stale} stale"
+    )
+    if h.max_age is not None:
+        line += f" (latest report older than {_duration(h.max_age.total_seconds())})"
+    return line
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
 
 
 def _render_tier(out: Output, t: TierStatus) -> None:
@@ -133,5 +270,16 @@ def _render_tier(out: Output, t: TierStatus) -> None:
     out.text(f"  config hash  {v.config_hash}")
     out.text(f"  published    {iso(v.published_at)} by {v.publisher}")
     out.text(f"  isActive     {'yes' if v.is_active else 'no'}")
-    rows = [(e.cohort, iso(e.activates_at), e.active) for e in t.schedule]
-    out.table(("cohort", "activates at", "active"), rows)
+    columns: tuple[str, ...] = ("cohort", "activates at", "active")
+    rows: list[tuple[Cell, ...]] = [(e.cohort, iso(e.activates_at), e.active) for e in t.schedule]
+    if t.health is not None:
+        columns += ("reporting", "on version", "healthy", "success")
+        rows = [
+            (*row, c.reporting, c.on_version, c.healthy, _rate(c.success_rate))
+            for row, c in zip(rows, t.health, strict=True)
+        ]
+    out.table(columns, rows)
+
+
+def _rate(rate: float | None) -> str | None:
+    return None if rate is None else f"{rate * 100:.1f}%"

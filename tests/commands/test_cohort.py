@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,10 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "NODERR_CANARY_PERCENTAGE",
         "NODERR_COHORT_PERCENTAGE",
         "NODERR_COHORT_DELAY_HOURS",
+        "NODERR_RPC_URL",
+        "NODERR_BEACON_ADDRESS",
+        "NODERR_CHAIN_ID",
+        "NODERR_RPC_TIMEOUT",
     ):
         monkeypatch.delenv(name, raising=False)
     return work
@@ -375,7 +380,9 @@ def test_plan_validation_errors() -> None:
 
 
 def test_time_errors() -> None:
-    assert fails("x", "--at", "0") == "error: --at needs a publish time (--published-at)\n"
+    assert (
+        fails("x", "--at", "0") == "error: --at needs a publish time (--published-at or --tier)\n"
+    )
     assert fails("x", "--published-at", "soon") == (
         "error: --published-at: not a time: 'soon'"
         " (use ISO 8601 like 2026-01-31T12:00:00Z, or unix seconds)\n"
@@ -398,14 +405,90 @@ def test_format_errors() -> None:
 def test_help_has_examples() -> None:
     result = CliRunner().invoke(app, ["cohort", "--help"])
     assert result.exit_code == 0
-    for text in ("Examples:", "--summary", "NODERR_CANARY_PERCENTAGE", "--published-at"):
+    for text in (
+        "Examples:",
+        "--summary",
+        "NODERR_CANARY_PERCENTAGE",
+        "--published-at",
+        "--rpc-url",
+    ):
         assert text in result.stdout
+
+
+# -- chain options (what is decided before the chain is read; reads: tests/integration) --------
+
+BEACON = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+# Nothing listens there: a test that reached the chain would fail with exit 1.
+DEAD_RPC = "http://127.0.0.1:9"
+
+
+def test_exported_chain_variables_do_not_read_the_chain() -> None:
+    env = {"NODERR_RPC_URL": DEAD_RPC, "NODERR_BEACON_ADDRESS": BEACON}
+    assert ok("node-1", env=env) == "node id  bucket  cohort\nnode-1   63      cohort3\n"
+
+
+def test_plan_flags_contradict_the_chain() -> None:
+    chain = ("--rpc-url", DEAD_RPC, "--beacon", BEACON)
+    assert fails("node-1", *chain, "--canary", "10", "--delay-hours", "1") == (
+        "error: --canary/--delay-hours and --rpc-url contradict each other: with a VersionBeacon"
+        " the plan is its rolloutConfig (drop one of them)\n"
+    )
+    assert fails("node-1", "--tier", "oracle", "--cohort-size", "20", *chain) == (
+        "error: --cohort-size and --tier contradict each other: with a VersionBeacon"
+        " the plan is its rolloutConfig (drop one of them)\n"
+    )
+    assert fails("node-1", "--tier", "oracle", "--published-at", "0", *chain) == (
+        "error: --published-at and --tier contradict each other: with a tier the publish time"
+        " is its current version's on the VersionBeacon (drop one of them)\n"
+    )
+
+
+def test_chain_tuning_alone_is_a_usage_error() -> None:
+    assert fails("node-1", "--block", "5") == (
+        "error: --block tunes reading the VersionBeacon: give --rpc-url, --beacon or --tier too\n"
+    )
+    # The same value from the environment is ambient, not a request.
+    assert ok("node-1", env={"NODERR_RPC_TIMEOUT": "3"}).startswith("node id")
+
+
+def test_chain_settings_errors_are_usage_errors() -> None:
+    assert fails("node-1", "--tier", "oracle") == (
+        "error: no RPC endpoint: pass --rpc-url or set NODERR_RPC_URL or a tiers.yaml\n"
+    )
+    assert fails("node-1", "--rpc-url", DEAD_RPC) == (
+        "error: no VersionBeacon address: pass --beacon or set NODERR_BEACON_ADDRESS"
+        " or a tiers.yaml\n"
+    )
+    assert fails("node-1", "--rpc-url", DEAD_RPC, "--beacon", "0x1234") == (
+        "error: malformed beacon address '0x1234': expected 0x followed by 40 hex digits\n"
+    )
+    env = {"NODERR_RPC_URL": DEAD_RPC, "NODERR_BEACON_ADDRESS": BEACON}
+    assert fails("node-1", "--tier", "nosuch", env=env) == (
+        "error: unknown tier 'nosuch' (no tiers.yaml; known beacon tiers:"
+        " validator, guardian, oracle)\n"
+    )
+    assert fails("node-1", "--at", "0", "--rpc-url", DEAD_RPC, "--beacon", BEACON) == (
+        "error: --at needs a publish time (--published-at or --tier)\n"
+    )
+
+
+def test_unreachable_chain_is_exit_1() -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    result = run("node-1", "--tier", "oracle", "--rpc-url", url, "--beacon", BEACON)
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    assert result.stdout == ""  # type: ignore[attr-defined]
+    assert result.stderr == (  # type: ignore[attr-defined]
+        f"error: RPC {url} unreachable (reading the chain id and block):"
+        " connection refused after 3 attempt(s)\n"
+    )
 
 
 # -- start-up ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("where", ["repo", "elsewhere"])
+@pytest.mark.parametrize("where", ["repo", "elsewhere", "chain-env"])
 def test_cohort_imports_nothing_heavy(where: str, isolated: Path) -> None:
     code = (
         "import sys\n"
@@ -416,10 +499,13 @@ def test_cohort_imports_nothing_heavy(where: str, isolated: Path) -> None:
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}), file=sys.stderr)\n"
     )
     cwd = REPO if where == "repo" else isolated
+    env = {"PYTHONPATH": str(REPO), "PATH": ""}
+    if where == "chain-env":  # exported for `rollout status`: cohort must stay offline
+        env |= {"NODERR_RPC_URL": DEAD_RPC, "NODERR_BEACON_ADDRESS": BEACON}
     done = subprocess.run(
         [sys.executable, "-c", code],
         cwd=cwd,
-        env={"PYTHONPATH": str(REPO), "PATH": ""},
+        env=env,
         capture_output=True,
         text=True,
         check=True,

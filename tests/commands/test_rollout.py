@@ -113,3 +113,55 @@ def test_timeout_env_var_is_validated(tiers_yaml: Path) -> None:
     result = run("-c", str(tiers_yaml), NODERR_RPC_TIMEOUT="soon")
     assert result.exit_code == 2
     assert "'soon' is not a valid float" in result.stderr
+
+
+# -- --health: what is decided before the chain is read (the rest: tests/integration) --------
+
+
+def test_help_names_the_health_options() -> None:
+    result = CliRunner().invoke(app, ["rollout", "status", "--help"], env={"COLUMNS": "200"})
+    for text in ("--health", "--max-age", "--skip-invalid", "NODERR_MAX_AGE", "success rate"):
+        assert text in result.stdout
+
+
+def test_health_files_need_the_flag(tiers_yaml: Path, tmp_path: Path) -> None:
+    result = run("-c", str(tiers_yaml), str(tmp_path / "a.jsonl"))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: unexpected argument '{tmp_path / 'a.jsonl'}': health exports follow"
+        " --health FILE\n"
+    )
+
+
+def test_max_age_needs_health_and_a_duration(tiers_yaml: Path, tmp_path: Path) -> None:
+    result = run("-c", str(tiers_yaml), "--max-age", "15m")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: --max-age applies to health exports: give --health FILE too\n",
+    )
+    export = tmp_path / "h.jsonl"
+    export.write_text("{}\n")
+    result = run("-c", str(tiers_yaml), "--health", str(export), "--max-age", "soon")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --max-age: ")
+
+
+def test_malformed_health_input_fails_before_the_chain_is_read(
+    tiers_yaml: Path, tmp_path: Path
+) -> None:
+    export = tmp_path / "h.jsonl"
+    export.write_text('{"nodeId": "n1"}\n')
+    # tiers.yaml points at a closed port: reaching the chain would be exit 1.
+    result = run("-c", str(tiers_yaml), "--health", str(export))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: 1 malformed health record (use --skip-invalid to leave them out)"
+    assert lines[1].startswith(f"  {export}:1: ")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    result = run("-c", str(tiers_yaml), "--health", str(empty))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"error: no health reports in {empty}: the input is empty\n",
+    )

@@ -7,6 +7,7 @@ tests rebuild from the layer cache. Every image built on the pnpm base is remove
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
@@ -84,6 +85,12 @@ def pnpm_base(docker_client: docker.DockerClient, base_image: str) -> Iterator[s
     remove_descendants(docker_client, tag)
 
 
+def discard(client: docker.DockerClient, reference: str) -> None:
+    """Remove a tag this test made; already gone is fine (a cleanup must not fail a test)."""
+    with contextlib.suppress(docker.errors.NotFound):
+        client.api.remove_image(reference, noprune=True)
+
+
 # Local tags of this run only: two runs on one engine (two checkouts) must not remove each
 # other's images.
 RUN = uuid.uuid4().hex[:8]
@@ -153,7 +160,7 @@ def built(
     assert json.loads(metadata.read_text()) == document
     yield document
     for tag in [t for entry in document for t in entry["tags"]]:
-        docker_client.api.remove_image(tag, force=False, noprune=True)
+        discard(docker_client, tag)
 
 
 def test_result_lists_every_tier_in_extends_order(built: list[dict[str, Any]]) -> None:
@@ -283,7 +290,7 @@ def test_context_that_reached_the_engine(
         assert {f.split("/")[1] for f in files if f.startswith("packages/")} == set(TIERS["all"])
     finally:
         for tag in entry["tags"]:
-            docker_client.api.remove_image(tag, noprune=True)
+            discard(docker_client, tag)
 
 
 def test_over_budget_is_exit_3_with_the_largest_layers(project: Path, pnpm_base: str) -> None:
@@ -337,7 +344,7 @@ def test_failing_step_is_exit_1_and_moves_no_tag(
         assert [docker_client.images.get(tag).id for tag in tags] == [before, before]
     finally:
         for tag in tags:
-            docker_client.api.remove_image(tag, noprune=True)
+            discard(docker_client, tag)
 
 
 def test_push_to_a_dead_registry_is_exit_1(
@@ -354,4 +361,4 @@ def test_push_to_a_dead_registry_is_exit_1(
         assert result.stdout == ""
     finally:
         for tier_tag in (f"{VERSION}-all", "latest-all"):
-            docker_client.api.remove_image(f"{dead}/noderr-node-os:{tier_tag}", noprune=True)
+            discard(docker_client, f"{dead}/noderr-node-os:{tier_tag}")

@@ -1,0 +1,91 @@
+"""``noderr cohort`` with the VersionBeacon: when the chain is asked for, and what it gave.
+
+Nothing heavy is imported until a chain option is given: the offline ``noderr cohort``
+stays as fast as before.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from noderr_deploy.errors import UsageError
+from noderr_deploy.rollout_source import ChainRequest, PlanFlags, RolloutSource
+
+# Options that ask for the chain, and those that only tune how it is read.
+_CHAIN_SWITCHES = {"tier": "--tier", "rpc_url": "--rpc-url", "beacon": "--beacon"}
+_CHAIN_TUNING = {"chain_id": "--chain-id", "block": "--block", "timeout": "--timeout"}
+
+
+def _given_on_command_line(ctx: typer.Context, param: str) -> bool:
+    # Compared by name: newer typers bring their own copy of click and its enum.
+    source = ctx.get_parameter_source(param)
+    return source is not None and source.name == "COMMANDLINE"
+
+
+def chain_request(
+    ctx: typer.Context,
+    flags: PlanFlags,
+    *,
+    published_at: str | None,
+    config: Path | None,
+    tier: str | None,
+    rpc_url: str | None,
+    beacon: str | None,
+    chain_id: int | None,
+    block: str,
+    timeout: float | None,
+) -> ChainRequest | None:
+    """What to read from the VersionBeacon, or None when no chain option was given.
+
+    Only options on the command line ask for the chain: an exported NODERR_RPC_URL (set for
+    ``rollout status``) must not turn every offline ``noderr cohort`` into a network call.
+    """
+    switches = [flag for p, flag in _CHAIN_SWITCHES.items() if _given_on_command_line(ctx, p)]
+    if not switches:
+        tuning = [flag for p, flag in _CHAIN_TUNING.items() if _given_on_command_line(ctx, p)]
+        if tuning:
+            raise UsageError(
+                f"{tuning[0]} tunes reading the VersionBeacon: give --rpc-url, --beacon or"
+                " --tier too"
+            )
+        return None
+    from noderr_deploy.commands._chain import chain_settings, select_tiers
+    from noderr_deploy.commands._options import load_optional
+    from noderr_deploy.rollout_source import check_chain_conflicts
+
+    check_chain_conflicts(
+        flags,
+        published_at_given=published_at is not None,
+        tier=tier,
+        chain_flag=switches[0] if tier is None else "--tier",
+    )
+    cfg = load_optional(config)
+    settings = chain_settings(
+        cfg, rpc_url=rpc_url, beacon=beacon, chain_id=chain_id, block=block, timeout=timeout
+    )
+    if tier is None:
+        return ChainRequest(settings)
+    ((name, slot),) = select_tiers(cfg, [tier])
+    return ChainRequest(settings, name, slot)
+
+
+def chain_line(source: RolloutSource) -> str:
+    """Where the plan (and publish time) came from, for stderr."""
+    from noderr_deploy.units import iso
+
+    chain = source.chain
+    assert chain is not None
+    p = source.plan
+    line = (
+        f"plan {p.canary_percentage}/{p.cohort_percentage}/{p.cohort_delay_hours:g}"
+        f" (canary/cohort %/delay h) from {chain.where}"
+    )
+    v = chain.version
+    if v is not None:
+        line += (
+            f"; {chain.tier} version {v.version_id} {v.version_string}"
+            f" published {iso(v.published_at)}"
+        )
+    return line
