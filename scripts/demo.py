@@ -131,7 +131,10 @@ def build_image(version: str) -> None:
         client.ping()
     except docker.errors.DockerException as error:
         say(f"SKIPPED the image build: no Docker engine reachable ({error}).")
-        say("  Start one (e.g. `scripts/services start` as root) and run the demo again.")
+        say(
+            "  `scripts/test` installs (Debian package docker.io) and starts one as root;"
+            " `scripts/services start` only starts it. Then run the demo again."
+        )
         return
     args = ["build", "--tier", "all", "--version", version, "--registry", REGISTRY]
     try:

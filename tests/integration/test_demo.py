@@ -165,3 +165,18 @@ def test_keep_leaves_the_chain_up_until_ctrl_c() -> None:
     assert process.returncode == 0, seen + rest
     assert "demo done" in rest
     assert_gone(int(match[1]), url)
+
+
+def test_without_a_docker_engine_the_build_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    env = {**demo_env(), "DOCKER_HOST": f"unix://{tmp_path / 'no-engine.sock'}"}
+    result = subprocess.run(
+        [str(DEMO)], capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "SKIPPED the image build: no Docker engine reachable (" in out
+    assert "$ noderr build" not in out
+    assert "verdict: rollback" in out
+    match = ANVIL_LINE.search(out)
+    assert match, out
+    assert_gone(int(match[1]), match[2])
