@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import operator
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -20,6 +21,7 @@ from noderr_deploy.health import HealthReport, Latest, Problems
 
 _ENCODE = msgspec.msgpack.Encoder().encode
 _DECODE = msgspec.msgpack.Decoder(list[HealthReport]).decode
+_NODE_ID = operator.attrgetter("node_id")
 
 
 FIRST_SHARE = 0.9
@@ -67,13 +69,19 @@ _KEPT: list[Latest] = []
 result is sent would only delay it."""
 
 
-def _worker(path: Path, start: int, end: int) -> tuple[bytes, int, Problems, int]:
+def _worker(path: Path, start: int, end: int) -> tuple[bytes, bytes, int, Problems, int]:
+    """Read a range; return its latest reports (msgpack), their cohort buckets (one byte
+    per report, in the same order), the records read, the problems and the lines read."""
+    from noderr_deploy.cohorts import buckets_of
+
     gc.disable()  # the worker only allocates acyclic records, then exits
     latest, problems, lines = read_range(path, start, end)
     latest.normalise()
     _KEPT.append(latest)
-    encoded = _ENCODE(list(latest.by_node.values()))
-    return encoded, latest.records, problems, lines
+    reports = list(latest.by_node.values())
+    # Hashing the node ids here keeps keccak off the parent's path once the reading ends.
+    buckets = buckets_of(node.encode("utf-8") for node in latest.by_node)
+    return _ENCODE(reports), buckets, latest.records, problems, lines
 
 
 def read_lines_parallel(
@@ -108,16 +116,15 @@ def read_lines_parallel(
         mine, found, line_offset = read_range(path, points[0], points[1])
         latest.merge(mine)
         problems.extend(found)
-        if not all(future.done() for future in futures):
-            # Idle until the workers are done: hash the node ids seen so far now, not
-            # after the merge.
-            latest.compute_buckets()
         for future in futures:
-            encoded, records, found, lines = future.result()
-            part = Latest()
-            part.by_node = {r.node_id: r for r in _DECODE(encoded)}
-            part.records = records
-            latest.merge(part)
+            encoded, buckets, records, found, lines = future.result()
+            reports = _DECODE(encoded)
+            # The worker's range comes after everything merged so far: its reports are
+            # read later and win ties.
+            before = latest.records
+            latest.add_many(reports)
+            latest.records = before + records
+            latest.buckets.update(zip(map(_NODE_ID, reports), buckets, strict=True))
             problems.extend(found, line_offset)
             line_offset += lines
     finally:
