@@ -268,14 +268,24 @@ def decode_lines(
     chunk: bytes, name: str, first_line: int, latest: Latest, problems: Problems
 ) -> int:
     """Decode whole lines into ``latest``; malformed ones go to ``problems`` with their line.
-    Return the number of newlines in ``chunk``.
+    Return the number of newlines in ``chunk``."""
+    reports, newlines = decode_chunk(chunk, name, first_line, problems)
+    latest.add_many(reports)
+    return newlines
+
+
+def decode_chunk(
+    chunk: bytes, name: str, first_line: int, problems: Problems
+) -> tuple[list[HealthReport], int]:
+    """The valid records of whole lines, and the number of newlines in ``chunk``; malformed
+    lines go to ``problems`` (``first_line`` is the number of the chunk's first line).
 
     The fast path decodes the whole chunk in one call; it is taken only when that call
     provably saw one record per line (see :func:`one_record_per_line`). Anything else is
     decoded line by line, which is what finds the line number of each malformed record.
     """
     if not chunk:
-        return 0
+        return [], 0
     newlines = chunk.count(b"\n")
     try:
         reports = _DECODE_LINES(chunk)
@@ -289,8 +299,7 @@ def decode_lines(
             reports = list(map(_DECODE, lines))
         except (msgspec.DecodeError, UnicodeDecodeError):
             reports = _decode_each(lines, name, first_line, problems)
-    latest.add_many(reports)
-    return newlines
+    return reports, newlines
 
 
 def one_record_per_line(chunk: bytes, newlines: int, values: int) -> bool:
