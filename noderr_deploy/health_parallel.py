@@ -38,6 +38,10 @@ SEGMENT = 4 << 20
 """Bytes per segment: small enough that the two processes finish within a few tens of
 milliseconds of each other, large enough that claiming one costs nothing."""
 
+RESERVE = 1
+"""How many segments a worker leaves to this process at the end, to read while the worker
+encodes and sends its result (which then arrives about when this process is done)."""
+
 
 def split_points(path: Path, size: int, parts: int) -> list[int]:
     """Offsets ``[0, ..., size]`` cutting the file into about ``parts`` ranges of whole lines
@@ -59,16 +63,19 @@ class Claims:
     first one left (claimed from the front) and the one after the last one left (claimed
     from the back)."""
 
-    def __init__(self, regions: list[tuple[int, int]]) -> None:
+    def __init__(self, regions: list[tuple[int, int]], *, reserve: int = 0) -> None:
         context = multiprocessing.get_context("fork")
         self._bounds = context.RawArray("q", [bound for region in regions for bound in region])
         self._lock = context.Lock()
+        self._reserve = reserve
 
     def take(self, region: int, front: bool) -> int | None:
-        """Claim the next segment of ``region`` from its front or its back (None: all gone)."""
+        """Claim the next segment of ``region`` from its front or its back (None: all gone).
+        The last ``reserve`` segments of a region are left to its front taker."""
         low, high = 2 * region, 2 * region + 1
         with self._lock:
-            if self._bounds[low] >= self._bounds[high]:
+            left = self._bounds[high] - self._bounds[low]
+            if left <= (0 if front else self._reserve):
                 return None
             if front:
                 self._bounds[low] += 1
@@ -253,7 +260,7 @@ def read_lines_parallel(
         parts = 1
     # Taker t reads region t // 2, from the front when t is even: taker 0 is this process.
     regions = _regions(count, parts)
-    claims = Claims(regions)
+    claims = Claims(regions, reserve=RESERVE)
     if parts == 1:
         meanwhile()
         segments = read_claimed(path, points, claims, Taker(0, 1), latest)

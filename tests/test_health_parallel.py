@@ -57,6 +57,13 @@ def test_claims_from_both_ends_meet_and_give_each_segment_once() -> None:
     assert claims.take(2, True) is None  # an empty region
 
 
+def test_the_last_segments_are_reserved_for_the_front() -> None:
+    claims = Claims([(0, 5)], reserve=2)
+    assert [claims.take(0, False), claims.take(0, False), claims.take(0, False)] == [4, 3, 2]
+    assert claims.take(0, False) is None  # two left: both for the front
+    assert [claims.take(0, True), claims.take(0, True), claims.take(0, True)] == [0, 1, None]
+
+
 def test_regions_are_sized_by_their_takers() -> None:
     assert health_parallel._regions(10, 1) == [(0, 10)]
     assert health_parallel._regions(10, 2) == [(0, 10)]
@@ -115,6 +122,7 @@ def test_a_result_too_large_for_shared_memory_goes_through_the_pipe(
 ) -> None:
     monkeypatch.setattr(health_formats, "PARALLEL_MIN_BYTES", 1)
     monkeypatch.setattr(health_parallel, "AREA", 16)
+    monkeypatch.setattr(health_parallel, "SEGMENT", 20_000)
     path = export(tmp_path / "h.jsonl")
     expected_latest, _ = by_rule(path)
     result = read_latest([path], workers=2, skip_invalid=True, while_reading=worker_started)
