@@ -18,6 +18,7 @@ records shuffled (the worst case for latest-wins).
 
     python benchmarks/rollback_check.py            # 1,000,000 reports
     python benchmarks/rollback_check.py --reports 200000 --nodes 20000 --runs 1
+    python benchmarks/rollback_check.py --compare ../main   # also time another checkout
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def generate(path: Path, reports: int, nodes: int, *, shuffle: bool, seed: int =
         out.writelines(lines)
 
 
-def measure(argv: list[str]) -> tuple[float, int, str, float]:
+def measure(argv: list[str], cwd: Path = ROOT) -> tuple[float, int, str, float]:
     """(wall seconds, peak summed RSS in bytes, stdout, CPU seconds) of one process tree.
 
     CPU seconds (user + system of the process and every child it waited for) are less
@@ -133,7 +134,7 @@ def measure(argv: list[str]) -> tuple[float, int, str, float]:
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     begin = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak = 0
     while proc.poll() is None:
         peak = max(peak, _tree_rss(proc.pid))
@@ -177,6 +178,13 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=1_000_000)
     parser.add_argument("--nodes", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3, help="runs of each; the median is shown")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also time the command of another checkout of noderr-deploy (e.g. main), run"
+        " with `python -m noderr_deploy` from that directory",
+    )
     args = parser.parse_args()
     command = [sys.executable, "-m", "noderr_deploy", "rollback", "check", "--version", VERSION]
     command += ["--json", "--health"]
@@ -193,7 +201,12 @@ def main() -> None:
                 f"\n{label}: {args.reports:,} reports, {args.nodes:,} nodes,"
                 f" {size / 1e6:.0f} MB (generated in {time.perf_counter() - t:.1f} s)"
             )
-            walls: dict[str, list[float]] = {"ours": [], **{name: [] for name in BASELINES}}
+            others = {"compare": args.compare} if args.compare else {}
+            walls: dict[str, list[float]] = {
+                "ours": [],
+                **{name: [] for name in others},
+                **{name: [] for name in BASELINES},
+            }
             cpus: dict[str, list[float]] = {name: [] for name in walls}
             peaks: list[int] = []
             verdicts = set()
@@ -203,6 +216,11 @@ def main() -> None:
                 cpus["ours"].append(cpu)
                 peaks.append(peak)
                 verdicts.add(out.split('"verdict": "')[1].split('"')[0])
+                for name, checkout in others.items():
+                    wall, _, out, cpu = measure([*command, str(path)], cwd=checkout)
+                    walls[name].append(wall)
+                    cpus[name].append(cpu)
+                    verdicts.add(out.split('"verdict": "')[1].split('"')[0])
                 for name, code in BASELINES.items():
                     wall, _, out, cpu = measure([sys.executable, "-c", code, str(path), VERSION])
                     walls[name].append(wall)
@@ -210,7 +228,9 @@ def main() -> None:
                     verdicts.add(out.strip())
             mine = statistics.median(walls["ours"])
             for name, times in walls.items():
-                label_ = "noderr rollback check" if name == "ours" else name
+                label_ = {"ours": "noderr rollback check", "compare": str(args.compare)}.get(
+                    name, name
+                )
                 runs = ", ".join(f"{w:.2f}" for w in times)
                 line = (
                     f"  {label_:<22} {statistics.median(times):6.2f} s wall (runs: {runs}),"
@@ -221,7 +241,7 @@ def main() -> None:
                 else:
                     line += f"; ours is {statistics.median(times) / mine:.2f}x faster"
                 print(line)
-            print(f"  verdicts: {sorted(verdicts)} (must be one)")
+            print(f"  verdicts: {sorted(verdicts)} (must be one); load {os.getloadavg()[0]:.2f}")
             path.unlink()
         # Memory follows the number of distinct nodes, not the size of the input.
         path = Path(tmp) / "health-small.jsonl"

@@ -41,7 +41,9 @@ PARALLEL_MIN_BYTES = 16 << 20
 BOM = b"\xef\xbb\xbf"
 STDIN = "-"
 
-_DECODE = msgspec.json.Decoder(HealthReport).decode
+_DECODER = msgspec.json.Decoder(HealthReport)
+_DECODE = _DECODER.decode
+_DECODE_LINES = _DECODER.decode_lines
 
 
 class _TextTimestampReport(msgspec.Struct, rename="camel", gc=False):
@@ -215,31 +217,45 @@ def _gzip_reason(exc: BaseException) -> str:
 def read_lines(
     stream: IO[bytes], name: str, latest: Latest, problems: Problems, *, end: int | None = None
 ) -> int:
-    """Read JSON Lines from ``stream`` (up to byte ``end`` if given); return the lines read."""
+    """Read JSON Lines from ``stream`` (up to byte ``end`` if given); return the lines read.
+
+    Chunks are cut after their last newline and the rest of the line is carried over to
+    the next chunk (a huge line is gathered whole). ``readline()`` would do the same, but
+    it refills the stream's small buffer, after which ``read1()`` returns only what that
+    buffer holds: chunks of 8 KB instead of :data:`CHUNK`.
+    """
     line_no = 1
     remaining = end
+    carried: list[bytes] = []  # the start of a line whose end is still to be read
     while True:
-        chunk = b""
+        piece = b""
         failure: BaseException | None = None
         try:
             size = CHUNK if remaining is None else min(CHUNK, remaining)
-            chunk = _read1(stream, size) if size else b""
-            if chunk and not chunk.endswith(b"\n"):
-                chunk += stream.readline()  # finish the line: a huge line is read whole
+            piece = _read1(stream, size) if size else b""
         except (EOFError, OSError, zlib.error) as exc:
             failure = exc
         if remaining is not None:
-            remaining -= len(chunk)
+            remaining -= len(piece)
         if failure is not None:
-            complete = chunk[: chunk.rfind(b"\n") + 1]  # a cut-off last line is not a record
-            decode_lines(complete, name, line_no, latest, problems)
-            line_no += complete.count(b"\n")
+            # What was carried is a cut-off last line, not a record.
             problems.add(name, line_no, _gzip_reason(failure))
             return line_no - 1
-        if not chunk:
+        if not piece:  # the end: a last line without a newline is still a record
+            if carried:
+                line_no += decode_lines(b"".join(carried), name, line_no, latest, problems)
             return line_no - 1
-        decode_lines(chunk, name, line_no, latest, problems)
-        line_no += chunk.count(b"\n")
+        cut = piece.rfind(b"\n") + 1
+        if not cut:
+            carried.append(piece)
+            continue
+        chunk = piece[:cut] if cut < len(piece) else piece
+        if carried:
+            chunk = b"".join([*carried, chunk])
+            carried.clear()
+        if cut < len(piece):
+            carried.append(piece[cut:])
+        line_no += decode_lines(chunk, name, line_no, latest, problems)
 
 
 def _read1(stream: Any, size: int) -> bytes:
@@ -250,18 +266,61 @@ def _read1(stream: Any, size: int) -> bytes:
 
 def decode_lines(
     chunk: bytes, name: str, first_line: int, latest: Latest, problems: Problems
-) -> None:
-    """Decode whole lines; the fast path decodes all in C and falls back line by line."""
-    if not chunk:
-        return
-    lines = chunk.split(b"\n")
-    if not lines[-1]:
-        lines.pop()
-    try:
-        reports = list(map(_DECODE, lines))
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        reports = _decode_each(lines, name, first_line, problems)
+) -> int:
+    """Decode whole lines into ``latest``; malformed ones go to ``problems`` with their line.
+    Return the number of newlines in ``chunk``."""
+    reports, newlines = decode_chunk(chunk, name, first_line, problems)
     latest.add_many(reports)
+    return newlines
+
+
+def decode_chunk(
+    chunk: bytes, name: str, first_line: int, problems: Problems
+) -> tuple[list[HealthReport], int]:
+    """The valid records of whole lines, and the number of newlines in ``chunk``; malformed
+    lines go to ``problems`` (``first_line`` is the number of the chunk's first line).
+
+    The fast path decodes the whole chunk in one call; it is taken only when that call
+    provably saw one record per line (see :func:`one_record_per_line`). Anything else is
+    decoded line by line, which is what finds the line number of each malformed record.
+    """
+    if not chunk:
+        return [], 0
+    newlines = chunk.count(b"\n")
+    try:
+        reports = _DECODE_LINES(chunk)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        reports = None
+    if reports is None or not one_record_per_line(chunk, newlines, len(reports)):
+        lines = chunk.split(b"\n")
+        if not lines[-1]:
+            lines.pop()
+        try:
+            reports = list(map(_DECODE, lines))
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            reports = _decode_each(lines, name, first_line, problems)
+    return reports, newlines
+
+
+def one_record_per_line(chunk: bytes, newlines: int, values: int) -> bool:
+    """Whether ``chunk`` (holding ``newlines`` newlines), from which ``msgspec``'s
+    ``decode_lines`` read ``values`` records, holds exactly one record on each line, as
+    reading it line by line requires.
+
+    ``decode_lines`` reads whitespace-separated JSON values: it accepts two records on one
+    line, and a record spread over several lines. Neither can happen when every line starts
+    with ``{`` and ends with ``}`` and the counts agree: inside a record a ``}`` (an object
+    just closed) is never followed by ``{`` without a comma in between, so no record runs
+    on past the end of a line, and with as many records as lines, none shares its line.
+    Blank lines, ``\\r\\n`` endings or indentation fail this test and take the exact path.
+    """
+    lines = newlines + (not chunk.endswith(b"\n"))
+    return (
+        values == lines
+        and chunk.startswith(b"{")
+        and chunk.endswith((b"}\n", b"}"))
+        and chunk.count(b"}\n{") == lines - 1
+    )
 
 
 def _decode_each(

@@ -131,6 +131,35 @@ def test_batched_latest_matches_the_rule_for_aware_timestamps(
     assert {k: (utc(v.timestamp), v.metrics.uptime) for k, v in latest.by_node.items()} == expected
 
 
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 3), st.sampled_from(["dt", "naive", "num"])),
+        max_size=60,
+    ),
+    st.integers(1, 7),
+)
+def test_feeding_batches_from_the_end_matches_the_rule(
+    rows: list[tuple[int, int, str]], batch: int
+) -> None:
+    """add_earlier(): the last batch first, each in read order; ties go to the later record."""
+    reports = []
+    for i, (node, second, kind) in enumerate(rows):
+        moment = T0 + timedelta(seconds=second)
+        at: datetime | float = {
+            "dt": moment,
+            "naive": moment.replace(tzinfo=None),
+            "num": moment.timestamp(),
+        }[kind]
+        reports.append(report(f"n{node}", uptime=i, at=at))
+    expected = {k: v.metrics.uptime for k, v in latest_per_node(reports).items()}
+    latest = Latest()
+    starts = list(range(0, len(reports), batch))
+    for start in reversed(starts):
+        latest.add_earlier(reports[start : start + batch])
+    assert {k: v.metrics.uptime for k, v in latest.by_node.items()} == expected
+    assert latest.records == len(reports)
+
+
 def test_merge_lets_the_later_part_win_ties() -> None:
     first, second = Latest(), Latest()
     first.add_many([report("a", cpu=1), report("b", cpu=1, at=T0 + timedelta(1))])

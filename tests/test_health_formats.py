@@ -491,6 +491,81 @@ def test_errors_across_chunks_keep_their_line_numbers(tmp_path: Path) -> None:
     assert [d.split(": ")[0] for d in failure(path).details] == [f"{path}:6", f"{path}:39991"]
 
 
+# Layouts that msgspec's whole-chunk decode_lines() accepts but that are not one record per
+# line: the fast path must refuse them, so that each line is judged on its own.
+_A = json.dumps(record("a"), separators=(",", ":"))
+_B = json.dumps(record("b"), separators=(",", ":"))
+_SPLIT_AT_METRICS = _A.replace(',"metrics":', ',"metrics":\n')
+_TAIL = _B[:-1] + ',"m":{"x":1}'  # ends with "}" but the record is not closed
+NOT_ONE_PER_LINE = [
+    ("two records on a line", f"{_A}{_B}\n", ["1: bad JSON: trailing characters (byte 1"]),
+    (
+        "record over two lines",
+        f"{_SPLIT_AT_METRICS}\n",
+        ["1: bad JSON: the record is cut off", "2: missing field 'nodeId'"],
+    ),
+    # Each line starts with "{" and ends with "}", and the counts agree (2 values, 2 lines),
+    # yet line 1 is an open record and line 2 holds its end and a whole record.
+    (
+        "closing brace on the next line",
+        f"{_TAIL}\n}}{_A}\n",
+        ["1: bad JSON: the record is cut off", "2: bad JSON: invalid character (byte 1)"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"), [c[1:] for c in NOT_ONE_PER_LINE], ids=[c[0] for c in NOT_ONE_PER_LINE]
+)
+def test_layouts_that_are_not_one_record_per_line_are_reported_per_line(
+    tmp_path: Path, data: str, expected: list[str]
+) -> None:
+    path = write(tmp_path / "h.jsonl", data.encode() + jsonl(record("c")))
+    details = failure(path).details
+    assert len(details) == len(expected)
+    for detail, start in zip(details, expected, strict=True):
+        assert detail.startswith(f"{path}:{start}")
+
+
+@pytest.mark.parametrize(
+    ("chunk", "newlines", "values", "expected"),
+    [
+        (b"{1}\n{2}\n", 2, 2, True),
+        (b"{1}\n{2}", 1, 2, True),  # the last line without a newline
+        (b"{1}{2}\n", 1, 2, False),  # two values on one line
+        (b"{1\n}\n", 2, 1, False),  # one value over two lines
+        (b"{1}\n\n{2}\n", 3, 2, False),  # a blank line
+        (b"{1}\r\n{2}\r\n", 2, 2, False),  # CRLF: read line by line
+        (b" {1}\n{2}\n", 2, 2, False),  # indented
+        (b"{1}\n{2} \n", 2, 2, False),  # trailing blanks
+    ],
+)
+def test_one_record_per_line(chunk: bytes, newlines: int, values: int, expected: bool) -> None:
+    assert chunk.count(b"\n") == newlines
+    assert health_formats.one_record_per_line(chunk, newlines, values) is expected
+
+
+def test_small_chunks_carry_lines_over_and_keep_line_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines: list[dict[str, object] | str] = [record(f"n{i}", uptime=i) for i in range(200)]
+    lines[0] = "garbage"
+    lines[150] = json.dumps(record("x", cpu=101))
+    data = jsonl(*lines)[:-1]  # and no newline after the last line
+    path = write(tmp_path / "h.jsonl", data)
+    whole = read(path, skip_invalid=True)
+    for chunk in (1, 7, 100, 1000):  # shorter than a line, and several lines
+        monkeypatch.setattr(health_formats, "CHUNK", chunk)
+        small = read(path, skip_invalid=True)
+        assert small.records == whole.records == 198
+        assert small.latest == whole.latest
+        assert small.problems.lines() == whole.problems.lines()
+        assert [line.split(": ")[0] for line in small.problems.lines()] == [
+            f"{path}:1",
+            f"{path}:151",
+        ]
+
+
 # -- several processes ----------------------------------------------------------------------
 
 

@@ -349,7 +349,6 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         settings.append((target, thresholds))
 
     from noderr_deploy.health import read_latest
-    from noderr_deploy.rollback import evaluate
 
     if tier is not None:
         # Read the chain first: an unreachable RPC fails before a large export is read,
@@ -361,6 +360,9 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         out.info(f"reading health reports from {len(sources)} path(s)...")
     meanwhile = None if tier is not None else resolve
     read = read_latest(sources, skip_invalid=skip_invalid, while_reading=meanwhile)
+    # Imported only now (pydantic): before the reading it would delay the workers' start.
+    from noderr_deploy.rollback import evaluate
+
     target, thresholds = settings[0]
     if read.problems.count:
         out.warn(f"skipped {read.problems.count} invalid record(s):")
