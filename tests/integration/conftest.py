@@ -20,6 +20,7 @@ import pytest
 
 from tests.support.anvil import Anvil, AnvilError, start_anvil
 from tests.support.base_image import BaseImageError, build_base_image
+from tests.support.beacon_chain import CONTRACTS, BeaconDriver
 from tests.support.components import (
     anvil_binary,
     registry_address,
@@ -138,3 +139,20 @@ def solc() -> Callable[..., CompiledContract]:
     if solcjs_binary() is None:
         require("solc-js", "no solcjs executable: run `npm ci` (or set NODERR_SOLCJS to one)")
     return compile_solidity
+
+
+@pytest.fixture
+def node(anvil_factory: AnvilFactory) -> Anvil:
+    """A private anvil for one test: chain tests change its state freely."""
+    return anvil_factory()
+
+
+@pytest.fixture
+def beacon(node: Anvil, solc: Callable[..., CompiledContract]) -> BeaconDriver:
+    """contracts/VersionBeacon.sol deployed on ``node`` (rollout 5/25/24, nothing published).
+
+    A module that wants another rollout config overrides this fixture and asks for it by
+    the same name, then calls ``set_rollout``.
+    """
+    abi, bytecode = solc(CONTRACTS / "VersionBeacon.sol")
+    return BeaconDriver.deploy(node.url, abi, bytecode)

@@ -42,17 +42,6 @@ def tiers_yaml(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def node(anvil_factory: Callable[..., Anvil]) -> Anvil:
-    return anvil_factory()
-
-
-@pytest.fixture
-def beacon(node: Anvil, solc: Callable[..., Any]) -> BeaconDriver:
-    abi, bytecode = solc(CONTRACTS / "VersionBeacon.sol")
-    return BeaconDriver.deploy(node.url, abi, bytecode)
-
-
-@pytest.fixture
 def run(tiers_yaml: Path) -> Callable[..., Any]:
     """``run(*args, url=..., beacon=...)``: the CLI with the chain settings as env vars."""
 

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from noderr_deploy.cli import app
 from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket
 from tests.support.anvil import Anvil
-from tests.support.beacon_chain import CONTRACTS, GUARDIAN, ORACLE, VALIDATOR, BeaconDriver
+from tests.support.beacon_chain import GUARDIAN, ORACLE, VALIDATOR, BeaconDriver
 from tests.support.rpc_servers import CountingProxy
 
 HOUR = 3600
@@ -34,17 +34,6 @@ UPDATER_WARNING = (
     "warning: the node auto-updater never updates buckets 90..99 (10% of nodes): canary 10"
     " + 4 x cohort 20 < 100, while the deployment engine places them in cohort4"
 )
-
-
-@pytest.fixture
-def node(anvil_factory: Callable[..., Anvil]) -> Anvil:
-    return anvil_factory()
-
-
-@pytest.fixture
-def beacon(node: Anvil, solc: Callable[..., Any]) -> BeaconDriver:
-    abi, bytecode = solc(CONTRACTS / "VersionBeacon.sol")
-    return BeaconDriver.deploy(node.url, abi, bytecode)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ The version under evaluation and the rollout plan come from the chain; nothing i
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from noderr_deploy.cli import app
 from noderr_deploy.cohorts import RolloutPlan
 from tests.health_data import ids_in, jsonl, record
 from tests.support.anvil import Anvil
-from tests.support.beacon_chain import CONTRACTS, GUARDIAN, ORACLE, BeaconDriver
+from tests.support.beacon_chain import GUARDIAN, ORACLE, BeaconDriver
 
 TIERS_YAML = """\
 rollout: {canary_percentage: 5, cohort_percentage: 25}
@@ -30,16 +29,10 @@ CHAIN_PLAN = RolloutPlan(canary_percentage=10, cohort_percentage=20)
 
 
 @pytest.fixture
-def node(anvil_factory: Callable[..., Anvil]) -> Anvil:
-    return anvil_factory()
-
-
-@pytest.fixture
-def beacon(node: Anvil, solc: Callable[..., Any]) -> BeaconDriver:
-    abi, bytecode = solc(CONTRACTS / "VersionBeacon.sol")
-    driver = BeaconDriver.deploy(node.url, abi, bytecode)
-    driver.set_rollout(CHAIN_PLAN.canary_percentage, CHAIN_PLAN.cohort_percentage, 24)
-    return driver
+def beacon(beacon: BeaconDriver) -> BeaconDriver:
+    """The shared fixture's beacon, with this module's rollout config."""
+    beacon.set_rollout(CHAIN_PLAN.canary_percentage, CHAIN_PLAN.cohort_percentage, 24)
+    return beacon
 
 
 @pytest.fixture

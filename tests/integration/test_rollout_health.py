@@ -20,7 +20,7 @@ from noderr_deploy.cli import app
 from noderr_deploy.cohorts import COHORTS, RolloutPlan
 from tests.health_data import ids_in, jsonl, record
 from tests.support.anvil import Anvil
-from tests.support.beacon_chain import CONTRACTS, ORACLE, VALIDATOR, BeaconDriver
+from tests.support.beacon_chain import ORACLE, VALIDATOR, BeaconDriver
 
 TIERS_YAML = """\
 tiers:
@@ -32,16 +32,10 @@ PLAN = RolloutPlan(10, 20, 12)
 
 
 @pytest.fixture
-def node(anvil_factory: Callable[..., Anvil]) -> Anvil:
-    return anvil_factory()
-
-
-@pytest.fixture
-def beacon(node: Anvil, solc: Callable[..., Any]) -> BeaconDriver:
-    abi, bytecode = solc(CONTRACTS / "VersionBeacon.sol")
-    driver = BeaconDriver.deploy(node.url, abi, bytecode)
-    driver.set_rollout(PLAN.canary_percentage, PLAN.cohort_percentage, 12)
-    return driver
+def beacon(beacon: BeaconDriver) -> BeaconDriver:
+    """The shared fixture's beacon, with this module's rollout config."""
+    beacon.set_rollout(PLAN.canary_percentage, PLAN.cohort_percentage, 12)
+    return beacon
 
 
 @pytest.fixture
