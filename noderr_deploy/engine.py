@@ -12,10 +12,11 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from noderr_deploy.errors import BuildError, EngineError, RegistryError
+from noderr_deploy.errors import BuildError, EngineError, NoderrError, RegistryError
 from noderr_deploy.images import BuildPlan, split_reference
 from noderr_deploy.redact import redact_url
 
@@ -32,6 +33,24 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
     import urllib3.exceptions
 
     return (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError)
+
+
+@contextmanager
+def _engine_call(refused: str, lost: str, error: type[NoderrError] = EngineError) -> Iterator[None]:
+    """Map the SDK's failures inside the block onto our errors.
+
+    The engine's refusal (``APIError``) becomes ``error("<refused>: <its explanation>")``; a
+    connection lost mid-call becomes ``EngineError("<lost>: <reason>")``. Our own errors
+    pass through.
+    """
+    import docker.errors
+
+    try:
+        yield
+    except docker.errors.APIError as exc:
+        raise error(f"{refused}: {_api_message(exc)}") from None
+    except _transport_errors() as exc:
+        raise EngineError(f"{lost}: {_reason(exc)}") from None
 
 
 def engine_address(environ: Mapping[str, str] = os.environ) -> str:
@@ -155,8 +174,6 @@ def build_image(
     The image gets its tags only after it is complete (:func:`tag_image`), so a failed build
     never moves a tag.
     """
-    import docker.errors
-
     parser = BuildStreamParser()
     step: Step | None = None
     tail: list[str] = []
@@ -164,7 +181,11 @@ def build_image(
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as context:
         plan.context.write(context)
         context.seek(0)
-        try:
+        with _engine_call(
+            f"tier {plan.tier}: the engine refused the build",
+            f"tier {plan.tier}: lost the Docker engine during the build",
+            BuildError,
+        ):
             stream = client.api.build(
                 fileobj=context,
                 custom_context=True,
@@ -192,14 +213,6 @@ def build_image(
                         raise _step_failed(plan.tier, step, event.message, tail)
             for event in parser.flush():
                 on_event(event)
-        except docker.errors.APIError as exc:
-            raise BuildError(
-                f"tier {plan.tier}: the engine refused the build: {_api_message(exc)}"
-            ) from None
-        except _transport_errors() as exc:
-            raise EngineError(
-                f"tier {plan.tier}: lost the Docker engine during the build: {_reason(exc)}"
-            ) from None
     if image_id is None:
         raise BuildError(f"tier {plan.tier}: the build stream ended without an image id")
     return image_id
@@ -227,35 +240,23 @@ def _api_message(exc: Any) -> str:
 
 def tag_image(client: Any, image_id: str, tags: Iterable[str]) -> None:
     """Point each tag at ``image_id`` (moving it if it pointed elsewhere)."""
-    import docker.errors
-
     for reference in tags:
         repository, tag = split_reference(reference)
-        try:
+        with _engine_call(
+            f"cannot tag {image_id[:19]} as {reference}",
+            f"lost the Docker engine while tagging {reference}",
+        ):
             client.api.tag(image_id, repository, tag, force=True)
-        except docker.errors.APIError as exc:
-            raise EngineError(
-                f"cannot tag {image_id[:19]} as {reference}: {_api_message(exc)}"
-            ) from None
-        except _transport_errors() as exc:
-            raise EngineError(
-                f"lost the Docker engine while tagging {reference}: {_reason(exc)}"
-            ) from None
 
 
 def inspect_image(client: Any, image_id: str) -> tuple[int, list[dict[str, Any]]]:
     """The image's size in bytes and its history (newest layer first)."""
-    import docker.errors
-
-    try:
+    with _engine_call(
+        f"cannot inspect {image_id[:19]}",
+        f"lost the Docker engine while inspecting {image_id[:19]}",
+    ):
         attrs = client.api.inspect_image(image_id)
         return int(attrs["Size"]), list(client.api.history(image_id))
-    except docker.errors.APIError as exc:
-        raise EngineError(f"cannot inspect {image_id[:19]}: {_api_message(exc)}") from None
-    except _transport_errors() as exc:
-        raise EngineError(
-            f"lost the Docker engine while inspecting {image_id[:19]}: {_reason(exc)}"
-        ) from None
 
 
 # -- push ----------------------------------------------------------------------------------
@@ -314,11 +315,13 @@ def push_tag(
     on_event: Callable[[PushEvent], None] = lambda event: None,
 ) -> str:
     """Push ``reference``; return the registry's manifest digest, or :class:`RegistryError`."""
-    import docker.errors
-
     repository, tag = split_reference(reference)
     digest: str | None = None
-    try:
+    with _engine_call(
+        f"push of {reference} failed",
+        f"lost the Docker engine while pushing {reference}",
+        RegistryError,
+    ):
         stream: Iterator[Mapping[str, Any]] = client.api.push(
             repository, tag=tag, stream=True, decode=True, auth_config=dict(auth) if auth else None
         )
@@ -329,12 +332,6 @@ def push_tag(
                     raise RegistryError(f"push of {reference} failed: {event.message}")
                 if isinstance(event, Pushed):
                     digest = event.digest
-    except docker.errors.APIError as exc:
-        raise RegistryError(f"push of {reference} failed: {_api_message(exc)}") from None
-    except _transport_errors() as exc:
-        raise EngineError(
-            f"lost the Docker engine while pushing {reference}: {_reason(exc)}"
-        ) from None
     if digest is None:
         raise RegistryError(f"push of {reference}: the engine reported no manifest digest")
     return digest

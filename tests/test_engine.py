@@ -99,3 +99,28 @@ def test_dead_socket_is_an_engine_error(tmp_path: pytest.TempPathFactory) -> Non
     assert raised.value.message == (
         f"cannot reach the Docker engine at {socket}: No such file or directory"
     )
+
+
+def test_engine_failures_map_to_our_errors() -> None:
+    import docker.errors
+    import requests
+
+    from noderr_deploy.engine import _engine_call
+    from noderr_deploy.errors import BuildError, EngineError, RegistryError
+
+    refusal = docker.errors.APIError("500", explanation="denied:  no\n access")
+    with (
+        pytest.raises(RegistryError) as refused,
+        _engine_call("push of r:1 failed", "lost the engine while pushing r:1", RegistryError),
+    ):
+        raise refusal
+    assert refused.value.message == "push of r:1 failed: denied: no access"
+    with (
+        pytest.raises(EngineError) as lost,
+        _engine_call("cannot tag x", "lost the Docker engine while tagging x"),
+    ):
+        raise requests.exceptions.ConnectionError("Connection aborted.")
+    assert lost.value.message == "lost the Docker engine while tagging x: Connection aborted."
+    # Our own errors raised inside the block pass through unchanged.
+    with pytest.raises(BuildError, match=r"^step 3 failed$"), _engine_call("refused", "lost"):
+        raise BuildError("step 3 failed")
