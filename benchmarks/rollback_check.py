@@ -12,7 +12,8 @@ times, about 150 MB), then times, in the same run and each as its own process:
 
 Peak memory is the highest sum of the resident set sizes of the process and its
 children, sampled every 5 ms from /proc (an upper bound: pages shared after fork are
-counted in every process). Two exports are measured: one in arrival order (what an
+counted in every process). CPU time is that of the whole process tree, worker processes
+included. Two exports are measured: one in arrival order (what an
 export of the engine's log looks like: node clocks a little skewed), and the same
 records shuffled (the worst case for latest-wins).
 
@@ -136,21 +137,38 @@ def measure(argv: list[str], cwd: Path = ROOT) -> tuple[float, int, str, float]:
     begin = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak = 0
+    ticks: dict[int, int] = {}  # CPU clock ticks last seen, per process of the tree
     while proc.poll() is None:
-        peak = max(peak, _tree_rss(proc.pid))
+        pids = [proc.pid, *_descendants(proc.pid)]
+        peak = max(peak, _tree_rss(pids))
+        for pid in pids:
+            ticks[pid] = max(ticks.get(pid, 0), _cpu_ticks(pid))
         time.sleep(0.005)
     wall = time.perf_counter() - begin
     out, err = proc.communicate()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    waited = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # getrusage counts a worker only if the command waited for it; a worker left to exit
+    # on its own is counted from the samples (which miss each process's last 5 ms).
+    cpu = max(waited, sum(ticks.values()) / os.sysconf("SC_CLK_TCK"))
     if proc.returncode not in (0, 3):
         raise SystemExit(f"{argv[:4]} failed ({proc.returncode}): {err.decode()[-2000:]}")
     return wall, peak, out.decode(), cpu
 
 
-def _tree_rss(pid: int) -> int:
+def _cpu_ticks(pid: int) -> int:
+    """User + system CPU time of a process so far, in clock ticks (0 once it is gone)."""
+    try:
+        with Path(f"/proc/{pid}/stat").open() as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+
+
+def _tree_rss(pids: list[int]) -> int:
     total = 0
-    for child in [pid, *_descendants(pid)]:
+    for child in pids:
         try:
             with Path(f"/proc/{child}/status").open() as status:
                 for line in status:

@@ -18,11 +18,11 @@ over.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Generic, Literal, Protocol, Self, TypeVar
 
 import msgspec
 
@@ -117,9 +117,6 @@ class Latest:
     def __init__(self) -> None:
         self.by_node: dict[str, HealthReport] = {}
         self.records = 0
-        self.buckets: dict[str, int] = {}
-        """Cohort buckets (:func:`noderr_deploy.cohorts.bucket`) of node ids, computed
-        while the process would otherwise wait; evaluation reuses them. May be partial."""
 
     def add(self, report: HealthReport) -> None:
         """Feed one record."""
@@ -184,7 +181,6 @@ class Latest:
         else:
             self.add_many(list(later.by_node.values()))
         self.records = records + later.records
-        self.buckets.update(later.buckets)
 
     def normalise(self) -> None:
         """Turn every kept timestamp into an aware UTC datetime (done once per node)."""
@@ -268,8 +264,34 @@ class HealthRead:
     """Valid records read."""
     problems: Problems
     sources: list[str]
-    buckets: dict[str, int] = field(default_factory=dict)
-    """Cohort buckets of some node ids, already computed while reading (a cache)."""
+
+
+class Fold(Protocol):
+    """A summary of the latest report of each node, built in parts that combine (such as
+    :class:`noderr_deploy.rollback.CohortTally`). Parts may be built in other processes:
+    a fold must pickle."""
+
+    def add(self, latest: Mapping[str, HealthReport]) -> None:
+        """Fold in these nodes (every node is added once, to one part)."""
+
+    def combine(self, other: Self) -> None:
+        """Add another part, folded with the same settings."""
+
+
+F = TypeVar("F", bound=Fold)
+
+
+@dataclass
+class FoldedRead(Generic[F]):
+    """What :func:`read_folded` produced: the fold of every node's latest report, and counts."""
+
+    fold: F
+    records: int
+    """Valid records read."""
+    nodes: int
+    """Distinct nodes."""
+    problems: Problems
+    sources: list[str]
 
 
 def read_latest(
@@ -291,24 +313,87 @@ def read_latest(
     when that file is read by worker processes, while they read it: slow set-up (imports,
     tiers.yaml) then overlaps the reading. What it raises propagates.
     """
-    from noderr_deploy.health_formats import expand, read_source
+    from noderr_deploy.health_formats import expand
 
-    sources = expand(paths)
+    return _read_all(expand(paths), skip_invalid, workers, stdin, Once(while_reading))
+
+
+def _read_all(
+    sources: list[str | Path],
+    skip_invalid: bool,
+    workers: int | None,
+    stdin: object,
+    once: Once,
+) -> HealthRead:
+    from noderr_deploy.health_formats import read_source
+
     latest = Latest()
     problems = Problems()
-    once = Once(while_reading)
     for source in sources:
         read_source(source, latest, problems, workers=workers, stdin=stdin, meanwhile=once)
     once()
     latest.normalise()
     names = [str(s) for s in sources]
+    check_read(problems, latest.records, names, skip_invalid=skip_invalid)
+    return HealthRead(latest.by_node, latest.records, problems, names)
+
+
+def read_folded(
+    paths: Sequence[str | Path],
+    make_fold: Callable[[], F],
+    *,
+    skip_invalid: bool = False,
+    workers: int | None = None,
+    stdin: object = None,
+    while_reading: Callable[[], None] | None = None,
+) -> FoldedRead[F]:
+    """Read health exports as :func:`read_latest` does, and fold the latest report of each
+    node into ``make_fold()``, called in this process once everything is read (and after
+    ``while_reading``, which may compute its settings).
+
+    One large JSON Lines file is read, merged and folded by several processes, each
+    folding its share of the nodes (:func:`noderr_deploy.health_parallel.fold_lines_parallel`):
+    no process ever holds every node. Anything else is read here and folded at once.
+    """
+    from noderr_deploy.health_formats import expand, parallel_parts, unreadable
+
+    sources = expand(paths)
+    once = Once(while_reading)
+    parts = parallel_parts(sources[0], workers) if len(sources) == 1 else 1
+    if parts == 1:
+        read = _read_all(sources, skip_invalid, workers, stdin, once)
+        fold = make_fold()
+        fold.add(read.latest)
+        return FoldedRead(fold, read.records, len(read.latest), read.problems, read.sources)
+    from noderr_deploy.health_parallel import fold_lines_parallel
+
+    path = Path(sources[0])
+    problems = Problems()
+    names = [str(path)]
+
+    def check(problems: Problems, records: int) -> None:
+        check_read(problems, records, names, skip_invalid=skip_invalid)
+
+    try:
+        size = path.stat().st_size
+        done = fold_lines_parallel(
+            path, size, parts, problems, make_fold, meanwhile=once, check=check
+        )
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
+    return FoldedRead(done.fold, done.records, done.nodes, problems, names)
+
+
+def check_read(problems: Problems, records: int, names: list[str], *, skip_invalid: bool) -> None:
+    """Raise :class:`InputError` for malformed records (unless ``skip_invalid``), or for an
+    input without a single valid record."""
     if problems.count and not skip_invalid:
         noun = "record" if problems.count == 1 else "records"
         raise InputError(
             f"{problems.count} malformed health {noun} (use --skip-invalid to leave them out)",
             details=problems.lines(),
         )
-    if latest.records == 0:
+    if records == 0:
         where = ", ".join(names)
         if problems.count:
             raise InputError(
@@ -316,4 +401,3 @@ def read_latest(
                 details=problems.lines(5),
             )
         raise InputError(f"no health reports in {where}: the input is empty")
-    return HealthRead(latest.by_node, latest.records, problems, names, latest.buckets)

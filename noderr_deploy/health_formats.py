@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import re
 import sys
 import zlib
@@ -114,29 +115,47 @@ def read_source(
         _read_stream(_buffered(raw), "<stdin>", "", latest, problems)
         return
     path = Path(source)
-    name = str(path)
+    parts = parallel_parts(path, workers)
+    try:
+        if parts > 1:
+            from noderr_deploy.health_parallel import read_lines_parallel
+
+            size = path.stat().st_size
+            read_lines_parallel(path, size, parts, latest, problems, meanwhile=meanwhile)
+            return
+        with path.open("rb") as stream:
+            meanwhile()
+            _read_stream(stream, str(path), path.name, latest, problems)
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
+
+
+def unreadable(path: Path, exc: OSError) -> InputError:
+    return InputError(f"{path}: cannot read: {exc.strerror or exc}")
+
+
+def parallel_parts(source: str | Path, workers: int | None = None) -> int:
+    """How many processes should read ``source``: more than one only for a plain (not
+    gzipped) JSON Lines file of at least :data:`PARALLEL_MIN_BYTES`."""
+    if source == STDIN:
+        return 1
+    path = Path(source)
+    n = _workers(workers)
+    if n < 2 or _format_by_name(path.name) != "lines":
+        return 1
     try:
         with path.open("rb") as stream:
-            head = stream.peek(4)[:4]
-            if not head.startswith(b"\x1f\x8b") and _format_by_name(path.name) == "lines":
-                size = path.stat().st_size
-                n = _workers(workers)
-                if n > 1 and size >= PARALLEL_MIN_BYTES:
-                    from noderr_deploy.health_parallel import read_lines_parallel
-
-                    read_lines_parallel(path, size, n, latest, problems, meanwhile=meanwhile)
-                    return
-            meanwhile()
-            _read_stream(stream, name, path.name, latest, problems)
+            if stream.read(2) == b"\x1f\x8b":
+                return 1
+            size = os.fstat(stream.fileno()).st_size
     except OSError as exc:
-        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from exc
+        raise unreadable(path, exc) from exc
+    return n if size >= PARALLEL_MIN_BYTES else 1
 
 
 def _workers(workers: int | None) -> int:
     if workers is not None:
         return max(1, workers)
-    import os
-
     return min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 

@@ -5,34 +5,51 @@ processes share the segments by meeting in the middle: this process claims them 
 front (after the caller's set-up has run), a forked worker from the back, one segment at
 a time under a lock. Neither idles while the other still has work, whatever else the
 machine is running. With more processes the file is first split into regions, one per
-pair.
+pair. A process reading from the back decodes each segment's chunks last first and feeds
+them to :meth:`Latest.add_earlier`.
 
-A process reading from the back decodes each segment's chunks last first and feeds them
-to :meth:`Latest.add_earlier`. Each process returns its latest report per node; these
-are merged in file order, so a tie still goes to the record read later. Problems are
-numbered from the start of their segment, then shifted by the lines before it.
+Each process ends up with the latest report per node of the segments it read: its *run*,
+a contiguous part of the file (taker ``t`` read the ``t``-th run in file order). Runs are
+merged node by node in file order, so a tie still goes to the record read later. Who
+merges a node is its *owner*:
+
+- gathering (:func:`read_lines_parallel`): this process owns every node, and the workers
+  send it their whole runs;
+- folding (:func:`fold_lines_parallel`): node ids are shared out by their string hash, the
+  processes swap the parts of their runs that others own, and each merges its own nodes
+  and folds them into a small summary (a :class:`Fold`, such as the rollback verdict's
+  per-cohort tally) that is all that comes back. Merging and evaluating 100,000 nodes is
+  then shared too, instead of waiting for one process.
+
+Reports cross between processes as msgpack, through a shared memory area per direction
+(a pipe moves 10 MB in 64 KB steps, each a context switch); the pipe carries the small
+messages. Problems are numbered from the start of their segment, then shifted by the
+lines before it. A worker ends with ``os._exit``: its memory goes back to the system at
+once, without freeing a million objects one by one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import mmap
 import multiprocessing
 import operator
-from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+import os
+import pickle
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Generic
 
 import msgspec
 
-from noderr_deploy.health import HealthReport, Latest, Problems
+from noderr_deploy.health import F, HealthReport, Latest, Problems
 
 _ENCODE = msgspec.msgpack.Encoder().encode
 _DECODE = msgspec.msgpack.Decoder(list[HealthReport]).decode
-_NODE_ID = operator.attrgetter("node_id")
 
 SEGMENT = 4 << 20
 """Bytes per segment: small enough that the two processes finish within a few tens of
@@ -40,7 +57,23 @@ milliseconds of each other, large enough that claiming one costs nothing."""
 
 RESERVE = 1
 """How many segments a worker leaves to this process at the end, to read while the worker
-encodes and sends its result (which then arrives about when this process is done)."""
+splits and encodes its run (which then arrives about when this process is done)."""
+
+AREA = 256 << 20
+"""Size of each shared memory area (room for about 2.5 million nodes): address space
+only, pages are used when written. Larger parcels go through the pipe."""
+
+
+@dataclass
+class Folded(Generic[F]):
+    """What folding a file produced: the combined fold, valid records, distinct nodes."""
+
+    fold: F
+    records: int
+    nodes: int
+
+
+# -- claiming and reading segments -----------------------------------------------------------
 
 
 def split_points(path: Path, size: int, parts: int) -> list[int]:
@@ -96,8 +129,9 @@ class Segment:
 
 @dataclass(frozen=True)
 class Taker:
-    """One of the processes sharing a file: it claims segments of ``region`` from the
-    front or the back, and hashes the node ids whose ``hash() % takers`` is ``index``."""
+    """One of the ``takers`` processes sharing a file: it claims segments of ``region`` from
+    the front or the back. Taker 0 is this process; the index is also the place of the
+    taker's run in file order."""
 
     index: int
     takers: int
@@ -114,17 +148,14 @@ class Taker:
 def read_claimed(
     path: Path, points: list[int], claims: Claims, taker: Taker, latest: Latest
 ) -> list[Segment]:
-    """Read the segments ``taker`` claims into ``latest``, hashing its share of the new node
-    ids after each one (so that hashing is shared out as fairly as reading)."""
+    """Read the segments ``taker`` claims into ``latest``."""
     name = str(path)
     done: list[Segment] = []
-    hashed = len(latest.by_node)
     with path.open("rb") as stream:
         while (index := claims.take(taker.region, taker.front)) is not None:
             start, end = points[index], points[index + 1]
             read = _read_forwards if taker.front else _read_backwards
             done.append(read(stream, name, (index, start, end), latest))
-            hashed = _hash_share(latest, hashed, taker)
     return done
 
 
@@ -176,136 +207,6 @@ def _read_backwards(
     return Segment(index, newlines, in_order)
 
 
-def _hash_share(latest: Latest, hashed: int, taker: Taker) -> int:
-    """Compute the cohort buckets of the taker's share of the node ids kept after the first
-    ``hashed`` (a dict keeps its keys in insertion order, and ``Latest`` never removes one);
-    return how many node ids are kept now. Every forked process splits the ids the same
-    way (they share the string hash seed); evaluation hashes those nobody did."""
-    from noderr_deploy.cohorts import buckets_of
-
-    if len(latest.by_node) == hashed:
-        return hashed
-    mine = [
-        node
-        for node in itertools.islice(latest.by_node, hashed, None)
-        if hash(node) % taker.takers == taker.index
-    ]
-    latest.buckets.update(zip(mine, buckets_of(n.encode("utf-8") for n in mine), strict=True))
-    return len(latest.by_node)
-
-
-@dataclass
-class _Shared:
-    """Set up before the workers are forked, which inherit it (a lock cannot be pickled
-    into a task): the claims, the segment offsets, and one shared memory area per worker
-    to send its result through (a pipe moves 10 MB in 64 KB steps, each a context switch)."""
-
-    claims: Claims
-    points: list[int]
-    areas: list[mmap.mmap | None]
-
-
-AREA = 256 << 20
-"""Size of a worker's shared memory area (room for about 2.5 million nodes): address space
-only, pages are used when written. A larger result goes through the pipe."""
-
-
-def _area() -> mmap.mmap | None:
-    try:
-        return mmap.mmap(-1, AREA)  # anonymous and shared: forked workers write into it
-    except OSError:  # no room for the mapping: results go through the pipe
-        return None
-
-
-_STATE: list[_Shared] = []
-
-_KEPT: list[Latest] = []
-"""A worker's reports, kept alive until it exits: freeing 100,000 reports before the
-result is sent would only delay it."""
-
-
-def _worker(path: Path, taker: Taker) -> tuple[bytes | int, dict[str, int], int, list[Segment]]:
-    """Read claimed segments; return the latest reports (msgpack, or its length in the
-    worker's shared memory area), the buckets hashed, the records read and the segments."""
-    gc.disable()  # the worker only allocates acyclic records, then exits
-    shared = _STATE[-1]
-    latest = Latest()
-    segments = read_claimed(path, shared.points, shared.claims, taker, latest)
-    latest.normalise()
-    _KEPT.append(latest)
-    encoded = _ENCODE(list(latest.by_node.values()))
-    area = shared.areas[taker.index - 1]
-    if area is not None and len(encoded) <= len(area):
-        area[: len(encoded)] = encoded
-        return len(encoded), latest.buckets, latest.records, segments
-    return encoded, latest.buckets, latest.records, segments
-
-
-def read_lines_parallel(
-    path: Path,
-    size: int,
-    parts: int,
-    latest: Latest,
-    problems: Problems,
-    *,
-    meanwhile: Callable[[], None] = lambda: None,
-) -> None:
-    """Read ``path`` in ``parts`` processes and merge into ``latest`` and ``problems``.
-
-    ``meanwhile()`` runs here once the workers have started.
-    """
-    points = split_points(path, size, max(parts, -(-size // SEGMENT)))
-    count = len(points) - 1
-    if count < 2 or parts < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        parts = 1
-    # Taker t reads region t // 2, from the front when t is even: taker 0 is this process.
-    regions = _regions(count, parts)
-    claims = Claims(regions, reserve=RESERVE)
-    if parts == 1:
-        meanwhile()
-        segments = read_claimed(path, points, claims, Taker(0, 1), latest)
-        _add_problems(problems, segments)
-        return
-    enabled = gc.isenabled()
-    gc.disable()
-    areas = [_area() for _ in range(1, parts)]
-    _STATE.append(_Shared(claims, points, areas))
-    pool = ProcessPoolExecutor(parts - 1, mp_context=multiprocessing.get_context("fork"))
-    try:
-        futures: list[Future[Any]] = [
-            pool.submit(_worker, path, Taker(t, parts)) for t in range(1, parts)
-        ]
-        meanwhile()
-        mine = Latest()
-        segments = read_claimed(path, points, claims, Taker(0, parts), mine)
-        latest.merge(mine)
-        for future, area in zip(futures, areas, strict=True):
-            result, buckets, records, found = future.result()
-            if isinstance(result, int):
-                assert area is not None
-                with memoryview(area) as view:
-                    reports = _DECODE(view[:result])
-            else:
-                reports = _DECODE(result)
-            # Each taker's segments come after everything merged so far: its reports
-            # are read later and win ties.
-            before = latest.records
-            latest.add_many(reports)
-            latest.records = before + records
-            latest.buckets.update(buckets)
-            segments += found
-        _add_problems(problems, segments)
-    finally:
-        # Do not wait for the workers to exit (they free their memory first).
-        pool.shutdown(wait=False, cancel_futures=True)
-        _STATE.pop()
-        for area in areas:
-            if area is not None:
-                area.close()
-        if enabled:
-            gc.enable()
-
-
 def _regions(segments: int, parts: int) -> list[tuple[int, int]]:
     """Segment ranges ``(first, after last)`` for ``parts`` takers, two per region (the
     last region has one when ``parts`` is odd), sized by their number of takers."""
@@ -324,3 +225,323 @@ def _add_problems(problems: Problems, segments: list[Segment]) -> None:
     for segment in sorted(segments, key=operator.attrgetter("index")):
         problems.extend(segment.problems, offset)
         offset += segment.newlines
+
+
+# -- runs: splitting by owner, merging in file order -----------------------------------------
+
+
+def split_run(latest: Latest, me: int, owners: int) -> tuple[Latest, dict[int, bytes]]:
+    """The nodes of a run that ``me`` owns (as a :class:`Latest`), and the reports of every
+    other owner's nodes, encoded, by owner. ``owners == 1``: taker 0 owns every node."""
+    if owners == 1:
+        if me == 0:
+            return latest, {}
+        return Latest(), {0: _ENCODE(list(latest.by_node.values()))}
+    parts: list[list[HealthReport]] = [[] for _ in range(owners)]
+    for node, report in latest.by_node.items():
+        parts[hash(node) % owners].append(report)
+    own = Latest()
+    own.by_node = {report.node_id: report for report in parts[me]}
+    return own, {k: _ENCODE(part) for k, part in enumerate(parts) if k != me and part}
+
+
+def merge_runs(own: Latest, me: int, others: Iterable[tuple[int, list[HealthReport]]]) -> Latest:
+    """Merge into ``own`` (taker ``me``'s run) the runs of other takers, given by their
+    place in file order: later runs win ties, earlier ones only replace what is older."""
+    runs = sorted(others, key=operator.itemgetter(0))
+    for _, reports in (run for run in runs if run[0] > me):
+        own.add_many(reports)
+    for _, reports in reversed([run for run in runs if run[0] < me]):
+        own.add_earlier(reports)
+    own.records = 0  # records are counted by the readers, not by merging
+    return own
+
+
+# -- workers ---------------------------------------------------------------------------------
+
+Where = bytes | tuple[int, int]
+"""A parcel's place: in the shared area ``(offset, length)``, or the bytes themselves."""
+
+
+class _Mailbox:
+    """One direction between two processes: a shared memory area for large parcels; the
+    pipe carries the small message that says where they are (or carries them, when the
+    area is missing or too small)."""
+
+    def __init__(self) -> None:
+        try:
+            # Anonymous and shared: a forked process writes into it, the other reads.
+            self.area: mmap.mmap | None = mmap.mmap(-1, AREA)
+        except OSError:  # no room for the mapping: parcels go through the pipe
+            self.area = None
+
+    def pack(self, parcels: list[tuple[int, bytes]]) -> list[tuple[int, Where]]:
+        """Place tagged parcels in the area; return what to send over the pipe."""
+        out: list[tuple[int, Where]] = []
+        offset = 0
+        for tag, data in parcels:
+            if self.area is not None and offset + len(data) <= len(self.area):
+                self.area[offset : offset + len(data)] = data
+                out.append((tag, (offset, len(data))))
+                offset += len(data)
+            else:
+                out.append((tag, data))
+        return out
+
+    def reports(self, where: Where) -> list[HealthReport]:
+        """The reports of a parcel :meth:`pack` placed."""
+        if isinstance(where, bytes):
+            return _DECODE(where)
+        assert self.area is not None
+        offset, length = where
+        with memoryview(self.area) as view:
+            return _DECODE(view[offset : offset + length])
+
+    def raw(self, where: Where) -> bytes:
+        """The encoded parcel, to pass on unopened."""
+        if isinstance(where, bytes):
+            return where
+        assert self.area is not None
+        offset, length = where
+        return self.area[offset : offset + length]
+
+    def close(self) -> None:
+        if self.area is not None:
+            self.area.close()
+
+
+@dataclass
+class _Link:
+    """This process's end of one worker: the process, the pipe, a mailbox each way."""
+
+    taker: Taker
+    pipe: Connection
+    up: _Mailbox
+    """From the worker."""
+    down: _Mailbox
+    """To the worker."""
+    process: Any = None
+    done: bool = False
+    """The worker sent all it will send and is exiting."""
+
+
+def _send(pipe: Connection, message: tuple[Any, ...]) -> None:
+    pipe.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _receive(pipe: Connection, what: str) -> list[Any]:
+    """The body of the next message; a worker's failure is raised here."""
+    try:
+        kind, *body = pickle.loads(pipe.recv_bytes())
+    except EOFError:
+        raise RuntimeError(f"a health reader worker ended without sending {what}") from None
+    if kind == "error":
+        raise body[0]
+    return list(body)
+
+
+@dataclass
+class _Job:
+    """What a forked worker needs, inherited through the fork (a lock cannot be pickled)."""
+
+    path: Path
+    points: list[int]
+    claims: Claims
+    owners: int
+
+
+def _worker(job: _Job, link: _Link) -> None:
+    """A worker's life: read, hand over the parts of its run that others own, then (when
+    folding) merge the nodes it owns and send back their fold. It never returns."""
+    code = 0
+    try:
+        gc.disable()  # the worker only allocates acyclic records, then exits
+        latest = Latest()
+        segments = read_claimed(job.path, job.points, job.claims, link.taker, latest)
+        latest.normalise()
+        own, parcels = split_run(latest, link.taker.index, job.owners)
+        packed = link.up.pack(sorted(parcels.items()))
+        _send(link.pipe, ("read", latest.records, segments, packed))
+        if job.owners > 1:
+            order = _receive(link.pipe, "the runs to merge")
+            if order:  # empty: the parent stopped (malformed input), nothing to fold
+                fold, packed = order
+                runs = [(sender, link.down.reports(where)) for sender, where in packed]
+                merged = merge_runs(own, link.taker.index, runs)
+                fold.add(merged.by_node)
+                _send(link.pipe, ("fold", fold, len(merged.by_node)))
+    except BaseException as exc:  # everything goes back to the parent
+        code = 1
+        with contextlib.suppress(Exception):
+            try:
+                _send(link.pipe, ("error", exc))
+            except (pickle.PicklingError, TypeError, AttributeError):
+                _send(link.pipe, ("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        os._exit(code)  # skip the interpreter's teardown (see the module's doc)
+
+
+def _start(job: _Job, taker: Taker) -> _Link:
+    context = multiprocessing.get_context("fork")
+    mine, theirs = context.Pipe(duplex=True)
+    link = _Link(taker, theirs, _Mailbox(), _Mailbox())
+    link.process = context.Process(target=_worker, args=(job, link), daemon=True)
+    link.process.start()
+    theirs.close()  # so that a worker that dies is seen as the end of the pipe
+    link.pipe = mine
+    return link
+
+
+def _stop(links: list[_Link]) -> None:
+    """End the workers that did not finish, and free the areas."""
+    for link in links:
+        if not link.done and link.process.is_alive():
+            link.process.kill()
+            link.process.join()
+        link.pipe.close()
+        link.up.close()
+        link.down.close()
+
+
+# -- reading together ------------------------------------------------------------------------
+
+
+@dataclass
+class _Read:
+    """What all processes read, seen from this one once every worker has reported."""
+
+    own: Latest
+    """The nodes this process owns, of its own run."""
+    parcels: dict[int, bytes]
+    """This process's reports of nodes other processes own, by owner."""
+    received: list[tuple[_Link, Where]]
+    """Runs of the nodes this process owns, read by workers, still encoded (they are
+    decoded after the workers have their orders)."""
+    relay: dict[int, list[tuple[int, bytes]]]
+    """Encoded runs read by one worker of nodes another owns: by owner, then reader."""
+    records: int
+    segments: list[Segment]
+
+
+def _read_together(
+    path: Path,
+    points: list[int],
+    parts: int,
+    owners: int,
+    *,
+    meanwhile: Callable[[], None],
+    links: list[_Link],
+) -> _Read:
+    """Start ``parts - 1`` workers (appended to ``links``), run ``meanwhile()``, read this
+    process's share, and collect what every worker read."""
+    claims = Claims(_regions(len(points) - 1, parts), reserve=RESERVE)
+    job = _Job(path, points, claims, owners)
+    for t in range(1, parts):
+        links.append(_start(job, Taker(t, parts)))
+    meanwhile()
+    mine = Latest()
+    segments = read_claimed(path, points, claims, Taker(0, parts), mine)
+    mine.normalise()
+    own, parcels = split_run(mine, 0, owners)
+    read = _Read(own, parcels, [], {}, mine.records, segments)
+    for link in links:
+        records, found, packed = _receive(link.pipe, "what it read")
+        link.done = owners == 1
+        read.records += records
+        read.segments += found
+        for owner, where in packed:
+            if owner == 0:
+                read.received.append((link, where))
+            else:
+                read.relay.setdefault(owner, []).append((link.taker.index, link.up.raw(where)))
+    return read
+
+
+def _opened(received: list[tuple[_Link, Where]]) -> list[tuple[int, list[HealthReport]]]:
+    """The runs workers sent, decoded, with the place of each in file order."""
+    return [(link.taker.index, link.up.reports(where)) for link, where in received]
+
+
+def _parts(points: list[int], parts: int) -> int:
+    """How many processes to use: one when the file has a single segment, or without fork."""
+    if len(points) <= 2 or parts < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return parts
+
+
+def read_lines_parallel(
+    path: Path,
+    size: int,
+    parts: int,
+    latest: Latest,
+    problems: Problems,
+    *,
+    meanwhile: Callable[[], None] = lambda: None,
+) -> None:
+    """Read ``path`` in ``parts`` processes and merge every node into ``latest``, the
+    problems into ``problems``. ``meanwhile()`` runs here once the workers have started."""
+    points = split_points(path, size, max(parts, -(-size // SEGMENT)))
+    parts = _parts(points, parts)
+    enabled = gc.isenabled()
+    gc.disable()
+    links: list[_Link] = []
+    try:
+        read = _read_together(path, points, parts, 1, meanwhile=meanwhile, links=links)
+        merged = merge_runs(read.own, 0, _opened(read.received))
+        merged.records = read.records
+        latest.merge(merged)
+        _add_problems(problems, read.segments)
+    finally:
+        _stop(links)
+        if enabled:
+            gc.enable()
+
+
+def fold_lines_parallel(
+    path: Path,
+    size: int,
+    parts: int,
+    problems: Problems,
+    make_fold: Callable[[], F],
+    *,
+    meanwhile: Callable[[], None] = lambda: None,
+    check: Callable[[Problems, int], None] = lambda problems, records: None,
+) -> Folded[F]:
+    """Read ``path`` in ``parts`` processes, each of which merges and folds the nodes it
+    owns; return the combined fold. ``meanwhile()`` runs here once the workers have
+    started; ``check(problems, records)`` once everything is read, before anything is
+    folded (it raises to stop: malformed records, or none at all); ``make_fold()`` after."""
+    points = split_points(path, size, max(parts, -(-size // SEGMENT)))
+    parts = _parts(points, parts)
+    enabled = gc.isenabled()
+    gc.disable()
+    links: list[_Link] = []
+    try:
+        read = _read_together(path, points, parts, parts, meanwhile=meanwhile, links=links)
+        _add_problems(problems, read.segments)
+        try:
+            check(problems, read.records)
+        except BaseException:
+            for link in links:
+                with contextlib.suppress(OSError):
+                    _send(link.pipe, ("stop",))
+            raise
+        fold = make_fold()
+        for link in links:  # first let the workers go on: they merge while this one does
+            owner = link.taker.index
+            runs = [(0, read.parcels[owner])] if owner in read.parcels else []
+            runs += read.relay.get(owner, [])
+            _send(link.pipe, ("fold", fold, link.down.pack(runs)))
+        merged = merge_runs(read.own, 0, _opened(read.received))
+        fold.add(merged.by_node)
+        nodes = len(merged.by_node)
+        for link in links:
+            theirs, count = _receive(link.pipe, "its fold")
+            link.done = True
+            fold.combine(theirs)
+            nodes += count
+        return Folded(fold, read.records, nodes)
+    finally:
+        _stop(links)
+        if enabled:
+            gc.enable()

@@ -18,14 +18,16 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket_of_bytes, keccak256
+from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket_of_bytes, buckets_of
 from noderr_deploy.health import HealthReport, derived_status, status_of, utc
 from noderr_deploy.units import iso
 
@@ -141,6 +143,131 @@ def judge_cohort(
     )
 
 
+@dataclass
+class CohortTally:
+    """Rules 2-6 folded over the latest report of each node: the numbers per cohort.
+
+    Made where the settings are known (:meth:`for_plan`), then fed node by node with
+    :meth:`add`. It is small and picklable: the parallel reader sends it to its worker
+    process, which folds the nodes it owns, and the partial tallies :meth:`combine`.
+
+    Errors are kept as the non-zero values and summed with :func:`math.fsum` (correctly
+    rounded): the total then does not depend on which process saw which node, where a
+    running sum would differ in the last bit with the order of the additions.
+    """
+
+    slot: tuple[int, ...]
+    """The cohort index (in :data:`COHORTS`) of each bucket 0..99."""
+    version: str
+    cutoff: datetime | None
+    """Nodes whose latest report is older than this are stale."""
+    nodes: int = 0
+    stale: int = 0
+    other_version: int = 0
+    counts: list[list[int]] = field(default_factory=lambda: [[0, 0, 0, 0] for _ in COHORTS])
+    """Per cohort: nodes, healthy, degraded, unhealthy."""
+    errors: list[list[float]] = field(default_factory=lambda: [[] for _ in COHORTS])
+
+    @classmethod
+    def for_plan(
+        cls, plan: RolloutPlan, version: str, at: datetime, max_age: timedelta | None = None
+    ) -> CohortTally:
+        index = {name: i for i, name in enumerate(COHORTS)}
+        cutoff = utc(at) - max_age if max_age is not None else None
+        return cls(tuple(index[c] for c in plan.cohort_table()), version, cutoff)
+
+    def add(self, latest: Mapping[str, HealthReport]) -> None:
+        """Fold in the latest report of each of these nodes (each node once, overall)."""
+        cutoff, version = self.cutoff, self.version
+        judged: list[HealthReport] = []
+        ids: list[bytes] = []
+        for node, report in latest.items():
+            if cutoff is not None and utc(report.timestamp) < cutoff:
+                self.stale += 1
+            elif report.version != version:
+                self.other_version += 1
+            else:
+                judged.append(report)
+                ids.append(node.encode("utf-8"))
+        self.nodes += len(latest)
+        column = {"healthy": 1, "degraded": 2, "unhealthy": 3}
+        slot, counts, errors = self.slot, self.counts, self.errors
+        # This loop runs once per node of a large fleet, hence the local names.
+        for report, b in zip(judged, buckets_of(ids), strict=True):
+            k = slot[b]
+            row = counts[k]
+            row[0] += 1
+            row[column[report.health_status or derived_status(report.metrics)]] += 1
+            if report.metrics.errors:
+                errors[k].append(report.metrics.errors)
+
+    def combine(self, other: CohortTally) -> None:
+        """Add the tally of other nodes (folded with the same settings)."""
+        self.nodes += other.nodes
+        self.stale += other.stale
+        self.other_version += other.other_version
+        for mine, theirs in zip(self.counts, other.counts, strict=True):
+            for i, value in enumerate(theirs):
+                mine[i] += value
+        for kept, more in zip(self.errors, other.errors, strict=True):
+            kept.extend(more)
+
+
+def verdict(
+    tally: CohortTally,
+    *,
+    plan: RolloutPlan,
+    thresholds: Thresholds,
+    at: datetime,
+    tier: str | None = None,
+    records: int | None = None,
+    invalid: int = 0,
+) -> RollbackResult:
+    """Rules 7 and 8 over a tally: each cohort's status, and the verdict.
+
+    ``records``/``invalid`` are what the reader counted (default: one record per node).
+    """
+    cohorts = [
+        judge_cohort(
+            name,
+            nodes=tally.counts[i][0],
+            healthy=tally.counts[i][1],
+            degraded=tally.counts[i][2],
+            unhealthy=tally.counts[i][3],
+            errors=math.fsum(tally.errors[i]),
+            thresholds=thresholds,
+        )
+        for i, name in enumerate(COHORTS)
+    ]
+    outcome: Verdict
+    if any(c.status == "rollback" for c in cohorts):
+        outcome = "rollback"
+    elif any(c.status == "ok" for c in cohorts):
+        outcome = "ok"
+    else:
+        outcome = "inconclusive"
+    return RollbackResult(
+        verdict=outcome,
+        tier=tier,
+        version=tally.version,
+        at=iso(utc(at)),
+        plan=PlanInfo(
+            canary_percentage=plan.canary_percentage,
+            cohort_percentage=plan.cohort_percentage,
+            cohort_delay_hours=plan.cohort_delay_hours,
+        ),
+        thresholds=thresholds,
+        reports=ReportCounts(
+            records=tally.nodes if records is None else records,
+            invalid=invalid,
+            nodes=tally.nodes,
+            stale=tally.stale,
+            other_version=tally.other_version,
+        ),
+        cohorts=cohorts,
+    )
+
+
 def evaluate(
     latest: Mapping[str, HealthReport],
     *,
@@ -152,77 +279,15 @@ def evaluate(
     tier: str | None = None,
     records: int | None = None,
     invalid: int = 0,
-    buckets: Mapping[str, int] | None = None,
 ) -> RollbackResult:
     """Rules 2-8 over the latest report per node (rule 1 is :func:`latest_per_node`).
 
-    ``records``/``invalid`` are what the reader counted (default: one record per node);
-    ``buckets`` holds node buckets already computed (the rest are computed here).
+    ``records``/``invalid`` are what the reader counted (default: one record per node).
     """
-    cutoff = utc(at) - max_age if max_age is not None else None
-    table = plan.cohort_table()
-    index = {name: i for i, name in enumerate(COHORTS)}
-    slot = [index[table[b]] for b in range(100)]  # bucket -> cohort index
-    counts = [[0, 0, 0, 0] for _ in COHORTS]  # nodes, healthy, degraded, unhealthy
-    errors = [0.0 for _ in COHORTS]
-    column = {"healthy": 1, "degraded": 2, "unhealthy": 3}
-    stale = other = 0
-    # One pass over the nodes; this loop runs 100,000 times for a large fleet, hence the
-    # local names.
-    from_bytes = int.from_bytes
-    known = buckets or {}
-    for node, report in latest.items():
-        if cutoff is not None and utc(report.timestamp) < cutoff:
-            stale += 1
-            continue
-        if report.version != version:
-            other += 1
-            continue
-        b = known.get(node)
-        if b is None:
-            b = from_bytes(keccak256(node.encode("utf-8")), "big") % 100
-        k = slot[b]
-        row = counts[k]
-        row[0] += 1
-        row[column[report.health_status or derived_status(report.metrics)]] += 1
-        errors[k] += report.metrics.errors
-    cohorts = [
-        judge_cohort(
-            name,
-            nodes=counts[i][0],
-            healthy=counts[i][1],
-            degraded=counts[i][2],
-            unhealthy=counts[i][3],
-            errors=errors[i],
-            thresholds=thresholds,
-        )
-        for i, name in enumerate(COHORTS)
-    ]
-    if any(c.status == "rollback" for c in cohorts):
-        verdict: Verdict = "rollback"
-    elif any(c.status == "ok" for c in cohorts):
-        verdict = "ok"
-    else:
-        verdict = "inconclusive"
-    return RollbackResult(
-        verdict=verdict,
-        tier=tier,
-        version=version,
-        at=iso(utc(at)),
-        plan=PlanInfo(
-            canary_percentage=plan.canary_percentage,
-            cohort_percentage=plan.cohort_percentage,
-            cohort_delay_hours=plan.cohort_delay_hours,
-        ),
-        thresholds=thresholds,
-        reports=ReportCounts(
-            records=len(latest) if records is None else records,
-            invalid=invalid,
-            nodes=len(latest),
-            stale=stale,
-            other_version=other,
-        ),
-        cohorts=cohorts,
+    tally = CohortTally.for_plan(plan, version, at, max_age)
+    tally.add(latest)
+    return verdict(
+        tally, plan=plan, thresholds=thresholds, at=at, tier=tier, records=records, invalid=invalid
     )
 
 

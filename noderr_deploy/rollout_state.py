@@ -170,7 +170,6 @@ def with_health(
     records: int,
     invalid: int = 0,
     max_age: timedelta | None = None,
-    buckets: Mapping[str, int] | None = None,
 ) -> RolloutStatus:
     """``status`` with each tier's per-cohort adoption from the latest report per node.
 
@@ -179,9 +178,8 @@ def with_health(
     latest report names the tier's current versionString, and as a success when that
     report is healthy (:func:`noderr_deploy.rollback.adoption`). A node whose latest report
     is older than ``max_age`` before the status's moment is stale: counted, left out.
-    A tier without a version has reporting nodes but none on its version. ``buckets``
-    holds node buckets already computed (by the reader); the rest are computed once here,
-    for all tiers.
+    A tier without a version has reporting nodes but none on its version. Node buckets
+    are computed once here, for all tiers.
     """
     from noderr_deploy.cohorts import buckets_of
     from noderr_deploy.health import utc
@@ -192,9 +190,8 @@ def with_health(
         cutoff = status.at - max_age
         fresh = {n: r for n, r in latest.items() if utc(r.timestamp) >= cutoff}
     plan = status.rollout.plan()
-    known = dict(buckets or {})
-    missing = list(fresh.keys() - known.keys())
-    known.update(zip(missing, buckets_of(n.encode("utf-8") for n in missing), strict=True))
+    ids = list(fresh)
+    known = dict(zip(ids, buckets_of(n.encode("utf-8") for n in ids), strict=True))
     tiers = tuple(
         dataclasses.replace(
             t,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -132,6 +133,44 @@ def test_console_script_and_module_entry_points() -> None:
         check=False,
     )
     assert (module.returncode, module.stdout) == (0, f"noderr {__version__}\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["cohort", "--file", "-"], 0),  # a large output, through a pipe
+        (["cohort", "--file", "-", "--bogus"], 2),
+        (["rollback", "check", "--health", "-", "--version", "1.0.0", "--json"], 4),
+    ],
+)
+def test_the_entry_point_flushes_everything_before_its_fast_exit(
+    argv: list[str], code: int
+) -> None:
+    """main() ends with os._exit(): whatever was buffered must be written first, with the
+    command's own exit code."""
+    ids = "".join(f"node-{i}\n" for i in range(200_000))
+    if argv[0] == "rollback":
+        argv = [*argv, "--require-data"]
+        ids = '{"nodeId":"n","version":"0.9.0","metrics":{"uptime":1,"cpu":1,"memory":1,'
+        ids += '"errors":0},"timestamp":"2026-11-01T12:00:00Z"}\n'
+    done = subprocess.run(
+        [sys.executable, "-m", "noderr_deploy", *argv],
+        input=ids,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert done.returncode == code, done.stderr
+    if argv[0] == "cohort" and code == 0:
+        lines = done.stdout.splitlines()
+        assert len(lines) == 200_001 and lines[-1].startswith("node-199999 ")
+        assert done.stderr == ""
+    elif code == 2:
+        assert done.stdout == ""
+        assert done.stderr == "error: No such option '--bogus'. (see 'noderr cohort --help')\n"
+    else:
+        assert json.loads(done.stdout)["verdict"] == "inconclusive"
 
 
 def test_exit_code_values_are_the_documented_contract() -> None:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import timedelta
 
 import pytest
 
-from noderr_deploy.cohorts import COHORTS, RolloutPlan
+from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket
 from noderr_deploy.health import HealthReport, latest_per_node
-from noderr_deploy.rollback import RollbackResult, Thresholds, adoption, evaluate
+from noderr_deploy.rollback import (
+    CohortTally,
+    RollbackResult,
+    Thresholds,
+    adoption,
+    evaluate,
+    verdict,
+)
 from tests.health_data import ALL_CANARY, T0, ids_in, report
 
 
@@ -261,18 +269,52 @@ def test_adoption_per_cohort() -> None:
     assert rows[1].success_rate is None
 
 
-def test_precomputed_buckets_are_used_and_missing_ones_computed() -> None:
-    latest = latest_per_node([report("node-0"), report("node-1")])  # buckets 92 and 63
-    arguments = {
-        "plan": RolloutPlan(),
-        "thresholds": Thresholds(),
-        "version": "1.0.0",
-        "at": T0,
-    }
-    plain = evaluate(latest, **arguments)  # type: ignore[arg-type]
-    assert [c.nodes for c in plain.cohorts] == [0, 0, 0, 1, 1]
-    cached = evaluate(latest, buckets={"node-0": 0}, **arguments)  # type: ignore[arg-type]
-    assert [c.nodes for c in cached.cohorts] == [1, 0, 0, 1, 0]
+def test_partial_tallies_combine_into_the_tally_of_all_nodes() -> None:
+    """What the parallel reader does: each process folds the nodes it owns, pickles its
+    tally, and the tallies combine into exactly what one fold over every node gives."""
+    reports = [
+        report(f"n{i}", version="1.0.0" if i % 7 else "0.9.0", errors=i % 3 * 0.1, cpu=i % 100)
+        for i in range(400)
+    ]
+    reports += [report(f"old{i}", at=T0 - timedelta(hours=3)) for i in range(5)]
+    latest = latest_per_node(reports)
+    plan = RolloutPlan()
+
+    def tally() -> CohortTally:
+        return CohortTally.for_plan(plan, "1.0.0", T0, timedelta(hours=1))
+
+    whole = tally()
+    whole.add(latest)
+    parts = [tally(), tally(), tally()]
+    for node, kept in latest.items():  # as the reader splits nodes: by a hash of the id
+        parts[bucket(node) % 3].add({node: kept})
+    combined = pickle.loads(pickle.dumps(parts[0]))
+    for part in parts[1:]:
+        combined.combine(pickle.loads(pickle.dumps(part)))
+    assert (combined.nodes, combined.stale, combined.other_version) == (405, 5, 58)
+    assert combined.counts == whole.counts
+    assert sorted(map(sorted, combined.errors)) == sorted(map(sorted, whole.errors))
+    thresholds = Thresholds()
+    assert verdict(combined, plan=plan, thresholds=thresholds, at=T0) == verdict(
+        whole, plan=plan, thresholds=thresholds, at=T0
+    )
+
+
+def test_error_totals_do_not_depend_on_the_order_of_the_nodes() -> None:
+    """0.1 + 0.2 + 0.3 is not 0.3 + 0.2 + 0.1 in floating point: the tally sums exactly,
+    so which process folded which node cannot move an error rate by a last bit."""
+    assert 0.1 + 0.2 + 0.3 != 0.3 + 0.2 + 0.1
+    errors = [0.1, 0.2, 0.3] * 20
+    rates = set()
+    for order in (errors, errors[::-1], sorted(errors)):
+        latest = latest_per_node(
+            [report(f"n{i}", errors=e) for i, e in enumerate(order)] + [report("z")]
+        )
+        tally = CohortTally.for_plan(ALL_CANARY, "1.0.0", T0)
+        tally.add(latest)
+        result = verdict(tally, plan=ALL_CANARY, thresholds=Thresholds(), at=T0)
+        rates.add(result.cohorts[0].error_rate)
+    assert rates == {12 / 61}
 
 
 def test_adoption_uses_precomputed_buckets() -> None:

@@ -200,14 +200,3 @@ def test_health_json_only_with_health() -> None:
         "cohort": "canary", "reporting": 0, "onVersion": 0, "healthy": 0, "successRate": None,
     }  # fmt: skip
     assert list(doc["tiers"][0])[-2:] == ["schedule", "health"]
-
-
-def test_health_reuses_the_readers_buckets() -> None:
-    from tests.health_data import report
-
-    latest = latest_per_node([report("node-0", at=T0), report("node-1", at=T0)])  # 92, 63
-    plain = with_health(status_of_two_tiers(), latest, records=2).tiers[0].health
-    cached = with_health(status_of_two_tiers(), latest, records=2, buckets={"node-0": 0})
-    assert plain is not None and cached.tiers[0].health is not None
-    assert [c.reporting for c in plain] == [0, 0, 0, 1, 1]
-    assert [c.reporting for c in cached.tiers[0].health] == [1, 0, 0, 1, 0]

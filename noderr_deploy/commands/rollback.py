@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from noderr_deploy.beacon import VersionInfo
     from noderr_deploy.cohorts import RolloutPlan
     from noderr_deploy.config import Config
-    from noderr_deploy.rollback import RollbackResult, Thresholds
+    from noderr_deploy.rollback import CohortTally, RollbackResult, Thresholds
 
 T = TypeVar("T")
 
@@ -348,7 +348,7 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         thresholds = resolve_thresholds(cfg, unhealthy_threshold, error_rate_threshold, min_nodes)
         settings.append((target, thresholds))
 
-    from noderr_deploy.health import read_latest
+    from noderr_deploy.health import read_folded
 
     if tier is not None:
         # Read the chain first: an unreachable RPC fails before a large export is read,
@@ -358,27 +358,30 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         # A line, not a spinner: a spinner's thread must not be running when the reader
         # forks its workers.
         out.info(f"reading health reports from {len(sources)} path(s)...")
+
+    def tally() -> CohortTally:
+        from noderr_deploy.rollback import CohortTally
+
+        target = settings[0][0]
+        return CohortTally.for_plan(target.plan, target.version, moment, age)
+
     meanwhile = None if tier is not None else resolve
-    read = read_latest(sources, skip_invalid=skip_invalid, while_reading=meanwhile)
-    # Imported only now (pydantic): before the reading it would delay the workers' start.
-    from noderr_deploy.rollback import evaluate
+    read = read_folded(sources, tally, skip_invalid=skip_invalid, while_reading=meanwhile)
+    from noderr_deploy.rollback import verdict
 
     target, thresholds = settings[0]
     if read.problems.count:
         out.warn(f"skipped {read.problems.count} invalid record(s):")
         for line in read.problems.lines(5):
             out.warn(f"  {line}")
-    result = evaluate(
-        read.latest,
+    result = verdict(
+        read.fold,
         plan=target.plan,
         thresholds=thresholds,
-        version=target.version,
         at=moment,
-        max_age=age,
         tier=target.tier,
         records=read.records,
         invalid=read.problems.count,
-        buckets=read.buckets,
     )
     _finish(out, result, fmt, require_data=require_data)
 

@@ -152,7 +152,6 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
             records=read.records,
             invalid=read.problems.count,
             max_age=age,
-            buckets=read.buckets,
         )
     if json_:
         out.json(result.to_json())
