@@ -26,11 +26,18 @@ Cell = str | int | float | bool | None
 
 
 def to_json(document: Any) -> str:
-    """Serialise a result (plain data or pydantic models) as stable, indented JSON."""
+    """Serialise a result (plain data, pydantic models or msgspec structs) as stable,
+    indented JSON: camelCase keys as the model names them, in field order."""
     return json.dumps(_plain(document), indent=2, ensure_ascii=False)
 
 
 def _plain(value: Any) -> Any:
+    if hasattr(type(value), "__struct_fields__"):
+        # A msgspec struct, told by its class rather than by isinstance: every command
+        # imports this module, and those that never build a struct need not import msgspec.
+        import msgspec
+
+        return msgspec.to_builtins(value)
     dump = getattr(value, "model_dump", None)
     if dump is not None:
         return dump(mode="json", by_alias=True)
