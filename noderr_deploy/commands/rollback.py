@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, NamedTuple, TypeVar
 
 import typer
 
@@ -18,7 +18,7 @@ from noderr_deploy.commands._chain import (
     RpcUrlOption,
     TimeoutOption,
 )
-from noderr_deploy.commands._options import ConfigOption, JsonOption, QuietOption, load_optional
+from noderr_deploy.commands._options import ConfigOption, JsonOption, QuietOption
 from noderr_deploy.errors import ExitCode, UsageError
 from noderr_deploy.output import Output
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from noderr_deploy.beacon import VersionInfo
     from noderr_deploy.cohorts import RolloutPlan
     from noderr_deploy.config import Config
+    from noderr_deploy.configfile import FileSettings
     from noderr_deploy.rollback import RollbackResult, Thresholds
 
 T = TypeVar("T")
@@ -53,8 +54,20 @@ class Target:
     plan: RolloutPlan
 
 
-ChainReader = Callable[[int], "tuple[RolloutPlan, VersionInfo | None]"]
-"""Reads a beacon tier's rollout plan and current version from the VersionBeacon."""
+class ChainRead(NamedTuple):
+    """What the VersionBeacon says about a tier."""
+
+    tier: str
+    """The tier's name (as tiers.yaml spells it)."""
+    slot: int
+    """Its beacon tier."""
+    plan: RolloutPlan
+    current: VersionInfo | None
+    """Its current version; None when none is published."""
+
+
+ChainReader = Callable[[str], ChainRead]
+"""Finds a tier (``--tier``) and reads its rollout plan and current version on the chain."""
 
 
 def require_version(version: str | None, tier: str | None) -> None:
@@ -71,7 +84,7 @@ def require_version(version: str | None, tier: str | None) -> None:
 def resolve_target(
     version: str | None,
     tier: str | None,
-    config: Config | None,
+    file: FileSettings,
     canary: int | None,
     cohort_size: int | None,
     *,
@@ -82,20 +95,18 @@ def resolve_target(
     Version: ``--version``, else (with ``--tier``) the tier's current ``versionString`` on
     the VersionBeacon. Plan values: ``--canary``/``--cohort-size`` (or their environment
     variables), else the on-chain rollout config (with ``--tier``), else tiers.yaml
-    ``rollout``, else the defaults. ``read_chain`` is called only with ``--tier``.
+    ``rollout`` (``file``), else the defaults. ``read_chain`` is called only with ``--tier``.
     """
     from noderr_deploy.cohorts import RolloutPlan
-    from noderr_deploy.commands._chain import select_tiers
     from noderr_deploy.errors import ChainError
 
     require_version(version, tier)
-    base = config.rollout.plan() if config is not None else RolloutPlan()
+    base = file.plan()
     tier_name = None
     if tier is not None:
         if read_chain is None:
             raise UsageError("--tier needs the VersionBeacon: pass --rpc-url and --beacon")
-        tier_name, slot = select_tiers(config, [tier])[0]
-        base, current = read_chain(slot)
+        tier_name, slot, base, current = read_chain(tier)
         if version is None:
             if current is None:
                 raise ChainError(
@@ -116,25 +127,48 @@ def resolve_target(
 
 
 def resolve_thresholds(
-    config: Config | None,
+    file: FileSettings,
     unhealthy: float | None,
     error_rate: float | None,
     min_nodes: int | None,
 ) -> Thresholds:
-    """Flags (and their environment variables) over tiers.yaml ``rollback`` over defaults."""
+    """Flags (and their environment variables) over tiers.yaml ``rollback`` (``file``) over
+    defaults."""
     from noderr_deploy.rollback import Thresholds
 
-    base = config.rollback if config is not None else None
+    base = file.rollback
     default = Thresholds()
     return Thresholds(
-        unhealthy_ratio=_first(
-            unhealthy, base.unhealthy_threshold if base else None, default.unhealthy_ratio
-        ),
-        error_rate=_first(
-            error_rate, base.error_rate_threshold if base else None, default.error_rate
-        ),
-        min_nodes=_first(min_nodes, base.min_nodes if base else None, default.min_nodes),
+        unhealthy_ratio=_first(unhealthy, base.get("unhealthy_threshold"), default.unhealthy_ratio),
+        error_rate=_first(error_rate, base.get("error_rate_threshold"), default.error_rate),
+        min_nodes=_first(min_nodes, _int(base.get("min_nodes")), default.min_nodes),
     )
+
+
+def read_file_settings(config: Path | None, *, full: bool) -> tuple[FileSettings, Config | None]:
+    """tiers.yaml's rollout and rollback values (none when there is no file and none was
+    asked for), and, with ``full``, the whole validated file.
+
+    Without ``full`` only those two sections are read and checked, without pydantic
+    (:func:`noderr_deploy.configfile.read_settings`); ``--tier`` needs the full file, for the
+    tiers and the ``beacon`` section.
+    """
+    from noderr_deploy.configfile import FileSettings, find_config, read_settings
+
+    path = find_config(config)
+    if path is None:
+        return FileSettings(), None
+    if not full:
+        return read_settings(path), None
+    from noderr_deploy.config import load_config
+
+    cfg = load_config(path)
+    return FileSettings.of(cfg), cfg
+
+
+def _int(value: float | None) -> int | None:
+    # min_nodes is an int in tiers.yaml (the readers check it); this only tells mypy so.
+    return None if value is None else int(value)
 
 
 def _first(*values: T | None) -> T:
@@ -325,10 +359,11 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
     settings: list[tuple[Target, Thresholds]] = []
     cfg: Config | None = None
 
-    def read_chain(slot: int) -> tuple[RolloutPlan, VersionInfo | None]:
+    def read_chain(name: str) -> ChainRead:
         from noderr_deploy.beacon import plan_and_version_from_chain
-        from noderr_deploy.commands._chain import chain_settings
+        from noderr_deploy.commands._chain import chain_settings, select_tiers
 
+        tier_name, slot = select_tiers(cfg, [name])[0]
         where = chain_settings(
             cfg, rpc_url=rpc_url, beacon=beacon, chain_id=chain_id, block=block, timeout=timeout
         )
@@ -337,15 +372,16 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
             f"VersionBeacon {where.beacon_address} at block {at_block.number}: beacon tier"
             f" {slot} runs {current.version_string if current else 'no version'}"
         )
-        return plan, current
+        return ChainRead(tier_name, slot, plan, current)
 
     def resolve() -> None:
-        # tiers.yaml (pydantic) is slow to import: without --tier this runs while large
-        # files are read by worker processes, or else before reading.
+        # Without --tier only tiers.yaml's rollout and rollback sections are read, without
+        # pydantic; this runs while large files are read by worker processes, or else
+        # before reading. --tier needs the whole file (tiers, beacon settings).
         nonlocal cfg
-        cfg = load_optional(config)
-        target = resolve_target(version, tier, cfg, canary, cohort_size, read_chain=read_chain)
-        thresholds = resolve_thresholds(cfg, unhealthy_threshold, error_rate_threshold, min_nodes)
+        file, cfg = read_file_settings(config, full=tier is not None)
+        target = resolve_target(version, tier, file, canary, cohort_size, read_chain=read_chain)
+        thresholds = resolve_thresholds(file, unhealthy_threshold, error_rate_threshold, min_nodes)
         settings.append((target, thresholds))
 
     from noderr_deploy.health import read_latest
@@ -360,7 +396,6 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         out.info(f"reading health reports from {len(sources)} path(s)...")
     meanwhile = None if tier is not None else resolve
     read = read_latest(sources, skip_invalid=skip_invalid, while_reading=meanwhile)
-    # Imported only now (pydantic): before the reading it would delay the workers' start.
     from noderr_deploy.rollback import evaluate
 
     target, thresholds = settings[0]
