@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import yaml
 from pydantic import (
@@ -34,11 +34,20 @@ from noderr_deploy.cohorts import (
 from noderr_deploy.configfile import CONFIG_NAME as CONFIG_NAME  # noqa: PLC0414
 from noderr_deploy.configfile import discover_config as discover_config  # noqa: PLC0414
 from noderr_deploy.errors import ConfigError
+from noderr_deploy.thresholds import (
+    DEFAULT_ERROR_RATE,
+    DEFAULT_MIN_NODES,
+    DEFAULT_UNHEALTHY,
+    error_rate_problem,
+    min_nodes_problem,
+    unhealthy_problem,
+)
 from noderr_deploy.units import parse_size
 from noderr_deploy.yamlpos import Located, Mark, Path_, load_located
 
 DEFAULT_BASE_IMAGE = "node:20-alpine"
 _NAME = r"^[a-z0-9][a-z0-9_.-]*$"
+_V = TypeVar("_V")
 # A Docker repository path: lowercase components separated by '/'.
 _REPOSITORY = r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$"
 
@@ -104,9 +113,32 @@ class RolloutSettings(_Strict):
 
 
 class RollbackSettings(_Strict):
-    unhealthy_threshold: float = Field(0.10, ge=0, le=1)
-    error_rate_threshold: float = Field(0.05, ge=0)
-    min_nodes: int = Field(1, ge=1)
+    # The ranges live in noderr_deploy.thresholds, shared with the fast path of
+    # `noderr rollback check` and with the verdict's Thresholds; pydantic only checks types.
+    unhealthy_threshold: float = DEFAULT_UNHEALTHY
+    error_rate_threshold: float = DEFAULT_ERROR_RATE
+    min_nodes: int = DEFAULT_MIN_NODES
+
+    @field_validator("unhealthy_threshold")
+    @classmethod
+    def _unhealthy(cls, value: float) -> float:
+        return _checked(value, unhealthy_problem(value))
+
+    @field_validator("error_rate_threshold")
+    @classmethod
+    def _error_rate(cls, value: float) -> float:
+        return _checked(value, error_rate_problem(value))
+
+    @field_validator("min_nodes")
+    @classmethod
+    def _min_nodes(cls, value: int) -> int:
+        return _checked(value, min_nodes_problem(value))
+
+
+def _checked(value: _V, problem: str | None) -> _V:
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 class BeaconSettings(_Strict):
@@ -143,7 +175,7 @@ class TiersFile(_Strict):
     workspace: str = "."
     dockerfile: str = "dockerfiles/Dockerfile"
     rollout: RolloutSettings = Field(default_factory=RolloutSettings)
-    rollback: RollbackSettings = Field(default_factory=RollbackSettings)  # type: ignore[arg-type]
+    rollback: RollbackSettings = Field(default_factory=RollbackSettings)
     beacon: BeaconSettings = Field(default_factory=BeaconSettings)  # type: ignore[arg-type]
     tiers: dict[Annotated[str, Field(pattern=_NAME)], TierSpec] = Field(min_length=1)
 

@@ -26,11 +26,18 @@ Cell = str | int | float | bool | None
 
 
 def to_json(document: Any) -> str:
-    """Serialise a result (plain data or pydantic models) as stable, indented JSON."""
+    """Serialise a result (plain data, pydantic models or msgspec structs) as stable,
+    indented JSON: camelCase keys as the model names them, in field order."""
     return json.dumps(_plain(document), indent=2, ensure_ascii=False)
 
 
 def _plain(value: Any) -> Any:
+    if hasattr(type(value), "__struct_fields__"):
+        # A msgspec struct, told by its class rather than by isinstance: every command
+        # imports this module, and those that never build a struct need not import msgspec.
+        import msgspec
+
+        return msgspec.to_builtins(value)
     dump = getattr(value, "model_dump", None)
     if dump is not None:
         return dump(mode="json", by_alias=True)
@@ -108,10 +115,12 @@ class Output:
         self.stdout.write(to_json(document) + "\n")
         self.stdout.flush()
 
-    def text(self, text: str = "") -> None:
-        """Write a plain line to stdout; on a terminal rich markup is rendered."""
+    def text(self, text: str = "", *, style: str | None = None) -> None:
+        """Write a plain line to stdout; on a terminal rich markup is rendered, and the
+        whole line drawn in ``style`` (e.g. ``"bold red"``). A style, unlike markup, costs
+        no import of rich when piped."""
         if self.pretty:
-            self.console().print(text)
+            self.console().print(text, style=style)
         else:
             self.stdout.write(_strip_markup(text) + "\n")
 
@@ -147,16 +156,19 @@ class Output:
 
     def warn(self, message: str) -> None:
         """A warning on stderr; never silenced."""
-        self._err(f"[yellow]warning:[/yellow] {message}")
+        self._err(message, label="warning", colour="yellow")
 
     def error(self, message: str) -> None:
-        self._err(f"[red]error:[/red] {message}")
+        self._err(message, label="error", colour="red")
 
-    def _err(self, text: str) -> None:
+    def _err(self, text: str, *, label: str = "", colour: str = "") -> None:
         if self.stderr_is_tty:
-            self.console("stderr").print(text)
+            prefix = f"[{colour}]{label}:[/{colour}] " if label else ""
+            self.console("stderr").print(prefix + text)
         else:
-            self.stderr.write(_strip_markup(text) + "\n")
+            # The label is added after stripping: its colour alone would import rich.
+            prefix = f"{label}: " if label else ""
+            self.stderr.write(prefix + _strip_markup(text) + "\n")
             self.stderr.flush()
 
     @contextmanager

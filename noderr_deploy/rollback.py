@@ -24,30 +24,70 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+import msgspec
+from msgspec.structs import force_setattr
 
 from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket_of_bytes, buckets_of
 from noderr_deploy.health import HealthReport, derived_status, status_of, utc
+from noderr_deploy.thresholds import (
+    DEFAULT_ERROR_RATE,
+    DEFAULT_MIN_NODES,
+    DEFAULT_UNHEALTHY,
+    error_rate_problem,
+    min_nodes_problem,
+    unhealthy_problem,
+)
 from noderr_deploy.units import iso
 
 Verdict = Literal["ok", "rollback", "inconclusive"]
 CohortStatus = Literal["ok", "rollback", "insufficient"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+class _Model(msgspec.Struct, rename="camel", frozen=True, gc=False):
+    """The results: msgspec structs, not pydantic models, so that ``noderr rollback check``
+    starts without importing pydantic. Serialised by :func:`noderr_deploy.output.to_json`
+    (camelCase keys, in field order). They hold no reference cycles, hence ``gc=False``.
+    msgspec checks neither types nor values on construction (mypy checks the types; the
+    few value rules are in ``__post_init__``). Each subclass repeats ``frozen=True``, which
+    msgspec inherits but mypy's dataclass rules ask to see."""
 
 
-class Thresholds(_Model):
-    """When a cohort triggers a rollback (defaults: tiers.yaml's ``rollback`` section)."""
+def _as_float(struct: msgspec.Struct, *names: str) -> None:
+    # pydantic turned 24 into 24.0 on a float field; the JSON contract shows 24.0, so the
+    # structs do the same, whether the value came from a flag, tiers.yaml or a caller.
+    for name in names:
+        value = getattr(struct, name)
+        if type(value) is int:
+            force_setattr(struct, name, float(value))
 
-    unhealthy_ratio: float = Field(default=0.10, ge=0, le=1)
-    error_rate: float = Field(default=0.05, ge=0)
-    min_nodes: int = Field(default=1, ge=1)
+
+class Thresholds(_Model, frozen=True):
+    """When a cohort triggers a rollback (defaults: tiers.yaml's ``rollback`` section).
+
+    Out-of-range values raise :class:`ValueError` (the rules of
+    :mod:`noderr_deploy.thresholds`, as for tiers.yaml).
+    """
+
+    unhealthy_ratio: float = DEFAULT_UNHEALTHY
+    error_rate: float = DEFAULT_ERROR_RATE
+    min_nodes: int = DEFAULT_MIN_NODES
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{name}: {problem}"
+            for name, problem in (
+                ("unhealthy_ratio", unhealthy_problem(self.unhealthy_ratio)),
+                ("error_rate", error_rate_problem(self.error_rate)),
+                ("min_nodes", min_nodes_problem(self.min_nodes)),
+            )
+            if problem
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        _as_float(self, "unhealthy_ratio", "error_rate")
 
 
-class CohortResult(_Model):
+class CohortResult(_Model, frozen=True):
     """One cohort's numbers and status. Ratios are ``None`` for a cohort with no nodes."""
 
     cohort: str
@@ -61,7 +101,7 @@ class CohortResult(_Model):
     reasons: list[str]
 
 
-class ReportCounts(_Model):
+class ReportCounts(_Model, frozen=True):
     """``records`` valid records read, ``invalid`` skipped; ``nodes`` distinct nodes, of
     which ``stale`` were too old and ``otherVersion`` ran another version (the rest were
     judged, in the cohorts)."""
@@ -73,13 +113,16 @@ class ReportCounts(_Model):
     other_version: int
 
 
-class PlanInfo(_Model):
+class PlanInfo(_Model, frozen=True):
     canary_percentage: int
     cohort_percentage: int
     cohort_delay_hours: float
 
+    def __post_init__(self) -> None:
+        _as_float(self, "cohort_delay_hours")
 
-class RollbackResult(_Model):
+
+class RollbackResult(_Model, frozen=True):
     """The ``--json`` document of ``noderr rollback check`` (a stable contract)."""
 
     verdict: Verdict
@@ -291,7 +334,7 @@ def evaluate(
     )
 
 
-class CohortAdoption(_Model):
+class CohortAdoption(_Model, frozen=True):
     """For ``rollout status --health``: per cohort, who reports, who runs ``version``, and
     the healthy share of those (``successRate``, ``None`` when none runs it)."""
 

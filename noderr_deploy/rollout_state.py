@@ -71,7 +71,9 @@ class TierStatus:
             ],
         }
         if self.health is not None:
-            document["health"] = [c.model_dump(mode="json", by_alias=True) for c in self.health]
+            import msgspec
+
+            document["health"] = [msgspec.to_builtins(c) for c in self.health]
         return document
 
 

@@ -62,5 +62,25 @@ def test_markup_is_stripped_when_piped() -> None:
     assert out.stdout.getvalue() == "verdict: ok\n"  # type: ignore[attr-defined]
 
 
+def test_a_style_is_dropped_when_piped_and_drawn_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = Output(stdout=io.StringIO(), stderr=io.StringIO())
+    out.text("verdict: ok", style="bold green")
+    assert out.stdout.getvalue() == "verdict: ok\n"  # type: ignore[attr-defined]
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    out = Output(stdout=Terminal(), stderr=io.StringIO())
+    out.text("verdict: ok", style="bold green")
+    assert out.stdout.getvalue() == "\x1b[1;32mverdict: ok\x1b[0m\n"  # type: ignore[attr-defined]
+
+
+def test_markup_in_a_piped_warning_is_stripped_after_its_label() -> None:
+    out = Output(stdout=io.StringIO(), stderr=io.StringIO())
+    out.warn("[bold]5%[/bold] of nodes")
+    out.error("no [red]chain[/red]")
+    assert out.stderr.getvalue() == "warning: 5% of nodes\nerror: no chain\n"  # type: ignore[attr-defined]
+
+
 def test_plain_table_pads_every_column_but_the_last() -> None:
     assert plain_table(("a", "bb"), [("xyz", "1")]) == "a    bb\nxyz  1"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from datetime import timedelta
 
@@ -9,6 +10,7 @@ import pytest
 
 from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket
 from noderr_deploy.health import HealthReport, latest_per_node
+from noderr_deploy.output import to_json
 from noderr_deploy.rollback import (
     CohortTally,
     RollbackResult,
@@ -323,3 +325,91 @@ def test_adoption_uses_precomputed_buckets() -> None:
     assert [c.reporting for c in plain] == [0, 0, 0, 1, 1]
     cached = adoption(latest, plan=RolloutPlan(), version="1.0.0", buckets={"node-0": 0})
     assert [c.reporting for c in cached] == [1, 0, 0, 1, 0]
+
+
+# -- the result structs ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "problem"),
+    [
+        ({"unhealthy_ratio": 1.01}, "unhealthy_ratio: Input should be less than or equal to 1"),
+        ({"unhealthy_ratio": -0.1}, "unhealthy_ratio: Input should be greater than or equal to 0"),
+        ({"unhealthy_ratio": float("nan")}, "unhealthy_ratio: Input should be less than or"),
+        ({"error_rate": -0.01}, "error_rate: Input should be greater than or equal to 0"),
+        ({"min_nodes": 0}, "min_nodes: Input should be greater than or equal to 1"),
+    ],
+)
+def test_thresholds_out_of_range_raise(kwargs: dict[str, float], problem: str) -> None:
+    with pytest.raises(ValueError, match=f"^{problem}"):
+        Thresholds(**kwargs)  # type: ignore[arg-type]
+
+
+def test_thresholds_report_every_problem_at_once() -> None:
+    with pytest.raises(ValueError, match=r"^unhealthy_ratio: .*; error_rate: .*; min_nodes: "):
+        Thresholds(unhealthy_ratio=2, error_rate=-1, min_nodes=0)
+
+
+def test_thresholds_at_their_bounds_and_defaults() -> None:
+    assert Thresholds() == Thresholds(unhealthy_ratio=0.10, error_rate=0.05, min_nodes=1)
+    low = Thresholds(unhealthy_ratio=0, error_rate=0, min_nodes=1)
+    high = Thresholds(unhealthy_ratio=1, error_rate=float("inf"), min_nodes=10**6)
+    # Integers are held as floats, as pydantic held them: the JSON shows 0.0 and 1.0.
+    assert (low.unhealthy_ratio, low.error_rate, high.unhealthy_ratio) == (0.0, 0.0, 1.0)
+    assert all(type(v) is float for v in (low.unhealthy_ratio, low.error_rate))
+    assert type(high.unhealthy_ratio) is float
+    assert type(high.min_nodes) is int
+
+
+def test_results_are_frozen() -> None:
+    thresholds = Thresholds()
+    with pytest.raises(AttributeError):
+        thresholds.min_nodes = 5  # type: ignore[misc]
+
+
+def test_json_document_keys_and_number_forms() -> None:
+    result = evaluate(
+        latest_per_node(fleet(3, 1)),
+        plan=RolloutPlan(100, 0, 24),  # an int delay, as tiers.yaml may give it
+        thresholds=Thresholds(unhealthy_ratio=0),
+        version="1.0.0",
+        at=T0,
+    )
+    text = to_json(result)
+    assert text.startswith(
+        "{\n"
+        '  "verdict": "rollback",\n'
+        '  "tier": null,\n'
+        '  "version": "1.0.0",\n'
+        '  "at": "2026-11-01T12:00:00Z",\n'
+        '  "plan": {\n'
+        '    "canaryPercentage": 100,\n'
+        '    "cohortPercentage": 0,\n'
+        '    "cohortDelayHours": 24.0\n'
+        "  },\n"
+        '  "thresholds": {\n'
+        '    "unhealthyRatio": 0.0,\n'
+        '    "errorRate": 0.05,\n'
+        '    "minNodes": 1\n'
+        "  },\n"
+        '  "reports": {\n'
+        '    "records": 4,\n'
+        '    "invalid": 0,\n'
+        '    "nodes": 4,\n'
+        '    "stale": 0,\n'
+        '    "otherVersion": 0\n'
+        "  },\n"
+    ), text
+    cohort = json.loads(text)["cohorts"][0]
+    assert list(cohort) == [
+        "cohort",
+        "nodes",
+        "healthy",
+        "degraded",
+        "unhealthy",
+        "unhealthyRatio",
+        "errorRate",
+        "status",
+        "reasons",
+    ]
+    assert result.triggered == [result.cohorts[0]]

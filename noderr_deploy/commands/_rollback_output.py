@@ -74,7 +74,7 @@ def table(out: Output, result: RollbackResult) -> None:
     out.text(summary(result))
     out.text(plan_line(result))
     colour = {"rollback": "red", "ok": "green", "inconclusive": "yellow"}[result.verdict]
-    out.text(f"[bold {colour}]{verdict_line(result)}[/bold {colour}]")
+    out.text(verdict_line(result), style=f"bold {colour}")
 
 
 def markdown(result: RollbackResult) -> str:

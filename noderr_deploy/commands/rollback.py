@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,17 +16,21 @@ from noderr_deploy.commands._chain import (
     RpcUrlOption,
     TimeoutOption,
 )
-from noderr_deploy.commands._options import ConfigOption, JsonOption, QuietOption, load_optional
+from noderr_deploy.commands._options import ConfigOption, JsonOption, QuietOption
+from noderr_deploy.commands._rollback_settings import (
+    ChainRead,
+    Target,
+    read_file_settings,
+    require_version,
+    resolve_target,
+    resolve_thresholds,
+)
 from noderr_deploy.errors import ExitCode, UsageError
 from noderr_deploy.output import Output
 
 if TYPE_CHECKING:
-    from noderr_deploy.beacon import VersionInfo
-    from noderr_deploy.cohorts import RolloutPlan
     from noderr_deploy.config import Config
     from noderr_deploy.rollback import CohortTally, RollbackResult, Thresholds
-
-T = TypeVar("T")
 
 app = typer.Typer(
     name="rollback",
@@ -42,107 +44,6 @@ class Format(StrEnum):
     table = "table"
     json = "json"
     markdown = "markdown"
-
-
-@dataclass(frozen=True)
-class Target:
-    """What is evaluated: the version, the tier it belongs to (if known) and the plan."""
-
-    version: str
-    tier: str | None
-    plan: RolloutPlan
-
-
-ChainReader = Callable[[int], "tuple[RolloutPlan, VersionInfo | None]"]
-"""Reads a beacon tier's rollout plan and current version from the VersionBeacon."""
-
-
-def require_version(version: str | None, tier: str | None) -> None:
-    """Checked before any input is read: there must be a version, or a tier to read it for."""
-    if version is None and tier is None:
-        raise UsageError(
-            "missing --version V (the version under evaluation), or --tier T to evaluate"
-            " the tier's current version on the VersionBeacon"
-        )
-    if version is not None and not version.strip():
-        raise UsageError("--version must not be empty")
-
-
-def resolve_target(
-    version: str | None,
-    tier: str | None,
-    config: Config | None,
-    canary: int | None,
-    cohort_size: int | None,
-    *,
-    read_chain: ChainReader | None = None,
-) -> Target:
-    """The version and rollout plan to evaluate, each from the first source that has it.
-
-    Version: ``--version``, else (with ``--tier``) the tier's current ``versionString`` on
-    the VersionBeacon. Plan values: ``--canary``/``--cohort-size`` (or their environment
-    variables), else the on-chain rollout config (with ``--tier``), else tiers.yaml
-    ``rollout``, else the defaults. ``read_chain`` is called only with ``--tier``.
-    """
-    from noderr_deploy.cohorts import RolloutPlan
-    from noderr_deploy.commands._chain import select_tiers
-    from noderr_deploy.errors import ChainError
-
-    require_version(version, tier)
-    base = config.rollout.plan() if config is not None else RolloutPlan()
-    tier_name = None
-    if tier is not None:
-        if read_chain is None:
-            raise UsageError("--tier needs the VersionBeacon: pass --rpc-url and --beacon")
-        tier_name, slot = select_tiers(config, [tier])[0]
-        base, current = read_chain(slot)
-        if version is None:
-            if current is None:
-                raise ChainError(
-                    f"no version published for tier {tier_name!r} (beacon tier {slot}) on the"
-                    " VersionBeacon: nothing to evaluate (pass --version V to choose one)"
-                )
-            version = current.version_string
-    assert version is not None
-    try:
-        plan = RolloutPlan(
-            canary_percentage=_first(canary, base.canary_percentage),
-            cohort_percentage=_first(cohort_size, base.cohort_percentage),
-            cohort_delay_hours=base.cohort_delay_hours,
-        )
-    except ValueError as exc:
-        raise UsageError(f"invalid rollout plan: {exc}") from exc
-    return Target(version=version, tier=tier_name, plan=plan)
-
-
-def resolve_thresholds(
-    config: Config | None,
-    unhealthy: float | None,
-    error_rate: float | None,
-    min_nodes: int | None,
-) -> Thresholds:
-    """Flags (and their environment variables) over tiers.yaml ``rollback`` over defaults."""
-    from noderr_deploy.rollback import Thresholds
-
-    base = config.rollback if config is not None else None
-    default = Thresholds()
-    return Thresholds(
-        unhealthy_ratio=_first(
-            unhealthy, base.unhealthy_threshold if base else None, default.unhealthy_ratio
-        ),
-        error_rate=_first(
-            error_rate, base.error_rate_threshold if base else None, default.error_rate
-        ),
-        min_nodes=_first(min_nodes, base.min_nodes if base else None, default.min_nodes),
-    )
-
-
-def _first(*values: T | None) -> T:
-    """The first value that is set: flag (or its env var), then tiers.yaml, then default."""
-    for value in values:
-        if value is not None:
-            return value
-    raise AssertionError("the built-in default is always set")
 
 
 @app.command("check")
@@ -325,10 +226,11 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
     settings: list[tuple[Target, Thresholds]] = []
     cfg: Config | None = None
 
-    def read_chain(slot: int) -> tuple[RolloutPlan, VersionInfo | None]:
+    def read_chain(name: str) -> ChainRead:
         from noderr_deploy.beacon import plan_and_version_from_chain
-        from noderr_deploy.commands._chain import chain_settings
+        from noderr_deploy.commands._chain import chain_settings, select_tiers
 
+        tier_name, slot = select_tiers(cfg, [name])[0]
         where = chain_settings(
             cfg, rpc_url=rpc_url, beacon=beacon, chain_id=chain_id, block=block, timeout=timeout
         )
@@ -337,15 +239,16 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
             f"VersionBeacon {where.beacon_address} at block {at_block.number}: beacon tier"
             f" {slot} runs {current.version_string if current else 'no version'}"
         )
-        return plan, current
+        return ChainRead(tier_name, slot, plan, current)
 
     def resolve() -> None:
-        # tiers.yaml (pydantic) is slow to import: without --tier this runs while large
-        # files are read by worker processes, or else before reading.
+        # Without --tier only tiers.yaml's rollout and rollback sections are read, without
+        # pydantic; this runs while large files are read by worker processes, or else
+        # before reading. --tier needs the whole file (tiers, beacon settings).
         nonlocal cfg
-        cfg = load_optional(config)
-        target = resolve_target(version, tier, cfg, canary, cohort_size, read_chain=read_chain)
-        thresholds = resolve_thresholds(cfg, unhealthy_threshold, error_rate_threshold, min_nodes)
+        file, cfg = read_file_settings(config, full=tier is not None)
+        target = resolve_target(version, tier, file, canary, cohort_size, read_chain=read_chain)
+        thresholds = resolve_thresholds(file, unhealthy_threshold, error_rate_threshold, min_nodes)
         settings.append((target, thresholds))
 
     from noderr_deploy.health import read_folded
@@ -359,15 +262,15 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         # forks its workers.
         out.info(f"reading health reports from {len(sources)} path(s)...")
 
-    def tally() -> CohortTally:
-        from noderr_deploy.rollback import CohortTally
+    # Imported before the reader forks: its workers unpickle a CohortTally.
+    from noderr_deploy.rollback import CohortTally, verdict
 
+    def tally() -> CohortTally:
         target = settings[0][0]
         return CohortTally.for_plan(target.plan, target.version, moment, age)
 
     meanwhile = None if tier is not None else resolve
     read = read_folded(sources, tally, skip_invalid=skip_invalid, while_reading=meanwhile)
-    from noderr_deploy.rollback import verdict
 
     target, thresholds = settings[0]
     if read.problems.count:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from tests.health_data import ids_in, jsonl, record
 
 runner = CliRunner()
 AT = "2026-11-01T12:30:00Z"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -373,3 +376,90 @@ def test_exit_2_on_an_invalid_tiers_yaml(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.startswith(f"error: {tmp_path / 'tiers.yaml'}: ")
+
+
+HEAVY = {"pydantic", "web3", "docker", "rich", "requests"}
+STARTUP = """\
+import sys
+from noderr_deploy.cli import _only
+args = ["rollback", "check", *sys.argv[1:]]
+try:  # what main() runs, without the os._exit at its end (so that this code goes on)
+    _only(args)(args=args, prog_name="noderr")
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+heavy = {heavy!r} & {{m.split(".")[0] for m in sys.modules}}
+print(code, sorted(heavy), file=sys.stderr)
+"""
+
+
+def run_alone(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    """The command in a fresh interpreter, output piped; stderr ends with what it imported."""
+    return subprocess.run(
+        [sys.executable, "-c", STARTUP.format(heavy=HEAVY), *args],
+        cwd=cwd,
+        env={"PYTHONPATH": str(REPO), "PATH": "", **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("output", [(), ("--json",), ("--format", "markdown")])
+@pytest.mark.parametrize("chain_env", [False, True])
+def test_check_without_tier_imports_nothing_heavy(
+    tmp_path: Path, output: tuple[str, ...], chain_env: bool
+) -> None:
+    # The repository's tiers.yaml (its rollout and rollback sections) is read; without
+    # --tier, a beacon configured in the environment must not make it go online either.
+    # A skipped record makes it warn, which must not need rich either.
+    assert (REPO / "tiers.yaml").is_file()
+    path = export(tmp_path, *canary_fleet(3, 0), "garbage")
+    env = {"NODERR_RPC_URL": "http://127.0.0.1:9"} if chain_env else {}
+    args = ("--health", path, "--version", "1.0.0", "--skip-invalid", *output)
+    done = run_alone(REPO, *args, env=env)
+    assert done.stderr == (
+        "warning: skipped 1 invalid record(s):\n"
+        f"warning:   {path}:4: bad JSON: invalid character (byte 1)\n"
+        "0 []\n"
+    )
+    assert "verdict: ok" in done.stdout or '"verdict": "ok"' in done.stdout
+
+
+def test_check_without_tier_still_validates_the_rollback_section(tmp_path: Path) -> None:
+    text = (REPO / "tiers.yaml").read_text().replace("min_nodes: 1}", "min_nodes: 0}")
+    assert "min_nodes: 0}" in text
+    (tmp_path / "tiers.yaml").write_text(text)
+    line, column = next(
+        (n, row.index("min_nodes: 0") + len("min_nodes: ") + 1)  # pydantic points at the 0
+        for n, row in enumerate(text.splitlines(), 1)
+        if row.startswith("rollback:")
+    )
+    path = export(tmp_path, record("a"))
+    done = run_alone(tmp_path, "--health", path, "--version", "1.0.0")
+    config = tmp_path / "tiers.yaml"
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"error: {config}: 1 problem in the configuration\n"
+        f"  {config}:{line}:{column}: rollback.min_nodes: Input should be greater than or"
+        " equal to 1\n"
+        "2 ['pydantic']\n"  # the full loader reported it, as for every command
+    )
+
+
+def test_check_without_tier_leaves_the_tiers_section_to_tiers_check(tmp_path: Path) -> None:
+    # Only the rollout and rollback sections are its business (as for `noderr cohort`).
+    (tmp_path / "tiers.yaml").write_text(
+        "rollback: {min_nodes: 2}\ntiers: {oracle: {beacon_tier: 999}}\n"
+    )
+    path = export(tmp_path, *canary_fleet(3, 0))
+    result = check("--health", path, "--version", "1.0.0", "--json", *ALL_CANARY)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["thresholds"]["minNodes"] == 2
+    # With --tier the whole file is needed, and checked.
+    with_tier = check("--health", path, "--tier", "oracle", "--rpc-url", "http://127.0.0.1:9")
+    assert with_tier.exit_code == 2
+    assert "tiers.oracle.beacon_tier: Input should be less than or equal to 255" in (
+        with_tier.stderr
+    )

@@ -1,0 +1,155 @@
+"""What ``noderr rollback check`` evaluates: the version, the rollout plan and the thresholds,
+each from the first source that has it (flag > environment variable > VersionBeacon with
+``--tier`` > tiers.yaml > built-in default).
+
+Nothing heavy is imported here: tiers.yaml is read without pydantic unless ``--tier`` needs
+the whole file (:func:`read_file_settings`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
+
+from noderr_deploy.errors import UsageError
+
+if TYPE_CHECKING:
+    from noderr_deploy.beacon import VersionInfo
+    from noderr_deploy.cohorts import RolloutPlan
+    from noderr_deploy.config import Config
+    from noderr_deploy.configfile import FileSettings
+    from noderr_deploy.rollback import Thresholds
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What is evaluated: the version, the tier it belongs to (if known) and the plan."""
+
+    version: str
+    tier: str | None
+    plan: RolloutPlan
+
+
+class ChainRead(NamedTuple):
+    """What the VersionBeacon says about a tier."""
+
+    tier: str
+    """The tier's name (as tiers.yaml spells it)."""
+    slot: int
+    """Its beacon tier."""
+    plan: RolloutPlan
+    current: VersionInfo | None
+    """Its current version; None when none is published."""
+
+
+ChainReader = Callable[[str], ChainRead]
+"""Finds a tier (``--tier``) and reads its rollout plan and current version on the chain."""
+
+
+def require_version(version: str | None, tier: str | None) -> None:
+    """Checked before any input is read: there must be a version, or a tier to read it for."""
+    if version is None and tier is None:
+        raise UsageError(
+            "missing --version V (the version under evaluation), or --tier T to evaluate"
+            " the tier's current version on the VersionBeacon"
+        )
+    if version is not None and not version.strip():
+        raise UsageError("--version must not be empty")
+
+
+def resolve_target(
+    version: str | None,
+    tier: str | None,
+    file: FileSettings,
+    canary: int | None,
+    cohort_size: int | None,
+    *,
+    read_chain: ChainReader | None = None,
+) -> Target:
+    """The version and rollout plan to evaluate, each from the first source that has it.
+
+    Version: ``--version``, else (with ``--tier``) the tier's current ``versionString`` on
+    the VersionBeacon. Plan values: ``--canary``/``--cohort-size`` (or their environment
+    variables), else the on-chain rollout config (with ``--tier``), else tiers.yaml
+    ``rollout`` (``file``), else the defaults. ``read_chain`` is called only with ``--tier``.
+    """
+    from noderr_deploy.cohorts import RolloutPlan
+    from noderr_deploy.errors import ChainError
+
+    require_version(version, tier)
+    base = file.plan()
+    tier_name = None
+    if tier is not None:
+        if read_chain is None:
+            raise UsageError("--tier needs the VersionBeacon: pass --rpc-url and --beacon")
+        tier_name, slot, base, current = read_chain(tier)
+        if version is None:
+            if current is None:
+                raise ChainError(
+                    f"no version published for tier {tier_name!r} (beacon tier {slot}) on the"
+                    " VersionBeacon: nothing to evaluate (pass --version V to choose one)"
+                )
+            version = current.version_string
+    assert version is not None
+    try:
+        plan = RolloutPlan(
+            canary_percentage=_first(canary, base.canary_percentage),
+            cohort_percentage=_first(cohort_size, base.cohort_percentage),
+            cohort_delay_hours=base.cohort_delay_hours,
+        )
+    except ValueError as exc:
+        raise UsageError(f"invalid rollout plan: {exc}") from exc
+    return Target(version=version, tier=tier_name, plan=plan)
+
+
+def resolve_thresholds(
+    file: FileSettings,
+    unhealthy: float | None,
+    error_rate: float | None,
+    min_nodes: int | None,
+) -> Thresholds:
+    """Flags (and their environment variables) over tiers.yaml ``rollback`` (``file``) over
+    defaults."""
+    from noderr_deploy.rollback import Thresholds
+
+    base = file.rollback
+    default = Thresholds()
+    return Thresholds(
+        unhealthy_ratio=_first(unhealthy, base.get("unhealthy_threshold"), default.unhealthy_ratio),
+        error_rate=_first(error_rate, base.get("error_rate_threshold"), default.error_rate),
+        # An int wherever it came from (the readers check tiers.yaml's); int() tells mypy.
+        min_nodes=int(_first(min_nodes, base.get("min_nodes"), default.min_nodes)),
+    )
+
+
+def read_file_settings(config: Path | None, *, full: bool) -> tuple[FileSettings, Config | None]:
+    """tiers.yaml's rollout and rollback values (none when there is no file and none was
+    asked for), and, with ``full``, the whole validated file.
+
+    Without ``full`` only those two sections are read and checked, without pydantic
+    (:func:`noderr_deploy.configfile.read_settings`); ``--tier`` needs the full file, for the
+    tiers and the ``beacon`` section.
+    """
+    from noderr_deploy.configfile import FileSettings, find_config, read_settings
+
+    path = find_config(config)
+    if path is None:
+        return FileSettings(), None
+    if not full:
+        return read_settings(path), None
+    from noderr_deploy.config import load_config
+
+    cfg = load_config(path)
+    return FileSettings.of(cfg), cfg
+
+
+def _first(*values: T | None) -> T:
+    """The first value that is set: flag (or its env var), then tiers.yaml, then default."""
+    for value in values:
+        if value is not None:
+            return value
+    raise AssertionError("the built-in default is always set")
