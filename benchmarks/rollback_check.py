@@ -10,10 +10,12 @@ times, about 150 MB), then times, in the same run and each as its own process:
   per node, the same per-cohort verdict ("baseline loop"); and the same loop with the
   field checks our reader makes on every record, done by hand ("baseline + checks").
 
-Peak memory is the highest sum of the resident set sizes of the process and its
-children, sampled every 5 ms from /proc (an upper bound: pages shared after fork are
-counted in every process). CPU time is that of the whole process tree, worker processes
-included. Two exports are measured: one in arrival order (what an
+Wall time ends when the command's process exits; nothing samples it meanwhile (a
+sampler would take CPU from it on two cores). CPU time is that of the whole process tree,
+worker processes included (this process adopts orphans, so that it can wait for them).
+Peak memory comes from a separate run: the highest sum of the resident set sizes of the
+process and its children, sampled every 5 ms from /proc (an upper bound: pages shared
+after fork are counted in every process). Two exports are measured: one in arrival order (what an
 export of the engine's log looks like: node clocks a little skewed), and the same
 records shuffled (the worst case for latest-wins).
 
@@ -127,48 +129,67 @@ def generate(path: Path, reports: int, nodes: int, *, shuffle: bool, seed: int =
         out.writelines(lines)
 
 
-def measure(argv: list[str], cwd: Path = ROOT) -> tuple[float, int, str, float]:
-    """(wall seconds, peak summed RSS in bytes, stdout, CPU seconds) of one process tree.
+def adopt_orphans() -> bool:
+    """Make this process the reaper of its orphaned descendants (Linux): a worker that the
+    command leaves to exit on its own is then waited for here, and its CPU time counted
+    by getrusage."""
+    import ctypes
 
-    CPU seconds (user + system of the process and every child it waited for) are less
-    disturbed than wall time when other work shares the machine.
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(36, 1, 0, 0, 0) == 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def measure(argv: list[str], cwd: Path = ROOT) -> tuple[float, str, float]:
+    """(wall seconds, stdout, CPU seconds) of one run of a command.
+
+    Wall time ends when the command's own process exits (what a shell or CI step waits
+    for). CPU time is user + system of the whole process tree, every worker included.
+    Nothing samples the process meanwhile: on two cores a sampler would compete with it.
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     begin = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak = 0
-    ticks: dict[int, int] = {}  # CPU clock ticks last seen, per process of the tree
-    while proc.poll() is None:
-        pids = [proc.pid, *_descendants(proc.pid)]
-        peak = max(peak, _tree_rss(pids))
-        for pid in pids:
-            ticks[pid] = max(ticks.get(pid, 0), _cpu_ticks(pid))
-        time.sleep(0.005)
+    proc.wait()  # the output is a few KB: it fits in the pipe
     wall = time.perf_counter() - begin
     out, err = proc.communicate()
+    _reap()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    waited = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    # getrusage counts a worker only if the command waited for it; a worker left to exit
-    # on its own is counted from the samples (which miss each process's last 5 ms).
-    cpu = max(waited, sum(ticks.values()) / os.sysconf("SC_CLK_TCK"))
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode not in (0, 3):
         raise SystemExit(f"{argv[:4]} failed ({proc.returncode}): {err.decode()[-2000:]}")
-    return wall, peak, out.decode(), cpu
+    return wall, out.decode(), cpu
 
 
-def _cpu_ticks(pid: int) -> int:
-    """User + system CPU time of a process so far, in clock ticks (0 once it is gone)."""
-    try:
-        with Path(f"/proc/{pid}/stat").open() as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+def peak_rss(argv: list[str], cwd: Path = ROOT) -> int:
+    """The highest sum of the resident set sizes of the command's processes, sampled
+    every 5 ms from /proc (an upper bound: pages shared after a fork count in each)."""
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss(proc.pid))
+        time.sleep(0.005)
+    _, err = proc.communicate()
+    _reap()
+    if proc.returncode not in (0, 3):
+        raise SystemExit(f"{argv[:4]} failed ({proc.returncode}): {err.decode()[-2000:]}")
+    return peak
 
 
-def _tree_rss(pids: list[int]) -> int:
+def _reap() -> None:
+    """Wait for orphaned workers adopted by this process (see :func:`adopt_orphans`)."""
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
+def _tree_rss(pid: int) -> int:
     total = 0
-    for child in pids:
+    for child in [pid, *_descendants(pid)]:
         try:
             with Path(f"/proc/{child}/status").open() as status:
                 for line in status:
@@ -204,6 +225,8 @@ def main() -> None:
         " with `python -m noderr_deploy` from that directory",
     )
     args = parser.parse_args()
+    if not adopt_orphans():
+        print("warning: cannot adopt orphaned workers: their CPU time is not counted")
     command = [sys.executable, "-m", "noderr_deploy", "rollback", "check", "--version", VERSION]
     command += ["--json", "--health"]
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
@@ -226,21 +249,19 @@ def main() -> None:
                 **{name: [] for name in BASELINES},
             }
             cpus: dict[str, list[float]] = {name: [] for name in walls}
-            peaks: list[int] = []
             verdicts = set()
             for _ in range(args.runs):
-                wall, peak, out, cpu = measure([*command, str(path)])
+                wall, out, cpu = measure([*command, str(path)])
                 walls["ours"].append(wall)
                 cpus["ours"].append(cpu)
-                peaks.append(peak)
                 verdicts.add(out.split('"verdict": "')[1].split('"')[0])
                 for name, checkout in others.items():
-                    wall, _, out, cpu = measure([*command, str(path)], cwd=checkout)
+                    wall, out, cpu = measure([*command, str(path)], cwd=checkout)
                     walls[name].append(wall)
                     cpus[name].append(cpu)
                     verdicts.add(out.split('"verdict": "')[1].split('"')[0])
                 for name, code in BASELINES.items():
-                    wall, _, out, cpu = measure([sys.executable, "-c", code, str(path), VERSION])
+                    wall, out, cpu = measure([sys.executable, "-c", code, str(path), VERSION])
                     walls[name].append(wall)
                     cpus[name].append(cpu)
                     verdicts.add(out.strip())
@@ -254,18 +275,18 @@ def main() -> None:
                     f"  {label_:<22} {statistics.median(times):6.2f} s wall (runs: {runs}),"
                     f" {statistics.median(cpus[name]):.2f} s CPU"
                 )
-                if name == "ours":
-                    line += f", peak RSS {max(peaks) / 1e6:.0f} MB"
-                else:
+                if name != "ours":
                     line += f"; ours is {statistics.median(times) / mine:.2f}x faster"
                 print(line)
             print(f"  verdicts: {sorted(verdicts)} (must be one); load {os.getloadavg()[0]:.2f}")
+            peak = peak_rss([*command, str(path)])
+            print(f"  peak RSS of noderr rollback check (a separate run): {peak / 1e6:.0f} MB")
             path.unlink()
         # Memory follows the number of distinct nodes, not the size of the input.
         path = Path(tmp) / "health-small.jsonl"
         small = max(args.nodes, args.reports // 5)
         generate(path, small, args.nodes, shuffle=False)
-        _, peak, _, _ = measure([*command, str(path)])
+        peak = peak_rss([*command, str(path)])
         print(
             f"\nsame {args.nodes:,} nodes, {small:,} reports"
             f" ({path.stat().st_size / 1e6:.0f} MB): peak RSS {peak / 1e6:.0f} MB"
