@@ -1,6 +1,7 @@
 """What ``noderr rollback check`` evaluates: the version, the rollout plan and the thresholds,
-each from the first source that has it (flag > environment variable > VersionBeacon with
-``--tier`` > tiers.yaml > built-in default).
+each from the first source that has it: flag > environment variable > tiers.yaml >
+built-in default, except that with ``--tier`` the rollout plan is the VersionBeacon's and
+``--version`` alone may override what the chain says.
 
 Nothing heavy is imported here: tiers.yaml is read without pydantic unless ``--tier`` needs
 the whole file (:func:`read_file_settings`).
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
+
+import typer
 
 from noderr_deploy.errors import UsageError
 
@@ -61,6 +64,27 @@ def require_version(version: str | None, tier: str | None) -> None:
         raise UsageError("--version must not be empty")
 
 
+def check_plan_flags(ctx: typer.Context, canary: int | None, cohort_size: int | None) -> None:
+    """With ``--tier`` the plan is the VersionBeacon's rolloutConfig: plan values given on
+    the command line contradict it (:class:`UsageError`, as for ``noderr cohort``); from
+    the environment they are ambient settings, left unused."""
+    from noderr_deploy.rollout_source import PlanFlags, check_chain_conflicts
+
+    names = {}
+    for param, key, flag, env in _PLAN_OPTIONS:
+        # Compared by name: newer typers bring their own copy of click and its enum.
+        source = ctx.get_parameter_source(param)
+        names[key] = env if source is not None and source.name == "ENVIRONMENT" else flag
+    flags = PlanFlags(canary, cohort_size, None, names)
+    check_chain_conflicts(flags, published_at_given=False, tier=None, chain_flag="--tier")
+
+
+_PLAN_OPTIONS = (
+    ("canary", "canary_percentage", "--canary", "NODERR_CANARY_PERCENTAGE"),
+    ("cohort_size", "cohort_percentage", "--cohort-size", "NODERR_COHORT_PERCENTAGE"),
+)
+
+
 def resolve_target(
     version: str | None,
     tier: str | None,
@@ -73,9 +97,10 @@ def resolve_target(
     """The version and rollout plan to evaluate, each from the first source that has it.
 
     Version: ``--version``, else (with ``--tier``) the tier's current ``versionString`` on
-    the VersionBeacon. Plan values: ``--canary``/``--cohort-size`` (or their environment
-    variables), else the on-chain rollout config (with ``--tier``), else tiers.yaml
-    ``rollout`` (``file``), else the defaults. ``read_chain`` is called only with ``--tier``.
+    the VersionBeacon. Plan: with ``--tier`` the on-chain rollout config (the caller has
+    refused plan flags, :func:`check_plan_flags`); else ``--canary``/``--cohort-size`` (or
+    their environment variables), else tiers.yaml ``rollout`` (``file``), else the
+    defaults. ``read_chain`` is called only with ``--tier``.
     """
     from noderr_deploy.cohorts import RolloutPlan
     from noderr_deploy.errors import ChainError

@@ -20,6 +20,7 @@ from noderr_deploy.commands._options import ConfigOption, JsonOption, QuietOptio
 from noderr_deploy.commands._rollback_settings import (
     ChainRead,
     Target,
+    check_plan_flags,
     read_file_settings,
     require_version,
     resolve_target,
@@ -48,6 +49,7 @@ class Format(StrEnum):
 
 @app.command("check")
 def check(  # noqa: PLR0917 - a command takes its options as parameters
+    ctx: typer.Context,
     files: Annotated[
         list[Path] | None,
         typer.Argument(
@@ -82,7 +84,8 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
             "--tier",
             "-t",
             help="Evaluate this tier's current version on the VersionBeacon, with its on-chain"
-            " rollout plan (needs --rpc-url and --beacon, or beacon: in tiers.yaml).",
+            " rollout plan (needs --rpc-url and --beacon, or beacon: in tiers.yaml)."
+            " --version still chooses the version; --canary/--cohort-size contradict it.",
             show_default=False,
         ),
     ] = None,
@@ -197,7 +200,8 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
 
     A cohort with fewer than --min-nodes nodes is 'insufficient': it cannot trigger.
 
-    With --tier, the version and the rollout plan come from the VersionBeacon.
+    With --tier, the version and the rollout plan come from the VersionBeacon (as for
+    noderr cohort, plan flags then contradict the chain: exit 2).
 
     Exit codes: 0 ok or inconclusive; 3 rollback; 4 inconclusive with --require-data;
     2 malformed input or bad flags; 1 chain unreachable or no version for --tier.
@@ -223,6 +227,9 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         raise UsageError("missing --health FILE (a file, a directory, or - for stdin)")
     moment, age = _moment_and_age(at, max_age)
     require_version(version, tier)
+    if tier is not None:
+        check_plan_flags(ctx, canary, cohort_size)
+        canary = cohort_size = None  # from the environment: the chain's plan wins
     settings: list[tuple[Target, Thresholds]] = []
     cfg: Config | None = None
 

@@ -240,6 +240,12 @@ def test_exit_2_when_nothing_valid_is_left(tmp_path: Path) -> None:
             "error: unknown tier 'nosuch' (no tiers.yaml; known beacon tiers: validator, guardian,"
             " oracle)",
         ),
+        (
+            # Checked before the chain is asked (there is no RPC endpoint here).
+            ("--tier", "oracle", "--canary", "10", "--cohort-size", "20"),
+            "error: --canary/--cohort-size and --tier contradict each other: with a"
+            " VersionBeacon the plan is its rolloutConfig (drop one of them)",
+        ),
         (("--version", "1", "--max-age", "soon"), "error: --max-age: not a duration: 'soon'"),
         (("--version", "1", "--at", "noon"), "error: --at: not a time: 'noon'"),
         (("--version", "1", "--unhealthy-threshold", "1.5"), "error: Invalid value for"),

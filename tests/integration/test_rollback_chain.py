@@ -76,15 +76,17 @@ def test_tier_takes_version_and_plan_from_the_chain(
     assert document["cohorts"][0]["reasons"] == ["unhealthy 20.0% > 10.0%"]
 
 
-def test_version_and_plan_flags_beat_the_chain(
-    node: Anvil, beacon: BeaconDriver, export: Path
+def test_version_beats_the_chain_and_the_plan_is_the_chains(
+    node: Anvil, beacon: BeaconDriver, export: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     beacon.publish(ORACLE, "1.4.2")
-    result = check(node, beacon, export, "--tier", "oracle", "--version", "1.4.1", "--canary", "5")
+    # Plan values in the environment (and tiers.yaml's 5/25) are ambient: the chain wins.
+    monkeypatch.setenv("NODERR_CANARY_PERCENTAGE", "5")
+    result = check(node, beacon, export, "--tier", "oracle", "--version", "1.4.1")
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
     assert (document["tier"], document["version"]) == ("oracle", "1.4.1")
-    assert (document["plan"]["canaryPercentage"], document["plan"]["cohortPercentage"]) == (5, 20)
+    assert (document["plan"]["canaryPercentage"], document["plan"]["cohortPercentage"]) == (10, 20)
     assert document["verdict"] == "ok"
 
 
