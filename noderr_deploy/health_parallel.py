@@ -1,12 +1,9 @@
 """Reading one large JSON Lines file on several cores.
 
-The file is cut into segments of whole lines (about :data:`SEGMENT` bytes each). Two
-processes share the segments by meeting in the middle: this process claims them from the
-front (after the caller's set-up has run), a forked worker from the back, one segment at
-a time under a lock. Neither idles while the other still has work, whatever else the
-machine is running. With more processes the file is first split into regions, one per
-pair. A process reading from the back decodes each segment's chunks last first and feeds
-them to :meth:`Latest.add_earlier`.
+The file's segments (about :data:`SEGMENT` bytes each) are shared between this process
+and forked workers as :mod:`noderr_deploy.health_segments` describes: two processes meet
+in the middle, this one claiming from the front (after the caller's set-up has run), a
+worker from the back.
 
 Each process ends up with the latest report per node of the segments it read: its *run*,
 a contiguous part of the file (taker ``t`` read the ``t``-th run in file order). Runs are
@@ -17,22 +14,20 @@ merges a node is its *owner*:
   send it their whole runs;
 - folding (:func:`fold_lines_parallel`): node ids are shared out by their string hash, the
   processes swap the parts of their runs that others own, and each merges its own nodes
-  and folds them into a small summary (a :class:`Fold`, such as the rollback verdict's
-  per-cohort tally) that is all that comes back. Merging and evaluating 100,000 nodes is
-  then shared too, instead of waiting for one process.
+  and folds them into a small summary (a :class:`~noderr_deploy.health.Fold`, such as the
+  rollback verdict's per-cohort tally) that is all that comes back. Merging and
+  evaluating 100,000 nodes is then shared too, instead of waiting for one process.
 
 Reports cross between processes as msgpack, through a shared memory area per direction
 (a pipe moves 10 MB in 64 KB steps, each a context switch); the pipe carries the small
-messages. Problems are numbered from the start of their segment, then shifted by the
-lines before it. A worker ends with ``os._exit``: its memory goes back to the system at
-once, without freeing a million objects one by one.
+messages. A worker ends with ``os._exit``: its memory goes back to the system at once,
+without freeing a million objects one by one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import itertools
 import mmap
 import multiprocessing
 import operator
@@ -42,11 +37,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import IO, Any, Generic
+from typing import Any, Generic
 
 import msgspec
 
 from noderr_deploy.health import F, HealthReport, Latest, Problems
+from noderr_deploy.health_segments import (
+    Claims,
+    Segment,
+    Taker,
+    add_problems,
+    read_claimed,
+    regions,
+    split_points,
+)
 
 _ENCODE = msgspec.msgpack.Encoder().encode
 _DECODE = msgspec.msgpack.Decoder(list[HealthReport]).decode
@@ -71,160 +75,6 @@ class Folded(Generic[F]):
     fold: F
     records: int
     nodes: int
-
-
-# -- claiming and reading segments -----------------------------------------------------------
-
-
-def split_points(path: Path, size: int, parts: int) -> list[int]:
-    """Offsets ``[0, ..., size]`` cutting the file into about ``parts`` ranges of whole lines
-    (fewer when lines are longer than a range)."""
-    points = [0]
-    with path.open("rb") as stream:
-        for k in range(1, parts):
-            stream.seek(size * k // parts)
-            stream.readline()
-            offset = stream.tell()
-            if points[-1] < offset < size:
-                points.append(offset)
-    points.append(size)
-    return points
-
-
-class Claims:
-    """Which segments are still to be read, shared by forked processes: per region, the
-    first one left (claimed from the front) and the one after the last one left (claimed
-    from the back)."""
-
-    def __init__(self, regions: list[tuple[int, int]], *, reserve: int = 0) -> None:
-        context = multiprocessing.get_context("fork")
-        self._bounds = context.RawArray("q", [bound for region in regions for bound in region])
-        self._lock = context.Lock()
-        self._reserve = reserve
-
-    def take(self, region: int, front: bool) -> int | None:
-        """Claim the next segment of ``region`` from its front or its back (None: all gone).
-        The last ``reserve`` segments of a region are left to its front taker."""
-        low, high = 2 * region, 2 * region + 1
-        with self._lock:
-            left = self._bounds[high] - self._bounds[low]
-            if left <= (0 if front else self._reserve):
-                return None
-            if front:
-                self._bounds[low] += 1
-                return int(self._bounds[low] - 1)
-            self._bounds[high] -= 1
-            return int(self._bounds[high])
-
-
-@dataclass
-class Segment:
-    """What reading one segment found: its newlines, and its problems numbered from the
-    segment's first line."""
-
-    index: int
-    newlines: int
-    problems: Problems
-
-
-@dataclass(frozen=True)
-class Taker:
-    """One of the ``takers`` processes sharing a file: it claims segments of ``region`` from
-    the front or the back. Taker 0 is this process; the index is also the place of the
-    taker's run in file order."""
-
-    index: int
-    takers: int
-
-    @property
-    def region(self) -> int:
-        return self.index // 2
-
-    @property
-    def front(self) -> bool:
-        return self.index % 2 == 0
-
-
-def read_claimed(
-    path: Path, points: list[int], claims: Claims, taker: Taker, latest: Latest
-) -> list[Segment]:
-    """Read the segments ``taker`` claims into ``latest``."""
-    name = str(path)
-    done: list[Segment] = []
-    with path.open("rb") as stream:
-        while (index := claims.take(taker.region, taker.front)) is not None:
-            start, end = points[index], points[index + 1]
-            read = _read_forwards if taker.front else _read_backwards
-            done.append(read(stream, name, (index, start, end), latest))
-    return done
-
-
-def _read_forwards(
-    stream: IO[bytes], name: str, segment: tuple[int, int, int], latest: Latest
-) -> Segment:
-    from noderr_deploy.health_formats import BOM, read_lines
-
-    index, start, end = segment
-    stream.seek(start)
-    if start == 0:
-        head = stream.read(3)
-        if head == BOM:
-            start = 3
-        stream.seek(start)
-    problems = Problems()
-    newlines = read_lines(stream, name, latest, problems, end=end - start)
-    return Segment(index, newlines, problems)
-
-
-def _read_backwards(
-    stream: IO[bytes], name: str, segment: tuple[int, int, int], latest: Latest
-) -> Segment:
-    """Read a segment whose later records are all in ``latest`` already: its chunks are
-    decoded last first and fed with :meth:`Latest.add_earlier`."""
-    from noderr_deploy.health_formats import BOM, CHUNK, decode_chunk
-
-    index, start, end = segment
-    stream.seek(start)
-    data = stream.read(end - start)
-    chunks = []
-    position = 3 if start == 0 and data.startswith(BOM) else 0
-    while position < len(data):
-        cut = data.find(b"\n", position + CHUNK - 1) + 1 or len(data)
-        chunks.append((position, cut))
-        position = cut
-    newlines = 0
-    found: list[tuple[int, Problems]] = []
-    for position, cut in reversed(chunks):
-        problems = Problems()
-        reports, count = decode_chunk(data[position:cut], name, 1, problems)
-        latest.add_earlier(reports)
-        newlines += count
-        if problems.count:
-            found.append((data.count(b"\n", 0, position), problems))
-    in_order = Problems()
-    for offset, problems in reversed(found):
-        in_order.extend(problems, offset)
-    return Segment(index, newlines, in_order)
-
-
-def _regions(segments: int, parts: int) -> list[tuple[int, int]]:
-    """Segment ranges ``(first, after last)`` for ``parts`` takers, two per region (the
-    last region has one when ``parts`` is odd), sized by their number of takers."""
-    takers = [min(2, parts - t) for t in range(0, parts, 2)]
-    bounds = [0]
-    done = 0
-    for n in takers:
-        done += n
-        bounds.append(segments * done // parts)
-    return list(itertools.pairwise(bounds))
-
-
-def _add_problems(problems: Problems, segments: list[Segment]) -> None:
-    """Problems of every segment in file order, numbered from the start of the file."""
-    offset = 0
-    for segment in sorted(segments, key=operator.attrgetter("index")):
-        problems.extend(segment.problems, offset)
-        offset += segment.newlines
 
 
 # -- runs: splitting by owner, merging in file order -----------------------------------------
@@ -434,7 +284,7 @@ def _read_together(
 ) -> _Read:
     """Start ``parts - 1`` workers (appended to ``links``), run ``meanwhile()``, read this
     process's share, and collect what every worker read."""
-    claims = Claims(_regions(len(points) - 1, parts), reserve=RESERVE)
+    claims = Claims(regions(len(points) - 1, parts), reserve=RESERVE)
     job = _Job(path, points, claims, owners)
     for t in range(1, parts):
         links.append(_start(job, Taker(t, parts)))
@@ -490,7 +340,7 @@ def read_lines_parallel(
         merged = merge_runs(read.own, 0, _opened(read.received))
         merged.records = read.records
         latest.merge(merged)
-        _add_problems(problems, read.segments)
+        add_problems(problems, read.segments)
     finally:
         _stop(links)
         if enabled:
@@ -518,7 +368,7 @@ def fold_lines_parallel(
     links: list[_Link] = []
     try:
         read = _read_together(path, points, parts, parts, meanwhile=meanwhile, links=links)
-        _add_problems(problems, read.segments)
+        add_problems(problems, read.segments)
         try:
             check(problems, read.records)
         except BaseException:

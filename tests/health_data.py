@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from noderr_deploy.cohorts import RolloutPlan, bucket
-from noderr_deploy.health import HealthReport, Metrics
+from noderr_deploy.health import HealthReport, Metrics, read_latest
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ALL_CANARY = RolloutPlan(canary_percentage=100, cohort_percentage=0)
@@ -71,3 +72,28 @@ def ids_in(
 
 def seconds(n: float) -> timedelta:
     return timedelta(seconds=n)
+
+
+# -- a JSON Lines export for the readers' tests -----------------------------------------
+
+
+def export(path: Path, count: int = 3000, nodes: int = 97) -> Path:
+    """Records out of time order with many ties (ten distinct timestamps), and malformed
+    lines: three close together at the start, one in the middle, one near the end."""
+    lines: list[dict[str, object] | str] = [
+        record(f"n{i % nodes}", uptime=i, timestamp=1793534400 + (i * 7919) % 600 // 60)
+        for i in range(count)
+    ]
+    lines[0] = "garbage"
+    lines[5] = json.dumps(record("x", memory=101))
+    lines[9] = "[]"
+    lines[count // 2] = json.dumps(record("x", cpu=-1))
+    lines[-2] = "{"
+    path.write_bytes(b"\xef\xbb\xbf" + jsonl(*lines)[:-1])  # a BOM, no final newline
+    return path
+
+
+def by_rule(path: Path) -> tuple[dict[str, float], list[str]]:
+    """Latest uptime per node and the problems, read by one process from the front."""
+    result = read_latest([path], workers=1, skip_invalid=True)
+    return {k: v.metrics.uptime for k, v in result.latest.items()}, result.problems.lines()

@@ -1,8 +1,8 @@
-"""Sharing one JSON Lines file between processes: claims, reading backwards, merging."""
+"""Sharing one JSON Lines file between processes: gathering every node, or folding each
+node where it is owned."""
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import time
@@ -16,26 +16,10 @@ import pytest
 from noderr_deploy import health_formats, health_parallel
 from noderr_deploy.cohorts import RolloutPlan
 from noderr_deploy.errors import InputError
-from noderr_deploy.health import HealthReport, Latest, Problems, read_folded, read_latest
-from noderr_deploy.health_parallel import Claims, Taker, read_claimed, split_points
+from noderr_deploy.health import HealthReport, read_folded, read_latest
+from noderr_deploy.health_segments import Claims
 from noderr_deploy.rollback import CohortTally, Thresholds, verdict
-from tests.health_data import T0, jsonl, record
-
-
-def export(path: Path, count: int = 3000, nodes: int = 97) -> Path:
-    """Records out of time order with many ties (ten distinct timestamps), and malformed
-    lines: three close together at the start, one in the middle, one near the end."""
-    lines: list[dict[str, object] | str] = [
-        record(f"n{i % nodes}", uptime=i, timestamp=1793534400 + (i * 7919) % 600 // 60)
-        for i in range(count)
-    ]
-    lines[0] = "garbage"
-    lines[5] = json.dumps(record("x", memory=101))
-    lines[9] = "[]"
-    lines[count // 2] = json.dumps(record("x", cpu=-1))
-    lines[-2] = "{"
-    path.write_bytes(b"\xef\xbb\xbf" + jsonl(*lines)[:-1])  # a BOM, no final newline
-    return path
+from tests.health_data import T0, by_rule, export
 
 
 class SeenClaims(Claims):
@@ -65,55 +49,6 @@ def worker_started() -> None:
     while bounds[1] == high and bounds[0] < bounds[1] and time.monotonic() < deadline:
         time.sleep(0.01)
     assert bounds[1] < high
-
-
-def by_rule(path: Path) -> tuple[dict[str, float], list[str]]:
-    """Latest uptime per node and the problems, read by one process from the front."""
-    result = read_latest([path], workers=1, skip_invalid=True)
-    return {k: v.metrics.uptime for k, v in result.latest.items()}, result.problems.lines()
-
-
-def test_claims_from_both_ends_meet_and_give_each_segment_once() -> None:
-    claims = Claims([(0, 5), (5, 6), (6, 6)])
-    assert [claims.take(0, True), claims.take(0, False), claims.take(0, True)] == [0, 4, 1]
-    assert [claims.take(0, False), claims.take(0, False), claims.take(0, True)] == [3, 2, None]
-    assert claims.take(0, False) is None
-    assert [claims.take(1, False), claims.take(1, True)] == [5, None]
-    assert claims.take(2, True) is None  # an empty region
-
-
-def test_the_last_segments_are_reserved_for_the_front() -> None:
-    claims = Claims([(0, 5)], reserve=2)
-    assert [claims.take(0, False), claims.take(0, False), claims.take(0, False)] == [4, 3, 2]
-    assert claims.take(0, False) is None  # two left: both for the front
-    assert [claims.take(0, True), claims.take(0, True), claims.take(0, True)] == [0, 1, None]
-
-
-def test_regions_are_sized_by_their_takers() -> None:
-    assert health_parallel._regions(10, 1) == [(0, 10)]
-    assert health_parallel._regions(10, 2) == [(0, 10)]
-    assert health_parallel._regions(9, 3) == [(0, 6), (6, 9)]
-    assert health_parallel._regions(10, 4) == [(0, 5), (5, 10)]
-
-
-@pytest.mark.parametrize("chunk", [64, 1000, 1 << 19])
-def test_one_taker_reading_backwards_finds_what_reading_forwards_finds(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
-) -> None:
-    monkeypatch.setattr(health_formats, "CHUNK", chunk)
-    path = export(tmp_path / "h.jsonl")
-    expected_latest, expected_problems = by_rule(path)
-    points = split_points(path, path.stat().st_size, 7)
-    latest = Latest()
-    taker = Taker(1, 2)  # from the back of region 0, with nobody at the front
-    segments = read_claimed(path, points, Claims([(0, len(points) - 1)]), taker, latest)
-    assert [s.index for s in segments] == list(range(len(points) - 2, -1, -1))
-    problems = Problems()
-    health_parallel._add_problems(problems, segments)
-    assert {k: v.metrics.uptime for k, v in latest.by_node.items()} == expected_latest
-    assert problems.lines() == expected_problems
-    assert latest.records == 2995
-    assert sum(s.newlines for s in segments) == 2999
 
 
 @pytest.mark.parametrize("workers", [2, 3, 4])
