@@ -7,6 +7,7 @@ tests rebuild from the layer cache. Every image built on the pnpm base is remove
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import shutil
@@ -22,6 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from noderr_deploy.cli import app
+from tests.support.auth_registry import PASSWORD, USER, AuthRegistryError, auth_registry
 from tests.support.components import free_port, require
 from tests.support.containers import run_container
 from tests.support.pnpm_base import build_pnpm_base, pnpm_package, remove_descendants
@@ -362,3 +364,68 @@ def test_push_to_a_dead_registry_is_exit_1(
     finally:
         for tier_tag in (f"{VERSION}-all", "latest-all"):
             discard(docker_client, f"{dead}/noderr-node-os:{tier_tag}")
+
+
+# -- a registry that wants credentials ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def locked_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    try:
+        with auth_registry(tmp_path_factory.mktemp("auth-registry")) as address:
+            yield address
+    except AuthRegistryError as error:
+        require("registry with authentication", str(error))
+
+
+def registry_tags(address: str, repository: str) -> list[str]:
+    """The tags of ``repository``, asked with the test credentials."""
+    request = urllib.request.Request(f"http://{address}/v2/{repository}/tags/list")
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return sorted(json.load(response)["tags"])
+
+
+@pytest.fixture
+def locked_project(
+    project: Path, locked_registry: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, str]:
+    """A tiers.yaml pushing to the registry with credentials, and its namespace."""
+    namespace = f"{locked_registry}/noderr-{RUN}"
+    monkeypatch.setenv("NODERR_REGISTRY_USER", USER)
+    return write_config(project, "locked.yaml", registry=namespace), namespace
+
+
+@pytest.mark.parametrize("password", [PASSWORD, "wrong-password"])
+def test_push_with_credentials_from_the_environment(
+    locked_project: tuple[Path, str],
+    pnpm_base: str,
+    docker_client: docker.DockerClient,
+    monkeypatch: pytest.MonkeyPatch,
+    password: str,
+) -> None:
+    config, namespace = locked_project
+    locked_registry = namespace.split("/")[0]
+    monkeypatch.setenv("NODERR_REGISTRY_PASSWORD", password)
+    result = build(config, "-t", "all", "--base-image", pnpm_base, "--push", "-q", "--json")
+    try:
+        assert password not in result.stdout + result.stderr  # never echoed
+        if password == PASSWORD:
+            assert result.exit_code == 0, result.stderr
+            [entry] = json.loads(result.stdout)
+            assert entry["pushed"] is True and entry["digest"].startswith("sha256:")
+            assert registry_tags(locked_registry, f"noderr-{RUN}/noderr-node-os") == [
+                f"{VERSION}-all",
+                "latest-all",
+            ]
+        else:
+            assert result.exit_code == 1
+            assert result.stdout == ""
+            assert result.stderr.splitlines()[0] == (
+                f"error: push of {namespace}/noderr-node-os:{VERSION}-all failed:"
+                " unauthorized: authentication required"
+            )
+    finally:
+        for tier_tag in (f"{VERSION}-all", "latest-all"):
+            discard(docker_client, f"{namespace}/noderr-node-os:{tier_tag}")
