@@ -200,8 +200,9 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
 
     A cohort with fewer than --min-nodes nodes is 'insufficient': it cannot trigger.
 
-    With --tier, the version and the rollout plan come from the VersionBeacon (as for
-    noderr cohort, plan flags then contradict the chain: exit 2).
+    With --tier, the version and the rollout plan come from the VersionBeacon.
+
+    Plan flags then contradict the chain (exit 2), as for noderr cohort.
 
     Exit codes: 0 ok or inconclusive; 3 rollback; 4 inconclusive with --require-data;
     2 malformed input or bad flags; 1 chain unreachable or no version for --tier.
