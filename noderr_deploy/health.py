@@ -271,6 +271,10 @@ class Fold(Protocol):
     :class:`noderr_deploy.rollback.CohortTally`). Parts may be built in other processes:
     a fold must pickle."""
 
+    def prepare(self, nodes: Iterable[str]) -> None:
+        """Work that can be done ahead for nodes likely to be added next (a worker calls this
+        while it waits for the other processes' reports). It may do nothing."""
+
     def add(self, latest: Mapping[str, HealthReport]) -> None:
         """Fold in these nodes (every node is added once, to one part)."""
 
@@ -348,8 +352,8 @@ def read_folded(
     while_reading: Callable[[], None] | None = None,
 ) -> FoldedRead[F]:
     """Read health exports as :func:`read_latest` does, and fold the latest report of each
-    node into ``make_fold()``, called in this process once everything is read (and after
-    ``while_reading``, which may compute its settings).
+    node into ``make_fold()``, called once in this process after ``while_reading`` (which
+    may compute its settings).
 
     One large JSON Lines file is read, merged and folded by several processes, each
     folding its share of the nodes (:func:`noderr_deploy.health_parallel.fold_lines_parallel`):

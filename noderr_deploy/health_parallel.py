@@ -213,9 +213,11 @@ def _worker(job: _Job, link: _Link) -> None:
         packed = link.up.pack(sorted(parcels.items()))
         _send(link.pipe, ("read", latest.records, segments, packed))
         if job.owners > 1:
+            [fold] = _receive(link.pipe, "its fold")
+            fold.prepare(own.by_node)  # while the parent finishes reading
             order = _receive(link.pipe, "the runs to merge")
             if order:  # empty: the parent stopped (malformed input), nothing to fold
-                fold, packed = order
+                [packed] = order
                 runs = [(sender, link.down.reports(where)) for sender, where in packed]
                 merged = merge_runs(own, link.taker.index, runs)
                 fold.add(merged.by_node)
@@ -359,15 +361,25 @@ def fold_lines_parallel(
 ) -> Folded[F]:
     """Read ``path`` in ``parts`` processes, each of which merges and folds the nodes it
     owns; return the combined fold. ``meanwhile()`` runs here once the workers have
-    started; ``check(problems, records)`` once everything is read, before anything is
-    folded (it raises to stop: malformed records, or none at all); ``make_fold()`` after."""
+    started, then ``make_fold()``, whose fold goes to the workers at once (they prepare it
+    while this process still reads); ``check(problems, records)`` runs once everything is
+    read, before anything is folded (it raises to stop: malformed records, or none)."""
     points = split_points(path, size, max(parts, -(-size // SEGMENT)))
     parts = _parts(points, parts)
     enabled = gc.isenabled()
     gc.disable()
     links: list[_Link] = []
+    made: list[F] = []
+
+    def start() -> None:
+        meanwhile()
+        made.append(make_fold())
+        for link in links:
+            _send(link.pipe, ("fold", made[0]))
+
     try:
-        read = _read_together(path, points, parts, parts, meanwhile=meanwhile, links=links)
+        read = _read_together(path, points, parts, parts, meanwhile=start, links=links)
+        fold = made[0]
         add_problems(problems, read.segments)
         try:
             check(problems, read.records)
@@ -376,12 +388,11 @@ def fold_lines_parallel(
                 with contextlib.suppress(OSError):
                     _send(link.pipe, ("stop",))
             raise
-        fold = make_fold()
         for link in links:  # first let the workers go on: they merge while this one does
             owner = link.taker.index
             runs = [(0, read.parcels[owner])] if owner in read.parcels else []
             runs += read.relay.get(owner, [])
-            _send(link.pipe, ("fold", fold, link.down.pack(runs)))
+            _send(link.pipe, ("runs", link.down.pack(runs)))
         merged = merge_runs(read.own, 0, _opened(read.received))
         fold.add(merged.by_node)
         nodes = len(merged.by_node)

@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -210,6 +210,8 @@ class CohortTally:
     counts: list[list[int]] = field(default_factory=lambda: [[0, 0, 0, 0] for _ in COHORTS])
     """Per cohort: nodes, healthy, degraded, unhealthy."""
     errors: list[list[float]] = field(default_factory=lambda: [[] for _ in COHORTS])
+    known: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    """Buckets computed ahead by :meth:`prepare`, used up by the next :meth:`add`."""
 
     @classmethod
     def for_plan(
@@ -219,11 +221,16 @@ class CohortTally:
         cutoff = utc(at) - max_age if max_age is not None else None
         return cls(tuple(index[c] for c in plan.cohort_table()), version, cutoff)
 
+    def prepare(self, nodes: Iterable[str]) -> None:
+        """Compute the buckets of these node ids ahead (keccak is most of :meth:`add`)."""
+        ids = list(nodes)
+        self.known = dict(zip(ids, buckets_of(n.encode("utf-8") for n in ids), strict=True))
+
     def add(self, latest: Mapping[str, HealthReport]) -> None:
         """Fold in the latest report of each of these nodes (each node once, overall)."""
         cutoff, version = self.cutoff, self.version
         judged: list[HealthReport] = []
-        ids: list[bytes] = []
+        names: list[str] = []
         for node, report in latest.items():
             if cutoff is not None and utc(report.timestamp) < cutoff:
                 self.stale += 1
@@ -231,18 +238,27 @@ class CohortTally:
                 self.other_version += 1
             else:
                 judged.append(report)
-                ids.append(node.encode("utf-8"))
+                names.append(node)
         self.nodes += len(latest)
         column = {"healthy": 1, "degraded": 2, "unhealthy": 3}
         slot, counts, errors = self.slot, self.counts, self.errors
         # This loop runs once per node of a large fleet, hence the local names.
-        for report, b in zip(judged, buckets_of(ids), strict=True):
+        for report, b in zip(judged, self._buckets(names), strict=True):
             k = slot[b]
             row = counts[k]
             row[0] += 1
             row[column[report.health_status or derived_status(report.metrics)]] += 1
             if report.metrics.errors:
                 errors[k].append(report.metrics.errors)
+
+    def _buckets(self, names: list[str]) -> Sequence[int]:
+        """The bucket of each node id: from :meth:`prepare`, else computed now."""
+        known, self.known = self.known, {}
+        if not known:
+            return buckets_of(n.encode("utf-8") for n in names)
+        missing = [n for n in names if n not in known]
+        known.update(zip(missing, buckets_of(n.encode("utf-8") for n in missing), strict=True))
+        return [known[n] for n in names]
 
     def combine(self, other: CohortTally) -> None:
         """Add the tally of other nodes (folded with the same settings)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,10 @@ class Uptimes:
 
     seen: dict[str, float] = field(default_factory=dict)
     pids: set[int] = field(default_factory=set)
+    prepared: set[str] = field(default_factory=set)
+
+    def prepare(self, nodes: Iterable[str]) -> None:
+        self.prepared |= set(nodes)
 
     def add(self, latest: Mapping[str, HealthReport]) -> None:
         assert not self.seen.keys() & latest.keys()
@@ -105,6 +109,7 @@ class Uptimes:
         assert not self.seen.keys() & other.seen.keys()
         self.seen.update(other.seen)
         self.pids |= other.pids
+        self.prepared |= other.prepared
 
 
 @pytest.fixture
@@ -125,6 +130,10 @@ def test_each_process_folds_the_nodes_it_owns(tmp_path: Path, workers: int) -> N
     # Ties and out-of-order records are decided as one process reading in order does.
     assert result.fold.seen == expected_latest
     assert len(result.fold.pids) == workers  # every process owned and folded some nodes
+    # Workers prepared the nodes they own of what they read themselves (this process has
+    # nothing to wait for, so it prepares nothing).
+    assert result.fold.prepared <= result.fold.seen.keys()
+    assert bool(result.fold.prepared) is (workers > 1)
     assert result.problems.lines() == expected_problems
     assert (result.records, result.nodes) == (2995, 97)
 
@@ -161,7 +170,7 @@ def test_malformed_records_stop_the_workers_before_anything_is_folded(tmp_path: 
     assert [line.split(": ")[0] for line in caught.value.details] == [
         f"{path}:{n}" for n in (1, 6, 10, 1501, 2999)
     ]
-    assert folds == []
+    assert [fold.seen for fold in folds] == [{}]  # made early (for the workers), never fed
     assert multiprocessing.active_children() == []
 
 

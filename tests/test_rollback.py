@@ -302,6 +302,18 @@ def test_partial_tallies_combine_into_the_tally_of_all_nodes() -> None:
     )
 
 
+def test_buckets_prepared_ahead_give_the_same_tally() -> None:
+    latest = latest_per_node([report(f"n{i}", cpu=i % 100) for i in range(300)])
+    plain = CohortTally.for_plan(RolloutPlan(), "1.0.0", T0)
+    plain.add(latest)
+    ahead = CohortTally.for_plan(RolloutPlan(), "1.0.0", T0)
+    ahead.prepare([f"n{i}" for i in range(0, 400, 2)])  # some of them, and others
+    assert ahead.known == {f"n{i}": bucket(f"n{i}") for i in range(0, 400, 2)}
+    ahead.add(latest)
+    assert ahead == plain
+    assert ahead.known == {}  # used up: nothing extra goes back over the pipe
+
+
 def test_error_totals_do_not_depend_on_the_order_of_the_nodes() -> None:
     """0.1 + 0.2 + 0.3 is not 0.3 + 0.2 + 0.1 in floating point: the tally sums exactly,
     so which process folded which node cannot move an error rate by a last bit."""
