@@ -61,7 +61,8 @@ milliseconds of each other, large enough that claiming one costs nothing."""
 
 RESERVE = 1
 """How many segments a worker leaves to this process at the end, to read while the worker
-splits and encodes its run (which then arrives about when this process is done)."""
+splits and encodes its run and prepares its fold (started later, this process would
+otherwise still be reading when the worker is done)."""
 
 AREA = 256 << 20
 """Size of each shared memory area (room for about 2.5 million nodes): address space
