@@ -39,6 +39,26 @@ QuietOption = Annotated[
 ]
 
 
+PLAN_OPTIONS = {
+    # parameter name -> (tiers.yaml key, flag, environment variable)
+    "canary": ("canary_percentage", "--canary", "NODERR_CANARY_PERCENTAGE"),
+    "cohort_size": ("cohort_percentage", "--cohort-size", "NODERR_COHORT_PERCENTAGE"),
+    "delay_hours": ("cohort_delay_hours", "--delay-hours", "NODERR_COHORT_DELAY_HOURS"),
+}
+
+
+def plan_flag_names(ctx: typer.Context) -> dict[str, str]:
+    """How each rollout plan value was given to this command, by tiers.yaml key: its
+    environment variable when it came from there, else its flag (for messages, and to tell
+    command-line flags from ambient settings)."""
+    names = {}
+    for param, (key, flag, env) in PLAN_OPTIONS.items():
+        # Compared by name: newer typers bring their own copy of click and its enum.
+        source = ctx.get_parameter_source(param)
+        names[key] = env if source is not None and source.name == "ENVIRONMENT" else flag
+    return names
+
+
 def load(config: Path | None) -> Config:
     """The tiers.yaml named by ``--config``/``NODERR_CONFIG`` or discovered from the cwd."""
     from noderr_deploy.config import load_config

@@ -68,21 +68,11 @@ def check_plan_flags(ctx: typer.Context, canary: int | None, cohort_size: int | 
     """With ``--tier`` the plan is the VersionBeacon's rolloutConfig: plan values given on
     the command line contradict it (:class:`UsageError`, as for ``noderr cohort``); from
     the environment they are ambient settings, left unused."""
+    from noderr_deploy.commands._options import plan_flag_names
     from noderr_deploy.rollout_source import PlanFlags, check_chain_conflicts
 
-    names = {}
-    for param, key, flag, env in _PLAN_OPTIONS:
-        # Compared by name: newer typers bring their own copy of click and its enum.
-        source = ctx.get_parameter_source(param)
-        names[key] = env if source is not None and source.name == "ENVIRONMENT" else flag
-    flags = PlanFlags(canary, cohort_size, None, names)
+    flags = PlanFlags(canary, cohort_size, None, plan_flag_names(ctx))
     check_chain_conflicts(flags, published_at_given=False, tier=None, chain_flag="--tier")
-
-
-_PLAN_OPTIONS = (
-    ("canary", "canary_percentage", "--canary", "NODERR_CANARY_PERCENTAGE"),
-    ("cohort_size", "cohort_percentage", "--cohort-size", "NODERR_COHORT_PERCENTAGE"),
-)
 
 
 def resolve_target(

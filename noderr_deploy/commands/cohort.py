@@ -18,7 +18,7 @@ from noderr_deploy.commands._chain import (
     RpcUrlOption,
     TimeoutOption,
 )
-from noderr_deploy.commands._options import ConfigOption, JsonOption
+from noderr_deploy.commands._options import ConfigOption, JsonOption, plan_flag_names
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -32,14 +32,6 @@ class Format(StrEnum):
     json = "json"
     jsonl = "jsonl"
     csv = "csv"
-
-
-_PLAN_OPTIONS = {
-    # parameter name -> (tiers.yaml key, flag, environment variable)
-    "canary": ("canary_percentage", "--canary", "NODERR_CANARY_PERCENTAGE"),
-    "cohort_size": ("cohort_percentage", "--cohort-size", "NODERR_COHORT_PERCENTAGE"),
-    "delay_hours": ("cohort_delay_hours", "--delay-hours", "NODERR_COHORT_DELAY_HOURS"),
-}
 
 
 # A module-level alias: typer evaluates each string annotation at every start, and a name
@@ -185,15 +177,10 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
         raise UsageError("give node ids as arguments or with --file, not both")
     if not node_ids and file is None:
         raise UsageError("no node ids: give them as arguments or with --file PATH ('-' for stdin)")
-    names = {}
-    for param, (key, flag, env) in _PLAN_OPTIONS.items():
-        # Compared by name: newer typers bring their own copy of click and its enum.
-        given_by = ctx.get_parameter_source(param)
-        names[key] = env if given_by is not None and given_by.name == "ENVIRONMENT" else flag
     if at is not None and published_at is None and tier is None:
         # Checked before anything is read: run() checks again once the source is known.
         raise UsageError("--at needs a publish time (--published-at or --tier)")
-    flags = PlanFlags(canary, cohort_size, delay_hours, names)
+    flags = PlanFlags(canary, cohort_size, delay_hours, plan_flag_names(ctx))
     from noderr_deploy.commands._cohort_chain import chain_request
 
     chain = chain_request(
