@@ -372,20 +372,17 @@ def read_folded(
     from noderr_deploy.health_parallel import fold_lines_parallel
 
     path = Path(sources[0])
-    problems = Problems()
-    names = [str(path)]
 
     def check(problems: Problems, records: int) -> None:
-        check_read(problems, records, names, skip_invalid=skip_invalid)
+        check_read(problems, records, [str(path)], skip_invalid=skip_invalid)
 
     try:
         size = path.stat().st_size
-        done = fold_lines_parallel(
-            path, size, parts, problems, make_fold, meanwhile=once, check=check
+        return fold_lines_parallel(
+            path, size, parts, Problems(), make_fold, meanwhile=once, check=check
         )
     except OSError as exc:
         raise unreadable(path, exc) from exc
-    return FoldedRead(done.fold, done.records, done.nodes, problems, names)
 
 
 def check_read(problems: Problems, records: int, names: list[str], *, skip_invalid: bool) -> None:

@@ -37,11 +37,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Generic
+from typing import Any
 
 import msgspec
 
-from noderr_deploy.health import F, HealthReport, Latest, Problems
+from noderr_deploy.health import F, FoldedRead, HealthReport, Latest, Problems
 from noderr_deploy.health_segments import (
     Claims,
     Segment,
@@ -67,15 +67,6 @@ otherwise still be reading when the worker is done)."""
 AREA = 256 << 20
 """Size of each shared memory area (room for about 2.5 million nodes): address space
 only, pages are used when written. Larger parcels go through the pipe."""
-
-
-@dataclass
-class Folded(Generic[F]):
-    """What folding a file produced: the combined fold, valid records, distinct nodes."""
-
-    fold: F
-    records: int
-    nodes: int
 
 
 # -- runs: splitting by owner, merging in file order -----------------------------------------
@@ -359,7 +350,7 @@ def fold_lines_parallel(
     *,
     meanwhile: Callable[[], None] = lambda: None,
     check: Callable[[Problems, int], None] = lambda problems, records: None,
-) -> Folded[F]:
+) -> FoldedRead[F]:
     """Read ``path`` in ``parts`` processes, each of which merges and folds the nodes it
     owns; return the combined fold. ``meanwhile()`` runs here once the workers have
     started, then ``make_fold()``, whose fold goes to the workers at once (they prepare it
@@ -402,7 +393,7 @@ def fold_lines_parallel(
             link.done = True
             fold.combine(theirs)
             nodes += count
-        return Folded(fold, read.records, nodes)
+        return FoldedRead(fold, read.records, nodes, problems, [str(path)])
     finally:
         _stop(links)
         if enabled:
