@@ -359,11 +359,11 @@ def read_folded(
     folding its share of the nodes (:func:`noderr_deploy.health_parallel.fold_lines_parallel`):
     no process ever holds every node. Anything else is read here and folded at once.
     """
-    from noderr_deploy.health_formats import expand, parallel_parts, unreadable
+    from noderr_deploy.health_formats import expand, parallel_share, unreadable
 
     sources = expand(paths)
     once = Once(while_reading)
-    parts = parallel_parts(sources[0], workers) if len(sources) == 1 else 1
+    parts, size = parallel_share(sources[0], workers) if len(sources) == 1 else (1, 0)
     if parts == 1:
         read = _read_all(sources, skip_invalid, workers, stdin, once)
         fold = make_fold()
@@ -377,7 +377,6 @@ def read_folded(
         check_read(problems, records, [str(path)], skip_invalid=skip_invalid)
 
     try:
-        size = path.stat().st_size
         return fold_lines_parallel(
             path, size, parts, Problems(), make_fold, meanwhile=once, check=check
         )

@@ -115,15 +115,14 @@ def read_source(
         _read_stream(_buffered(raw), "<stdin>", "", latest, problems)
         return
     path = Path(source)
-    parts = parallel_parts(path, workers)
     try:
-        if parts > 1:
-            from noderr_deploy.health_parallel import read_lines_parallel
-
-            size = path.stat().st_size
-            read_lines_parallel(path, size, parts, latest, problems, meanwhile=meanwhile)
-            return
         with path.open("rb") as stream:
+            parts, size = _share(stream, path.name, workers)
+            if parts > 1:
+                from noderr_deploy.health_parallel import read_lines_parallel
+
+                read_lines_parallel(path, size, parts, latest, problems, meanwhile=meanwhile)
+                return
             meanwhile()
             _read_stream(stream, str(path), path.name, latest, problems)
     except OSError as exc:
@@ -134,23 +133,25 @@ def unreadable(path: Path, exc: OSError) -> InputError:
     return InputError(f"{path}: cannot read: {exc.strerror or exc}")
 
 
-def parallel_parts(source: str | Path, workers: int | None = None) -> int:
-    """How many processes should read ``source``: more than one only for a plain (not
-    gzipped) JSON Lines file of at least :data:`PARALLEL_MIN_BYTES`."""
+def parallel_share(source: str | Path, workers: int | None = None) -> tuple[int, int]:
+    """How many processes should read ``source``, and its size: more than one only for a
+    plain (not gzipped) JSON Lines file of at least :data:`PARALLEL_MIN_BYTES`."""
     if source == STDIN:
-        return 1
+        return 1, 0
     path = Path(source)
-    n = _workers(workers)
-    if n < 2 or _format_by_name(path.name) != "lines":
-        return 1
     try:
         with path.open("rb") as stream:
-            if stream.read(2) == b"\x1f\x8b":
-                return 1
-            size = os.fstat(stream.fileno()).st_size
+            return _share(stream, path.name, workers)
     except OSError as exc:
         raise unreadable(path, exc) from exc
-    return n if size >= PARALLEL_MIN_BYTES else 1
+
+
+def _share(stream: io.BufferedReader, filename: str, workers: int | None) -> tuple[int, int]:
+    n = _workers(workers)
+    if n < 2 or _format_by_name(filename) != "lines" or stream.peek(2)[:2] == b"\x1f\x8b":
+        return 1, 0
+    size = os.fstat(stream.fileno()).st_size
+    return (n if size >= PARALLEL_MIN_BYTES else 1), size
 
 
 def _workers(workers: int | None) -> int:
