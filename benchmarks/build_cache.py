@@ -74,8 +74,8 @@ def main() -> None:
         raise SystemExit("node_modules/pnpm not found: run `npm ci`")
     base = build_pnpm_base(client, build_base_image(client), package)
 
-    from noderr_deploy.config import load_config
-    from noderr_deploy.images import BuildSettings, GitInfo, plan_build, select_tiers
+    from noderr_deploy.config.schema import load_config
+    from noderr_deploy.images.plan import BuildSettings, GitInfo, plan_build, select_tiers
 
     with tempfile.TemporaryDirectory(prefix="noderr-bench-") as tmp:
         project = Path(tmp)

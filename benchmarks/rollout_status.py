@@ -104,8 +104,8 @@ def main() -> None:
                  startup)  # fmt: skip
 
             # The reads alone, in this process (web3 already imported): what the chain costs.
-            from noderr_deploy.beacon import read_from_settings
-            from noderr_deploy.chain import ChainSettings
+            from noderr_deploy.chain.beacon import read_from_settings
+            from noderr_deploy.chain.rpc import ChainSettings
 
             settings = ChainSettings(rpc_url=node.url, beacon_address=beacon.address)
             read_times = []

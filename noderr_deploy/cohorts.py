@@ -12,52 +12,23 @@ that looks like hex is still text.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, NamedTuple
 
+from noderr_deploy.keccak import bucket_bytes, keccak256
+
 COHORTS: tuple[str, ...] = ("canary", "cohort1", "cohort2", "cohort3", "cohort4")
+
+
 PHASES: tuple[str, ...] = (*COHORTS, "complete")
+
+
 Cohort = Literal["canary", "cohort1", "cohort2", "cohort3", "cohort4"]
+
+
 Phase = Literal["canary", "cohort1", "cohort2", "cohort3", "cohort4", "complete"]
-
-
-def _keccak_backend() -> tuple[Callable[[bytes], bytes], Callable[[Iterable[bytes]], bytes]]:
-    """Keccak-256 of one input, and the buckets of many inputs as one ``bytes``."""
-    # safe-pysha3 is a C implementation, about 5x pycryptodome here; pycryptodome
-    # (which web3 depends on anyway) is the fallback where the C one failed to build.
-    try:
-        # The C module itself: the `sha3` wrapper also imports hashlib (OpenSSL), which
-        # costs more start-up than everything else this module does.
-        from _pysha3 import keccak_256
-    except ImportError:  # pragma: no cover - depends on the platform
-        from Crypto.Hash import keccak
-
-        def one(data: bytes) -> bytes:
-            return keccak.new(data=data, digest_bits=256).digest()
-
-        def many(ids: Iterable[bytes]) -> bytes:
-            return bytes(int.from_bytes(one(raw), "big") % 100 for raw in ids)
-
-        return one, many
-
-    digest = keccak_256.digest
-    mod100 = (100).__rmod__
-
-    def one_c(data: bytes) -> bytes:
-        return keccak_256(data).digest()  # type: ignore[no-any-return]
-
-    def many_c(ids: Iterable[bytes]) -> bytes:
-        # A chain of C-level maps: no Python frame per id, about 25% faster than the
-        # equivalent comprehension. int.from_bytes is big-endian by default (3.11+).
-        return bytes(map(mod100, map(int.from_bytes, map(digest, map(keccak_256, ids)))))
-
-    return one_c, many_c
-
-
-keccak256, _buckets_of = _keccak_backend()
-"""Ethereum's Keccak-256 (not hashlib's ``sha3_256``, which pads differently)."""
 
 
 def bucket(node_id: str) -> int:
@@ -72,7 +43,7 @@ def bucket_of_bytes(raw: bytes) -> int:
 
 def buckets_of(ids: Iterable[bytes]) -> bytes:
     """The bucket of each UTF-8 encoded id, in order, one byte per id (each 0..99)."""
-    return _buckets_of(ids)
+    return bucket_bytes(ids)
 
 
 def count_buckets(buckets: bytes) -> list[int]:

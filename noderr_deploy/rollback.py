@@ -1,12 +1,12 @@
 """Rollback verdicts from health reports: the deployment engine's rules, made explicit.
 
 1. The latest report per node wins (by timestamp; a tie goes to the later record read):
-   :func:`noderr_deploy.health.latest_per_node`.
+   :func:`noderr_deploy.health.model.latest_per_node`.
 2. A node whose latest report is older than ``at - max_age`` is stale: left out, counted.
 3. Only nodes on the version under evaluation count; the others are ``otherVersion``.
 4. A node's cohort comes from its id and the rollout plan (:mod:`noderr_deploy.cohorts`).
 5. Status: the report's ``healthStatus``, else derived from metrics
-   (:func:`noderr_deploy.health.derived_status`).
+   (:func:`noderr_deploy.health.model.derived_status`).
 6. Per cohort: nodes, healthy, degraded, unhealthy, ``unhealthyRatio = unhealthy / nodes``,
    ``errorRate = total errors / nodes`` (mean errors per node, the engine's definition).
 7. A cohort with fewer than ``min_nodes`` nodes is ``insufficient`` and cannot trigger;
@@ -28,8 +28,7 @@ import msgspec
 from msgspec.structs import force_setattr
 
 from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket_of_bytes, buckets_of
-from noderr_deploy.health import HealthReport, derived_status, status_of, utc
-from noderr_deploy.thresholds import (
+from noderr_deploy.config.thresholds import (
     DEFAULT_ERROR_RATE,
     DEFAULT_MIN_NODES,
     DEFAULT_UNHEALTHY,
@@ -37,6 +36,7 @@ from noderr_deploy.thresholds import (
     min_nodes_problem,
     unhealthy_problem,
 )
+from noderr_deploy.health.model import HealthReport, derived_status, status_of, utc
 from noderr_deploy.units import iso
 
 Verdict = Literal["ok", "rollback", "inconclusive"]
@@ -45,7 +45,7 @@ CohortStatus = Literal["ok", "rollback", "insufficient"]
 
 class _Model(msgspec.Struct, rename="camel", frozen=True, gc=False):
     """The results: msgspec structs, not pydantic models, so that ``noderr rollback check``
-    starts without importing pydantic. Serialised by :func:`noderr_deploy.output.to_json`
+    starts without importing pydantic. Serialised by :func:`noderr_deploy.ui.output.to_json`
     (camelCase keys, in field order). They hold no reference cycles, hence ``gc=False``.
     msgspec checks neither types nor values on construction (mypy checks the types; the
     few value rules are in ``__post_init__``). Each subclass repeats ``frozen=True``, which
@@ -65,7 +65,7 @@ class Thresholds(_Model, frozen=True):
     """When a cohort triggers a rollback (defaults: tiers.yaml's ``rollback`` section).
 
     Out-of-range values raise :class:`ValueError` (the rules of
-    :mod:`noderr_deploy.thresholds`, as for tiers.yaml).
+    :mod:`noderr_deploy.config.thresholds`, as for tiers.yaml).
     """
 
     unhealthy_ratio: float = DEFAULT_UNHEALTHY

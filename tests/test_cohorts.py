@@ -22,10 +22,10 @@ from noderr_deploy.cohorts import (
     buckets_of,
     count_buckets,
     is_active,
-    keccak256,
     phase,
     plan_problems,
 )
+from noderr_deploy.keccak import keccak256
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 NAN, INF = float("nan"), float("inf")

@@ -9,8 +9,7 @@ from datetime import timedelta
 import pytest
 
 from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket
-from noderr_deploy.health import HealthReport, latest_per_node
-from noderr_deploy.output import to_json
+from noderr_deploy.health.model import HealthReport, latest_per_node
 from noderr_deploy.rollback import (
     CohortTally,
     RollbackResult,
@@ -19,6 +18,7 @@ from noderr_deploy.rollback import (
     evaluate,
     verdict,
 )
+from noderr_deploy.ui.output import to_json
 from tests.health_data import ALL_CANARY, T0, ids_in, report
 
 

@@ -1,7 +1,7 @@
 """Options of the commands that read the VersionBeacon, and their resolution, defined once.
 
 Precedence of every setting: flag > environment variable > tiers.yaml ``beacon:`` section >
-built-in default. Nothing heavy is imported here (no web3): see :mod:`noderr_deploy.chain`.
+built-in default. Nothing heavy is imported here (no web3): see :mod:`noderr_deploy.chain.rpc`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import typer
 from noderr_deploy.errors import UsageError
 
 if TYPE_CHECKING:
-    from noderr_deploy.chain import ChainSettings
-    from noderr_deploy.config import Config
+    from noderr_deploy.chain.rpc import ChainSettings
+    from noderr_deploy.config.schema import Config
 
 _PANEL = "Chain"
 
@@ -97,7 +97,12 @@ def chain_settings(
     timeout: float | None = None,
 ) -> ChainSettings:
     """One settings object from the flags (typer already applied the env vars) and tiers.yaml."""
-    from noderr_deploy.chain import DEFAULT_TIMEOUT, ChainSettings, checksum_address, parse_block
+    from noderr_deploy.chain.rpc import (
+        DEFAULT_TIMEOUT,
+        ChainSettings,
+        checksum_address,
+        parse_block,
+    )
 
     file = config.beacon if config is not None else None
     where = f" or beacon.{{}} in {config.path}" if config is not None else " or a tiers.yaml"

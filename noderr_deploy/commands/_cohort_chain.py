@@ -10,8 +10,8 @@ from pathlib import Path
 
 import typer
 
+from noderr_deploy.chain.source import ChainRequest, PlanFlags, RolloutSource
 from noderr_deploy.errors import UsageError
-from noderr_deploy.rollout_source import ChainRequest, PlanFlags, RolloutSource
 
 # Options that ask for the chain, and those that only tune how it is read.
 _CHAIN_SWITCHES = {"tier": "--tier", "rpc_url": "--rpc-url", "beacon": "--beacon"}
@@ -51,9 +51,9 @@ def chain_request(
                 " --tier too"
             )
         return None
+    from noderr_deploy.chain.source import check_chain_conflicts
     from noderr_deploy.commands._chain import chain_settings, select_tiers
     from noderr_deploy.commands._options import load_optional
-    from noderr_deploy.rollout_source import check_chain_conflicts
 
     check_chain_conflicts(
         flags,

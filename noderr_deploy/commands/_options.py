@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from noderr_deploy.config import Config
+    from noderr_deploy.config.schema import Config
 
 # Command modules are imported when the CLI starts, so they and this module import
 # nothing heavy at module level: config (pydantic) is imported by the commands that
@@ -61,8 +61,8 @@ def plan_flag_names(ctx: typer.Context) -> dict[str, str]:
 
 def load(config: Path | None) -> Config:
     """The tiers.yaml named by ``--config``/``NODERR_CONFIG`` or discovered from the cwd."""
-    from noderr_deploy.config import load_config
-    from noderr_deploy.configfile import discover_config
+    from noderr_deploy.config.locate import discover_config
+    from noderr_deploy.config.schema import load_config
 
     return load_config(discover_config(config))
 
@@ -72,11 +72,11 @@ def load_optional(config: Path | None) -> Config | None:
 
     A file that was named explicitly, or that exists but is invalid, is still an error.
     """
-    from noderr_deploy.configfile import find_config
+    from noderr_deploy.config.locate import find_config
 
     path = find_config(config)
     if path is None:
         return None
-    from noderr_deploy.config import load_config
+    from noderr_deploy.config.schema import load_config
 
     return load_config(path)

@@ -19,10 +19,10 @@ import typer
 from noderr_deploy.errors import UsageError
 
 if TYPE_CHECKING:
-    from noderr_deploy.beacon import VersionInfo
+    from noderr_deploy.chain.beacon import VersionInfo
     from noderr_deploy.cohorts import RolloutPlan
-    from noderr_deploy.config import Config
-    from noderr_deploy.configfile import FileSettings
+    from noderr_deploy.config.schema import Config
+    from noderr_deploy.config.sections import FileSettings
     from noderr_deploy.rollback import Thresholds
 
 T = TypeVar("T")
@@ -68,8 +68,8 @@ def check_plan_flags(ctx: typer.Context, canary: int | None, cohort_size: int | 
     """With ``--tier`` the plan is the VersionBeacon's rolloutConfig: plan values given on
     the command line contradict it (:class:`UsageError`, as for ``noderr cohort``); from
     the environment they are ambient settings, left unused."""
+    from noderr_deploy.chain.source import PlanFlags, check_chain_conflicts
     from noderr_deploy.commands._options import plan_flag_names
-    from noderr_deploy.rollout_source import PlanFlags, check_chain_conflicts
 
     flags = PlanFlags(canary, cohort_size, None, plan_flag_names(ctx))
     check_chain_conflicts(flags, published_at_given=False, tier=None, chain_flag="--tier")
@@ -146,17 +146,18 @@ def read_file_settings(config: Path | None, *, full: bool) -> tuple[FileSettings
     asked for), and, with ``full``, the whole validated file.
 
     Without ``full`` only those two sections are read and checked, without pydantic
-    (:func:`noderr_deploy.configfile.read_settings`); ``--tier`` needs the full file, for the
+    (:func:`noderr_deploy.config.sections.read_settings`); ``--tier`` needs the full file, for the
     tiers and the ``beacon`` section.
     """
-    from noderr_deploy.configfile import FileSettings, find_config, read_settings
+    from noderr_deploy.config.locate import find_config
+    from noderr_deploy.config.sections import FileSettings, read_settings
 
     path = find_config(config)
     if path is None:
         return FileSettings(), None
     if not full:
         return read_settings(path), None
-    from noderr_deploy.config import load_config
+    from noderr_deploy.config.schema import load_config
 
     cfg = load_config(path)
     return FileSettings.of(cfg), cfg

@@ -14,12 +14,12 @@ import typer
 
 from noderr_deploy.commands._options import ConfigOption, JsonOption, QuietOption, load
 from noderr_deploy.errors import UsageError
-from noderr_deploy.output import Output
+from noderr_deploy.ui.output import Output
 from noderr_deploy.units import format_size
 
 if TYPE_CHECKING:
-    from noderr_deploy.images import BuildPlan, BuildResult
-    from noderr_deploy.progress import BuildView
+    from noderr_deploy.images.plan import BuildPlan, BuildResult
+    from noderr_deploy.ui.progress import BuildView
 
 
 def build(  # noqa: PLR0917 (typer passes options positionally)
@@ -118,7 +118,7 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
 
         noderr build -t guardian --registry 127.0.0.1:5000/noderr --json
     """
-    from noderr_deploy.images import (
+    from noderr_deploy.images.plan import (
         DEFAULT_VERSION,
         BuildSettings,
         check_registry,
@@ -147,8 +147,8 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
         _show_plans(out, plans, json_, cfg.path.parent)
         return
 
-    from noderr_deploy.engine import connect
-    from noderr_deploy.progress import BuildView
+    from noderr_deploy.images.engine import connect
+    from noderr_deploy.ui.progress import BuildView
 
     client = connect()
     view = BuildView(out)
@@ -165,7 +165,7 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
             f" {format_size(result.budget_bytes)} (allowed by --allow-over-budget)"
         )
     if push:
-        from noderr_deploy.engine import push_tag
+        from noderr_deploy.images.engine import push_tag
 
         for result in results:
             digests = []
@@ -188,8 +188,8 @@ def _build_one(
     network: str | None,
     no_cache: bool,
 ) -> BuildResult:
-    from noderr_deploy.engine import build_image, inspect_image, tag_image
-    from noderr_deploy.images import BuildResult, largest_layers
+    from noderr_deploy.images.engine import build_image, inspect_image, tag_image
+    from noderr_deploy.images.plan import BuildResult, largest_layers
 
     out.info(
         f"building tier {plan.tier}: {len(plan.packages)} packages,"
@@ -213,7 +213,7 @@ def _build_one(
 
 def _raise_over_budget(over: list[BuildResult]) -> None:
     from noderr_deploy.errors import BudgetExceeded
-    from noderr_deploy.images import budget_report
+    from noderr_deploy.images.plan import budget_report
 
     details: list[str] = []
     for result in over:

@@ -1,7 +1,7 @@
 """``noderr cohort``: the staged-rollout cohort of node ids, bit for bit as the network computes it.
 
 Start-up matters here (operators call it in loops): nothing heavy is imported, and
-tiers.yaml is read through :mod:`noderr_deploy.configfile`'s fast path, not pydantic.
+tiers.yaml is read through :mod:`noderr_deploy.config.sections`'s fast path, not pydantic.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
-    from noderr_deploy.rollout_source import ChainRequest, PlanFlags, RolloutSource
+    from noderr_deploy.chain.source import ChainRequest, PlanFlags, RolloutSource
 
 
 class Format(StrEnum):
@@ -169,8 +169,8 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
 
         noderr cohort node-1 --tier oracle --rpc-url https://sepolia.base.org --beacon 0xAbC...
     """
+    from noderr_deploy.chain.source import PlanFlags
     from noderr_deploy.errors import UsageError
-    from noderr_deploy.rollout_source import PlanFlags
 
     fmt = _format(format_, json_)
     if node_ids and file is not None:
@@ -215,7 +215,7 @@ def resolve(
     chain: ChainRequest | None = None,
 ) -> RolloutSource:
     """The plan and publish time this run uses: from the flags and tiers.yaml, or the chain."""
-    from noderr_deploy.rollout_source import resolve_rollout
+    from noderr_deploy.chain.source import resolve_rollout
 
     return resolve_rollout(
         flags,
@@ -248,9 +248,9 @@ def run(
     from datetime import UTC, datetime
 
     from noderr_deploy.cohorts import assignments, buckets_of, count_buckets
-    from noderr_deploy.commands import _cohort_output as render
     from noderr_deploy.errors import UsageError
-    from noderr_deploy.output import Output
+    from noderr_deploy.ui import cohort as render
+    from noderr_deploy.ui.output import Output
 
     chain = source.chain
     # With --tier, a tier without a published version is the chain's state, not a usage

@@ -27,10 +27,10 @@ from noderr_deploy.commands._rollback_settings import (
     resolve_thresholds,
 )
 from noderr_deploy.errors import ExitCode, UsageError
-from noderr_deploy.output import Output
+from noderr_deploy.ui.output import Output
 
 if TYPE_CHECKING:
-    from noderr_deploy.config import Config
+    from noderr_deploy.config.schema import Config
     from noderr_deploy.rollback import CohortTally, RollbackResult, Thresholds
 
 app = typer.Typer(
@@ -235,7 +235,7 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
     cfg: Config | None = None
 
     def read_chain(name: str) -> ChainRead:
-        from noderr_deploy.beacon import plan_and_version_from_chain
+        from noderr_deploy.chain.beacon import plan_and_version_from_chain
         from noderr_deploy.commands._chain import chain_settings, select_tiers
 
         tier_name, slot = select_tiers(cfg, [name])[0]
@@ -259,7 +259,7 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         thresholds = resolve_thresholds(file, unhealthy_threshold, error_rate_threshold, min_nodes)
         settings.append((target, thresholds))
 
-    from noderr_deploy.health import read_folded
+    from noderr_deploy.health.read import read_folded
 
     if tier is not None:
         # Read the chain first: an unreachable RPC fails before a large export is read,
@@ -313,7 +313,7 @@ def _moment_and_age(at: str | None, max_age: str | None) -> tuple[datetime, time
 
 def _finish(out: Output, result: RollbackResult, fmt: Format, *, require_data: bool) -> None:
     """Render the verdict, then end with its exit code."""
-    from noderr_deploy.commands import _rollback_output as render
+    from noderr_deploy.ui import rollback as render
 
     if fmt is Format.json:
         out.json(result)

@@ -18,14 +18,19 @@ from noderr_deploy.commands._chain import (
     parse_at,
     select_tiers,
 )
-from noderr_deploy.commands._options import ConfigOption, JsonOption, QuietOption, load_optional
-from noderr_deploy.output import Cell, Output
+from noderr_deploy.commands._options import (
+    ConfigOption,
+    JsonOption,
+    QuietOption,
+    load_optional,
+)
+from noderr_deploy.ui.output import Cell, Output
 
 if TYPE_CHECKING:
     from datetime import timedelta
 
-    from noderr_deploy.health import HealthRead
-    from noderr_deploy.rollout_state import RolloutStatus, TierStatus
+    from noderr_deploy.chain.state import RolloutStatus, TierStatus
+    from noderr_deploy.health.model import HealthRead
 
 _HEALTH = "Health"
 
@@ -123,8 +128,8 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
 
         noderr rollout status --tier oracle --health exports/ --max-age 15m
     """
-    from noderr_deploy.beacon import read_from_settings
-    from noderr_deploy.rollout_state import rollout_status, with_health
+    from noderr_deploy.chain.beacon import read_from_settings
+    from noderr_deploy.chain.state import rollout_status, with_health
 
     out = Output(quiet=quiet)
     sources = _health_sources(health, files)
@@ -184,7 +189,7 @@ def _max_age(text: str | None, *, given: bool) -> timedelta | None:
 
 
 def _read_health(out: Output, sources: list[str | Path], skip_invalid: bool) -> HealthRead:
-    from noderr_deploy.health import read_latest
+    from noderr_deploy.health.read import read_latest
 
     if out.stderr_is_tty:
         # A line, not a spinner: no thread may run while the reader forks its workers.
@@ -199,7 +204,7 @@ def _read_health(out: Output, sources: list[str | Path], skip_invalid: bool) -> 
 
 def render(out: Output, result: RolloutStatus, *, explicit_at: bool = False) -> None:
     """The human view of a rollout status."""
-    from noderr_deploy.beacon import TIER_NAMES
+    from noderr_deploy.chain.beacon import TIER_NAMES
     from noderr_deploy.units import iso
 
     r = result.rollout

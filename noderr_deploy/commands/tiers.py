@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from noderr_deploy.commands._options import ConfigOption, JsonOption, load
-from noderr_deploy.output import Output
+from noderr_deploy.ui.output import Output
 from noderr_deploy.units import format_size
 
 if TYPE_CHECKING:
-    from noderr_deploy.config import Config, Tier
+    from noderr_deploy.config.schema import Config, Tier
 
 
 def tier_json(tier: Tier) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def tiers(
 
         noderr tiers --check -c deploy/tiers.yaml
     """
-    from noderr_deploy.config import check_workspace
+    from noderr_deploy.config.schema import check_workspace
 
     out = Output()
     cfg = load(config)

@@ -17,9 +17,14 @@ from noderr_deploy.commands._chain import (
     parse_at,
     select_tiers,
 )
-from noderr_deploy.commands._options import ConfigOption, JsonOption, QuietOption, load_optional
+from noderr_deploy.commands._options import (
+    ConfigOption,
+    JsonOption,
+    QuietOption,
+    load_optional,
+)
 from noderr_deploy.errors import ChainError
-from noderr_deploy.output import Output
+from noderr_deploy.ui.output import Output
 
 
 def version(  # noqa: PLR0917 - typer passes options as arguments
@@ -53,8 +58,8 @@ def version(  # noqa: PLR0917 - typer passes options as arguments
 
         noderr version node-042 --tier oracle --json | jq .shouldUpdate
     """
-    from noderr_deploy.beacon import read_from_settings
-    from noderr_deploy.rollout_state import node_version
+    from noderr_deploy.chain.beacon import read_from_settings
+    from noderr_deploy.chain.state import node_version
     from noderr_deploy.units import iso
 
     out = Output(quiet=quiet)

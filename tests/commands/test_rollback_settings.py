@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from noderr_deploy.beacon import VersionInfo
+from noderr_deploy.chain.beacon import VersionInfo
 from noderr_deploy.cohorts import RolloutPlan
 from noderr_deploy.commands._rollback_settings import (
     ChainRead,
     resolve_target,
     resolve_thresholds,
 )
-from noderr_deploy.configfile import FileSettings
+from noderr_deploy.config.sections import FileSettings
 from noderr_deploy.errors import ChainError, UsageError
 from noderr_deploy.rollback import Thresholds
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from noderr_deploy.beacon import beacon_abi
+from noderr_deploy.chain.beacon import beacon_abi
 from noderr_deploy.cli import app
 from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket
 from tests.support.anvil import Anvil
@@ -393,8 +393,8 @@ def test_shipped_abi_matches_the_contract(solc: Callable[..., Any]) -> None:
 
 
 def test_plan_and_version_from_chain(node: Anvil, beacon: BeaconDriver) -> None:
-    from noderr_deploy.beacon import plan_and_version_from_chain
-    from noderr_deploy.chain import ChainSettings
+    from noderr_deploy.chain.beacon import plan_and_version_from_chain
+    from noderr_deploy.chain.rpc import ChainSettings
 
     beacon.set_rollout(10, 20, 12)
     published = beacon.publish(ORACLE, "5.0.0")

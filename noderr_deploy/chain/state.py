@@ -1,0 +1,277 @@
+"""Where a rollout stands, from what the beacon holds: pure functions, no chain access.
+
+``rollout_status`` gives each tier's phase and cohort schedule; ``with_health`` adds, from
+health exports, how far each cohort has adopted the tier's version; ``node_version`` what
+one node should run, with the deployment engine's semantics (a node updates once its cohort
+is active and it runs another version; an emergency rollback is urgent).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from noderr_deploy.chain.beacon import BeaconSnapshot, RolloutConfig, VersionInfo
+from noderr_deploy.chain.rpc import BlockInfo
+from noderr_deploy.cohorts import (
+    Cohort,
+    Phase,
+    RolloutPlan,
+    ScheduleEntry,
+    activates_at,
+    bucket,
+    is_active,
+    phase,
+    schedule,
+)
+from noderr_deploy.units import iso
+
+if TYPE_CHECKING:
+    from noderr_deploy.health.model import HealthReport
+    from noderr_deploy.rollback import CohortAdoption
+
+UpdatePriority = Literal["normal", "emergency"]
+
+
+@dataclass(frozen=True)
+class TierStatus:
+    """One tier's current version, where its rollout stands and, with health exports, how
+    far each cohort has adopted the version."""
+
+    tier: str
+    beacon_tier: int
+    version: VersionInfo | None
+    """None: no version published for this tier."""
+    phase: Phase | None
+    schedule: tuple[ScheduleEntry, ...]
+    health: tuple[CohortAdoption, ...] | None = None
+    """Per cohort (all five, in order): nodes reporting, on this version, and their success
+    rate. None: no health exports were given."""
+
+    def to_json(self) -> dict[str, Any]:
+        v = self.version
+        document = {
+            "tier": self.tier,
+            "beaconTier": self.beacon_tier,
+            "versionId": v.version_id if v else None,
+            "versionString": v.version_string if v else None,
+            "dockerImageTag": v.docker_image_tag if v else None,
+            "configHash": v.config_hash if v else None,
+            "publishedAt": iso(v.published_at) if v else None,
+            "publisher": v.publisher if v else None,
+            "isActive": v.is_active if v else None,
+            "isEmergencyRollback": v.is_emergency_rollback if v else None,
+            "phase": self.phase,
+            "schedule": [
+                {"cohort": e.cohort, "activatesAt": iso(e.activates_at), "active": e.active}
+                for e in self.schedule
+            ],
+        }
+        if self.health is not None:
+            import msgspec
+
+            document["health"] = [msgspec.to_builtins(c) for c in self.health]
+        return document
+
+
+@dataclass(frozen=True)
+class HealthCounts:
+    """What the health exports held, for every tier alike (reports carry no tier)."""
+
+    records: int
+    """Valid records read."""
+    invalid: int
+    """Malformed records skipped (``--skip-invalid``)."""
+    nodes: int
+    """Distinct nodes."""
+    stale: int
+    """Nodes whose latest report is older than ``max_age`` before the status's moment."""
+    max_age: timedelta | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "invalid": self.invalid,
+            "nodes": self.nodes,
+            "stale": self.stale,
+            "maxAgeSeconds": self.max_age.total_seconds() if self.max_age is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class RolloutStatus:
+    """Every requested tier, read at one block."""
+
+    chain_id: int
+    address: str
+    block: BlockInfo
+    at: datetime
+    """The moment phases are computed for: the block's time, unless ``--at`` was given."""
+    rollout: RolloutConfig
+    tiers: tuple[TierStatus, ...]
+    health: HealthCounts | None = None
+    """Set when health exports were given (each tier then has its ``health``)."""
+
+    @property
+    def paused(self) -> bool:
+        return not self.rollout.is_active
+
+    def to_json(self) -> dict[str, Any]:
+        document = {
+            "block": self.block.number,
+            "time": iso(self.block.time),
+            "rollout": self.rollout.to_json(),
+            "tiers": [t.to_json() for t in self.tiers],
+        }
+        if self.health is not None:
+            document["healthReports"] = self.health.to_json()
+        return document
+
+
+def tier_status(
+    name: str, beacon_tier: int, version: VersionInfo | None, plan: RolloutPlan, at: datetime
+) -> TierStatus:
+    """The phase and schedule of ``version``'s rollout at ``at``."""
+    if version is None:
+        return TierStatus(name, beacon_tier, None, None, ())
+    published = version.published_at
+    return TierStatus(
+        tier=name,
+        beacon_tier=beacon_tier,
+        version=version,
+        phase=phase(plan, published, at),
+        schedule=tuple(schedule(plan, published, at)),
+    )
+
+
+def rollout_status(
+    snapshot: BeaconSnapshot, tiers: Sequence[tuple[str, int]], at: datetime | None = None
+) -> RolloutStatus:
+    """Status of ``tiers`` (name, beacon tier) from ``snapshot``, at ``at`` or the block time."""
+    moment = at or snapshot.block.time
+    plan = snapshot.rollout.plan()
+    return RolloutStatus(
+        chain_id=snapshot.chain_id,
+        address=snapshot.address,
+        block=snapshot.block,
+        at=moment,
+        rollout=snapshot.rollout,
+        tiers=tuple(
+            tier_status(name, slot, snapshot.versions[slot], plan, moment) for name, slot in tiers
+        ),
+    )
+
+
+def with_health(
+    status: RolloutStatus,
+    latest: Mapping[str, HealthReport],
+    *,
+    records: int,
+    invalid: int = 0,
+    max_age: timedelta | None = None,
+) -> RolloutStatus:
+    """``status`` with each tier's per-cohort adoption from the latest report per node.
+
+    Reports carry no tier, so every tier is measured against all of them: a node counts as
+    reporting in its cohort (under the beacon's plan), as on the tier's version when its
+    latest report names the tier's current versionString, and as a success when that
+    report is healthy (:func:`noderr_deploy.rollback.adoption`). A node whose latest report
+    is older than ``max_age`` before the status's moment is stale: counted, left out.
+    A tier without a version has reporting nodes but none on its version. Node buckets
+    are computed once here, for all tiers.
+    """
+    from noderr_deploy.cohorts import buckets_of
+    from noderr_deploy.health.model import utc
+    from noderr_deploy.rollback import adoption
+
+    fresh: Mapping[str, HealthReport] = latest
+    if max_age is not None:
+        cutoff = status.at - max_age
+        fresh = {n: r for n, r in latest.items() if utc(r.timestamp) >= cutoff}
+    plan = status.rollout.plan()
+    ids = list(fresh)
+    known = dict(zip(ids, buckets_of(n.encode("utf-8") for n in ids), strict=True))
+    tiers = tuple(
+        dataclasses.replace(
+            t,
+            # Report versions are never empty (the schema), so "" matches no node.
+            health=tuple(
+                adoption(
+                    fresh,
+                    plan=plan,
+                    version=t.version.version_string if t.version else "",
+                    buckets=known,
+                )
+            ),
+        )
+        for t in status.tiers
+    )
+    counts = HealthCounts(
+        records=records,
+        invalid=invalid,
+        nodes=len(latest),
+        stale=len(latest) - len(fresh),
+        max_age=max_age,
+    )
+    return dataclasses.replace(status, tiers=tiers, health=counts)
+
+
+@dataclass(frozen=True)
+class NodeVersion:
+    """What one node should run."""
+
+    node_id: str
+    tier: str
+    version: VersionInfo
+    cohort: Cohort
+    bucket: int
+    activates_at: datetime
+    should_update: bool
+    update_priority: UpdatePriority
+    current: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        v = self.version
+        return {
+            "nodeId": self.node_id,
+            "tier": self.tier,
+            "versionId": v.version_id,
+            "versionString": v.version_string,
+            "dockerImageTag": v.docker_image_tag,
+            "configHash": v.config_hash,
+            "cohort": self.cohort,
+            "bucket": self.bucket,
+            "activatesAt": iso(self.activates_at),
+            "shouldUpdate": self.should_update,
+            "updatePriority": self.update_priority,
+        }
+
+
+def node_version(
+    node_id: str,
+    tier: str,
+    version: VersionInfo,
+    plan: RolloutPlan,
+    *,
+    at: datetime,
+    current: str | None = None,
+) -> NodeVersion:
+    """The engine's decision for ``node_id``: update once its cohort is active and it runs
+    another version than ``version`` (an unknown ``current`` counts as another)."""
+    node_bucket = bucket(node_id)
+    cohort = plan.cohort_of_bucket(node_bucket)
+    active = is_active(plan, version.published_at, cohort, at)
+    return NodeVersion(
+        node_id=node_id,
+        tier=tier,
+        version=version,
+        cohort=cohort,
+        bucket=node_bucket,
+        activates_at=activates_at(plan, version.published_at, cohort),
+        should_update=active and current != version.version_string,
+        update_priority="emergency" if version.is_emergency_rollback else "normal",
+        current=current,
+    )

@@ -1,0 +1,199 @@
+"""A streaming reader for a JSON array of health reports.
+
+A whole-document decoder would hold the file in memory; this scanner finds each
+top-level object (skipping strings, tracking brace depth) in a sliding buffer and
+decodes them one by one, so memory stays at one chunk plus one record.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from typing import IO
+
+from noderr_deploy.health.jsonl import read1
+from noderr_deploy.health.model import HealthReport, Latest, Problems
+
+_STRUCTURE = re.compile(rb'[{}\[\]"]')
+# The rest of a string after its opening quote, up to and including the closing quote.
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_SPACE = b" \t\r\n"
+
+
+class _Buffer:
+    """A window on the stream that tracks line numbers and can grow on demand."""
+
+    def __init__(self, stream: IO[bytes], chunk: int) -> None:
+        self.stream = stream
+        self.chunk = chunk
+        self.data = b""
+        self.line = 1  # line number of data[0]
+        self._seen = (0, 1)  # (position, its line): line numbers are counted incrementally
+        self.eof = False
+        self.failure: BaseException | None = None
+
+    def more(self) -> bool:
+        if self.eof:
+            return False
+        try:
+            piece = read1(self.stream, self.chunk)
+        except (EOFError, OSError, zlib.error) as exc:
+            self.failure = exc
+            piece = b""
+        if not piece:
+            self.eof = True
+            return False
+        self.data += piece
+        return True
+
+    def drop(self, upto: int) -> None:
+        """Forget data before ``upto``, keeping the line count right."""
+        self.line = self.line_of(upto)
+        self.data = self.data[upto:]
+        self._seen = (0, self.line)
+
+    def line_of(self, pos: int) -> int:
+        seen, line = self._seen
+        if pos < seen:
+            seen, line = 0, self.line
+        line += self.data.count(b"\n", seen, pos)
+        self._seen = (pos, line)
+        return line
+
+    def skip_space(self, pos: int) -> int:
+        """The position of the next non-blank byte (reading more as needed), or len(data)."""
+        while True:
+            while pos < len(self.data) and self.data[pos] in _SPACE:
+                pos += 1
+            if pos < len(self.data) or not self.more():
+                return pos
+
+
+def read_array(stream: IO[bytes], name: str, latest: Latest, problems: Problems) -> None:
+    """Read ``[ {report}, {report}, ... ]`` from ``stream``."""
+
+    batch: list[HealthReport] = []
+    try:
+        _scan(stream, name, latest, problems, batch)
+    finally:
+        latest.add_many(batch)
+
+
+def _scan(
+    stream: IO[bytes], name: str, latest: Latest, problems: Problems, batch: list[HealthReport]
+) -> None:
+    from noderr_deploy.health.decode import decode_record, gzip_reason
+    from noderr_deploy.health.jsonl import CHUNK
+
+    buf = _Buffer(stream, CHUNK)
+    pos = buf.skip_space(0)
+    if pos >= len(buf.data):
+        return  # empty input
+    if buf.data[pos : pos + 1] != b"[":
+        problems.add(name, buf.line_of(pos), "expected a JSON array of reports ('[')")
+        return
+    pos += 1
+    expect_element = True
+    first = True
+    while True:
+        if pos > buf.chunk:  # forget what was read, but not after every record
+            buf.drop(pos)
+            pos = 0
+        pos = buf.skip_space(pos)
+        if pos >= len(buf.data):
+            reason = (
+                gzip_reason(buf.failure)
+                if buf.failure
+                else "the JSON array is not closed with ']' (file cut off?)"
+            )
+            problems.add(name, buf.line_of(pos), reason)
+            return
+        char = buf.data[pos : pos + 1]
+        if char == b"]" and (not expect_element or first):
+            _check_trailing(buf, pos + 1, name, problems)
+            return
+        if char == b"," and not expect_element:
+            expect_element = True
+            pos += 1
+            continue
+        if expect_element and char == b"{":
+            end = _object_end(buf, pos)
+            if end is None:
+                reason = (
+                    gzip_reason(buf.failure) if buf.failure else "bad JSON: the record is cut off"
+                )
+                problems.add(name, buf.line_of(pos), reason)
+                return
+            report, why = decode_record(buf.data[pos:end])
+            if report is None:
+                problems.add(name, buf.line_of(pos), why)
+            else:
+                batch.append(report)
+                if len(batch) >= 4096:  # Latest is fastest on batches
+                    latest.add_many(batch)
+                    batch.clear()
+            pos = end
+            expect_element = False
+            first = False
+            continue
+        # Anything else: report it, then resume after the next comma at this level.
+        wanted = "a report object" if expect_element else "',' or ']'"
+        problems.add(name, buf.line_of(pos), f"bad JSON array: expected {wanted}")
+        pos = _skip_value(buf, pos)
+        expect_element = False
+        first = False
+
+
+def _object_end(buf: _Buffer, start: int) -> int | None:
+    """The position just past the object starting at ``start`` (reading more as needed)."""
+    depth = 0
+    pos = start
+    while True:
+        match = _STRUCTURE.search(buf.data, pos)
+        if match is None:
+            pos = len(buf.data)
+            if not buf.more():
+                return None
+            continue
+        at = match.start()
+        char = buf.data[at]
+        if char == 0x22:  # a string: jump past its closing quote
+            rest = _STRING_REST.match(buf.data, at + 1)
+            while rest is None:
+                if not buf.more():
+                    return None
+                rest = _STRING_REST.match(buf.data, at + 1)
+            pos = rest.end()
+            continue
+        depth += 1 if char in b"{[" else -1
+        pos = at + 1
+        if depth == 0:
+            return pos
+
+
+def _skip_value(buf: _Buffer, pos: int) -> int:
+    """Skip a stray value up to (not including) the next top-level ',' or ']'."""
+    while True:
+        while pos < len(buf.data):
+            char = buf.data[pos : pos + 1]
+            if char in (b",", b"]"):
+                return pos
+            if char in (b"{", b"["):
+                end = _object_end(buf, pos)
+                if end is None:
+                    return len(buf.data)
+                pos = end
+                continue
+            pos += 1
+        if not buf.more():
+            return pos
+
+
+def _check_trailing(buf: _Buffer, pos: int, name: str, problems: Problems) -> None:
+    pos = buf.skip_space(pos)
+    if pos < len(buf.data):
+        problems.add(name, buf.line_of(pos), "unexpected data after the JSON array")
+    elif buf.failure is not None:
+        from noderr_deploy.health.decode import gzip_reason
+
+        problems.add(name, buf.line_of(pos), gzip_reason(buf.failure))

@@ -1,0 +1,196 @@
+"""Decoding health records: msgspec's typed decoder, the lenient path for timestamps it
+refuses, and operator-friendly reasons for what is malformed."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from typing import Annotated
+
+import msgspec
+
+from noderr_deploy.health.model import HealthReport, HealthStatus, Metrics, Problems
+from noderr_deploy.units import parse_time
+
+BATCH = 4096
+"""Records handed to :class:`Latest` at a time by the record-by-record parsers."""
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+_DECODER = msgspec.json.Decoder(HealthReport)
+
+
+_DECODE = _DECODER.decode
+
+
+_DECODE_LINES = _DECODER.decode_lines
+
+
+class _TextTimestampReport(msgspec.Struct, rename="camel", gc=False):
+    """The record with its timestamp as any text, for what RFC 3339 decoding refused
+    (``2026-01-31 12:00:00``, unix seconds as a string): ``parse_time`` reads it."""
+
+    node_id: Annotated[str, msgspec.Meta(min_length=1)]
+    version: Annotated[str, msgspec.Meta(min_length=1)]
+    metrics: Metrics
+    timestamp: str
+    health_status: HealthStatus | None = None
+
+
+_DECODE_LENIENT = msgspec.json.Decoder(_TextTimestampReport).decode
+
+
+def gzip_reason(exc: BaseException) -> str:
+    """Why reading stopped: a cut-off or corrupt gzip stream, or an I/O error."""
+    if isinstance(exc, EOFError):
+        return "truncated gzip data: the compressed file ended early"
+    if isinstance(exc, gzip.BadGzipFile | zlib.error):
+        return f"corrupt gzip data: {exc}"
+    return f"read error: {exc}"
+
+
+def decode_chunk(
+    chunk: bytes, name: str, first_line: int, problems: Problems
+) -> tuple[list[HealthReport], int]:
+    """The valid records of whole lines, and the number of newlines in ``chunk``; malformed
+    lines go to ``problems`` (``first_line`` is the number of the chunk's first line).
+
+    The fast path decodes the whole chunk in one call; it is taken only when that call
+    provably saw one record per line (see :func:`one_record_per_line`). Anything else is
+    decoded line by line, which is what finds the line number of each malformed record.
+    """
+    if not chunk:
+        return [], 0
+    newlines = chunk.count(b"\n")
+    try:
+        reports = _DECODE_LINES(chunk)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        reports = None
+    if reports is None or not one_record_per_line(chunk, newlines, len(reports)):
+        lines = chunk.split(b"\n")
+        if not lines[-1]:
+            lines.pop()
+        try:
+            reports = list(map(_DECODE, lines))
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            reports = _decode_each(lines, name, first_line, problems)
+    return reports, newlines
+
+
+def one_record_per_line(chunk: bytes, newlines: int, values: int) -> bool:
+    """Whether ``chunk`` (holding ``newlines`` newlines), from which ``msgspec``'s
+    ``decode_lines`` read ``values`` records, holds exactly one record on each line, as
+    reading it line by line requires.
+
+    ``decode_lines`` reads whitespace-separated JSON values: it accepts two records on one
+    line, and a record spread over several lines. Neither can happen when every line starts
+    with ``{`` and ends with ``}`` and the counts agree: inside a record a ``}`` (an object
+    just closed) is never followed by ``{`` without a comma in between, so no record runs
+    on past the end of a line, and with as many records as lines, none shares its line.
+    Blank lines, ``\\r\\n`` endings or indentation fail this test and take the exact path.
+    """
+    lines = newlines + (not chunk.endswith(b"\n"))
+    return (
+        values == lines
+        and chunk.startswith(b"{")
+        and chunk.endswith((b"}\n", b"}"))
+        and chunk.count(b"}\n{") == lines - 1
+    )
+
+
+def _decode_each(
+    lines: list[bytes], name: str, first_line: int, problems: Problems
+) -> list[HealthReport]:
+    reports = []
+    for offset, line in enumerate(lines):
+        if not line.strip():
+            continue  # a blank line is not a record
+        report, reason = decode_record(line)
+        if report is not None:
+            reports.append(report)
+        else:
+            problems.add(name, first_line + offset, reason)
+    return reports
+
+
+def decode_record(raw: bytes) -> tuple[HealthReport | None, str]:
+    """One JSON record: the report, or ``None`` and why it was refused."""
+    try:
+        return _DECODE(raw), ""
+    except msgspec.ValidationError as exc:
+        if _error_path(str(exc)) == "timestamp":
+            return _lenient_timestamp(raw, exc)
+        return None, plain_reason(str(exc))
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return None, f"invalid UTF-8 (byte {bad.start + 1} of the record)"
+        return None, plain_reason(str(exc))
+
+
+def _lenient_timestamp(raw: bytes, exc: Exception) -> tuple[HealthReport | None, str]:
+    try:
+        report = _DECODE_LENIENT(raw)
+    except msgspec.ValidationError as other:
+        if _error_path(str(other)) == "timestamp":  # not text either: the first reason
+            return None, plain_reason(str(exc))
+        return None, plain_reason(str(other))  # another field is wrong too
+    try:
+        moment = parse_time(report.timestamp)
+    except ValueError as bad:
+        return None, f"timestamp: {bad}"
+    return (
+        HealthReport(
+            node_id=report.node_id,
+            version=report.version,
+            metrics=report.metrics,
+            timestamp=moment,
+            health_status=report.health_status,
+        ),
+        "",
+    )
+
+
+_PATH = re.compile(r" - at `\$\.?(.*)`$")
+
+
+_WORDS = {
+    "`float`": "a number",
+    "`int`": "an integer",
+    "`str`": "a string",
+    "`object`": "an object",
+    "`array`": "an array",
+    "`null`": "null",
+    "`bool`": "a boolean",
+    "`float | datetime`": "a datetime or a number",
+}
+
+
+def _error_path(message: str) -> str | None:
+    match = _PATH.search(message)
+    return match.group(1) if match else None
+
+
+def plain_reason(message: str) -> str:
+    """msgspec's message made operator-friendly: ``metrics.cpu: expected a number <= 100``."""
+    path = _error_path(message)
+    text = _PATH.sub("", message)
+    for word, plain in _WORDS.items():
+        text = text.replace(word, plain)
+    text = re.sub(r"(\d+)\.0\b", r"\1", text)
+    # msgspec counts bytes from 0; editors count from 1.
+    text = re.sub(r"\(byte (\d+)\)", lambda m: f"(byte {int(m.group(1)) + 1})", text)
+    missing = re.match(r"Object missing required field `(.*)`", text)
+    if missing:
+        text = f"missing field '{missing.group(1)}'"
+    elif text.startswith("JSON is malformed: "):
+        text = "bad JSON: " + text.removeprefix("JSON is malformed: ")
+    elif text == "Input data was truncated":
+        text = "bad JSON: the record is cut off"
+    else:
+        text = text[:1].lower() + text[1:]
+    return f"{path}: {text}" if path else text

@@ -1,0 +1,74 @@
+"""The JSON Lines reader: chunks of whole lines, decoded in bulk where that is provably
+exact (:func:`noderr_deploy.health.decode.decode_chunk`)."""
+
+from __future__ import annotations
+
+import zlib
+from typing import IO, Any
+
+from noderr_deploy.health.decode import decode_chunk, gzip_reason
+from noderr_deploy.health.model import Latest, Problems
+
+CHUNK = 1 << 19
+"""Bytes read at a time: enough to amortise the calls per chunk, while the records decoded
+from one chunk (about 1.5 MB of objects) still fit in a core's L2 cache for latest-wins."""
+
+
+def read_lines(
+    stream: IO[bytes], name: str, latest: Latest, problems: Problems, *, end: int | None = None
+) -> int:
+    """Read JSON Lines from ``stream`` (up to byte ``end`` if given); return the lines read.
+
+    Chunks are cut after their last newline and the rest of the line is carried over to
+    the next chunk (a huge line is gathered whole). ``readline()`` would do the same, but
+    it refills the stream's small buffer, after which ``read1()`` returns only what that
+    buffer holds: chunks of 8 KB instead of :data:`CHUNK`.
+    """
+    line_no = 1
+    remaining = end
+    carried: list[bytes] = []  # the start of a line whose end is still to be read
+    while True:
+        piece = b""
+        failure: BaseException | None = None
+        try:
+            size = CHUNK if remaining is None else min(CHUNK, remaining)
+            piece = read1(stream, size) if size else b""
+        except (EOFError, OSError, zlib.error) as exc:
+            failure = exc
+        if remaining is not None:
+            remaining -= len(piece)
+        if failure is not None:
+            # What was carried is a cut-off last line, not a record.
+            problems.add(name, line_no, gzip_reason(failure))
+            return line_no - 1
+        if not piece:  # the end: a last line without a newline is still a record
+            if carried:
+                line_no += decode_lines(b"".join(carried), name, line_no, latest, problems)
+            return line_no - 1
+        cut = piece.rfind(b"\n") + 1
+        if not cut:
+            carried.append(piece)
+            continue
+        chunk = piece[:cut] if cut < len(piece) else piece
+        if carried:
+            chunk = b"".join([*carried, chunk])
+            carried.clear()
+        if cut < len(piece):
+            carried.append(piece[cut:])
+        line_no += decode_lines(chunk, name, line_no, latest, problems)
+
+
+def read1(stream: Any, size: int) -> bytes:
+    reader = getattr(stream, "read1", None)
+    data: bytes = reader(size) if reader is not None else stream.read(size)
+    return data
+
+
+def decode_lines(
+    chunk: bytes, name: str, first_line: int, latest: Latest, problems: Problems
+) -> int:
+    """Decode whole lines into ``latest``; malformed ones go to ``problems`` with their line.
+    Return the number of newlines in ``chunk``."""
+    reports, newlines = decode_chunk(chunk, name, first_line, problems)
+    latest.add_many(reports)
+    return newlines

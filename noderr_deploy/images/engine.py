@@ -1,0 +1,337 @@
+"""Driving the Docker engine: connect, build from a context, tag, inspect, push.
+
+The docker client is passed in (the CLI makes the real one with :func:`connect`). The engine
+reports progress and most failures inside its JSON streams, with HTTP 200: build failures as
+``errorDetail`` chunks, and push failures too (the SDK raises nothing for them), so every chunk
+is parsed into an event and checked here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from noderr_deploy.errors import BuildError, EngineError, NoderrError, RegistryError
+from noderr_deploy.images.plan import BuildPlan, split_reference
+from noderr_deploy.redact import redact_url
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+# Contexts above this are spooled to a temporary file rather than held in memory.
+_SPOOL_BYTES = 64 * 1024 * 1024
+_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$", re.DOTALL)
+_TAIL_LINES = 10
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """What a lost engine connection raises mid-stream: requests', urllib3's or the socket's."""
+    import requests
+    import urllib3.exceptions
+
+    return (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError)
+
+
+@contextmanager
+def _engine_call(refused: str, lost: str, error: type[NoderrError] = EngineError) -> Iterator[None]:
+    """Map the SDK's failures inside the block onto our errors.
+
+    The engine's refusal (``APIError``) becomes ``error("<refused>: <its explanation>")``; a
+    connection lost mid-call becomes ``EngineError("<lost>: <reason>")``. Our own errors
+    pass through.
+    """
+    import docker.errors
+
+    try:
+        yield
+    except docker.errors.APIError as exc:
+        raise error(f"{refused}: {_api_message(exc)}") from None
+    except _transport_errors() as exc:
+        raise EngineError(f"{lost}: {_reason(exc)}") from None
+
+
+def engine_address(environ: Mapping[str, str] = os.environ) -> str:
+    """The engine the SDK talks to, for messages: DOCKER_HOST (redacted) or the socket."""
+    host = environ.get("DOCKER_HOST", "").strip()
+    if not host:
+        return DEFAULT_SOCKET
+    # A socket path holds no secret; a tcp:// or ssh:// address may carry credentials.
+    return host if host.startswith(("unix://", "npipe://")) else redact_url(host)
+
+
+def connect(
+    environ: Mapping[str, str] = os.environ,
+    factory: Callable[..., Any] | None = None,
+    timeout: int = 60,
+) -> Any:
+    """A docker client for DOCKER_HOST (else the local socket), or :class:`EngineError`."""
+    import docker
+    import docker.errors
+    import requests
+
+    make = factory or docker.from_env
+    try:
+        client = make(environment=dict(environ), timeout=timeout)
+        client.ping()
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        raise EngineError(
+            f"cannot reach the Docker engine at {engine_address(environ)}: {_reason(exc)}"
+        ) from None
+    return client
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    text = text.removeprefix("Error while fetching server API version: ")
+    # "('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))"
+    text = re.sub(r"\('Connection aborted\.', \w+\(\d+, '([^']+)'\)\)", r"\1", text)
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+# -- build ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """``Step N/M : INSTRUCTION`` began."""
+
+    number: int
+    total: int
+    instruction: str
+
+
+@dataclass(frozen=True)
+class Log:
+    """A line of output of the current step."""
+
+    line: str
+
+
+@dataclass(frozen=True)
+class Built:
+    """The engine announced an image id (the last one is the image built)."""
+
+    image_id: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The engine reported an error (``errorDetail``)."""
+
+    message: str
+
+
+BuildEvent = Step | Log | Built | Failed
+
+
+class BuildStreamParser:
+    """Turns decoded build-stream chunks into events; text is split into whole lines."""
+
+    def __init__(self) -> None:
+        self._pending = ""
+
+    def feed(self, chunk: Mapping[str, Any]) -> list[BuildEvent]:
+        events: list[BuildEvent] = []
+        if "stream" in chunk:
+            self._pending += str(chunk["stream"])
+            *lines, self._pending = self._pending.split("\n")
+            events.extend(self._line(line) for line in lines)
+        if "errorDetail" in chunk or "error" in chunk:
+            events.extend(self.flush())
+            detail = chunk.get("errorDetail") or {}
+            message = detail.get("message") if isinstance(detail, dict) else None
+            events.append(Failed(str(message or chunk.get("error") or "unknown error").strip()))
+        aux = chunk.get("aux")
+        if isinstance(aux, dict) and aux.get("ID"):
+            events.append(Built(str(aux["ID"])))
+        return events
+
+    def flush(self) -> list[BuildEvent]:
+        line, self._pending = self._pending, ""
+        return [self._line(line)] if line else []
+
+    @staticmethod
+    def _line(line: str) -> BuildEvent:
+        match = _STEP.match(line.rstrip("\r"))
+        if match:
+            return Step(int(match.group(1)), int(match.group(2)), match.group(3).strip())
+        return Log(line.rstrip("\r"))
+
+
+def build_image(
+    client: Any,
+    plan: BuildPlan,
+    *,
+    network: str | None = None,
+    no_cache: bool = False,
+    on_event: Callable[[BuildEvent], None] = lambda event: None,
+) -> str:
+    """Build ``plan`` untagged and return the image id; :class:`BuildError` on failure.
+
+    The image gets its tags only after it is complete (:func:`tag_image`), so a failed build
+    never moves a tag.
+    """
+    parser = BuildStreamParser()
+    step: Step | None = None
+    tail: list[str] = []
+    image_id: str | None = None
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as context:
+        plan.context.write(context)
+        context.seek(0)
+        with _engine_call(
+            f"tier {plan.tier}: the engine refused the build",
+            f"tier {plan.tier}: lost the Docker engine during the build",
+            BuildError,
+        ):
+            stream = client.api.build(
+                fileobj=context,
+                custom_context=True,
+                dockerfile=plan.context.dockerfile,
+                buildargs=plan.build_args,
+                labels=plan.labels,
+                network_mode=network,
+                nocache=no_cache,
+                pull=False,
+                rm=True,  # the SDK's default is False, unlike the CLI's
+                forcerm=True,
+                decode=True,
+            )
+            for chunk in stream:
+                for event in parser.feed(chunk):
+                    on_event(event)
+                    if isinstance(event, Step):
+                        step, tail = event, []
+                    elif isinstance(event, Log):
+                        if event.line.strip() and not event.line.startswith(" ---> "):
+                            tail = [*tail[-(_TAIL_LINES - 1) :], event.line]
+                    elif isinstance(event, Built):
+                        image_id = event.image_id
+                    else:
+                        raise _step_failed(plan.tier, step, event.message, tail)
+            for event in parser.flush():
+                on_event(event)
+    if image_id is None:
+        raise BuildError(f"tier {plan.tier}: the build stream ended without an image id")
+    return image_id
+
+
+def _step_failed(tier: str, step: Step | None, message: str, tail: list[str]) -> BuildError:
+    if step is None:
+        return BuildError(f"tier {tier}: the build failed before its first step: {message}")
+    instruction = step.instruction
+    if len(instruction) > 120:
+        instruction = instruction[:117] + "..."
+    details = [f"error: {message}"]
+    if tail:
+        details.append(f"last lines of step {step.number}:")
+        details.extend(f"  {line}" for line in tail)
+    return BuildError(
+        f"tier {tier}: step {step.number}/{step.total} failed: {instruction}", details=details
+    )
+
+
+def _api_message(exc: Any) -> str:
+    explanation = getattr(exc, "explanation", None)
+    return " ".join(str(explanation or exc).split())
+
+
+def tag_image(client: Any, image_id: str, tags: Iterable[str]) -> None:
+    """Point each tag at ``image_id`` (moving it if it pointed elsewhere)."""
+    for reference in tags:
+        repository, tag = split_reference(reference)
+        with _engine_call(
+            f"cannot tag {image_id[:19]} as {reference}",
+            f"lost the Docker engine while tagging {reference}",
+        ):
+            client.api.tag(image_id, repository, tag, force=True)
+
+
+def inspect_image(client: Any, image_id: str) -> tuple[int, list[dict[str, Any]]]:
+    """The image's size in bytes and its history (newest layer first)."""
+    with _engine_call(
+        f"cannot inspect {image_id[:19]}",
+        f"lost the Docker engine while inspecting {image_id[:19]}",
+    ):
+        attrs = client.api.inspect_image(image_id)
+        return int(attrs["Size"]), list(client.api.history(image_id))
+
+
+# -- push ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerProgress:
+    """A layer's push status (``Preparing``, ``Pushing``, ``Pushed``, ``Layer already exists``)."""
+
+    layer: str
+    status: str
+    current: int | None = None
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """The registry accepted the manifest: its digest and size."""
+
+    tag: str
+    digest: str
+    size: int | None = None
+
+
+PushEvent = LayerProgress | Pushed | Failed
+
+
+def parse_push_chunk(chunk: Mapping[str, Any]) -> list[PushEvent]:
+    """The events in one decoded chunk of a push stream."""
+    if "errorDetail" in chunk or "error" in chunk:
+        detail = chunk.get("errorDetail") or {}
+        message = detail.get("message") if isinstance(detail, dict) else None
+        return [Failed(str(message or chunk.get("error") or "unknown error").strip())]
+    aux = chunk.get("aux")
+    if isinstance(aux, dict) and aux.get("Digest"):
+        size = aux.get("Size")
+        return [Pushed(str(aux.get("Tag", "")), str(aux["Digest"]), int(size) if size else None)]
+    if chunk.get("id") and chunk.get("status"):
+        progress = chunk.get("progressDetail") or {}
+        return [
+            LayerProgress(
+                str(chunk["id"]),
+                str(chunk["status"]),
+                progress.get("current"),
+                progress.get("total"),
+            )
+        ]
+    return []
+
+
+def push_tag(
+    client: Any,
+    reference: str,
+    *,
+    auth: Mapping[str, str] | None = None,
+    on_event: Callable[[PushEvent], None] = lambda event: None,
+) -> str:
+    """Push ``reference``; return the registry's manifest digest, or :class:`RegistryError`."""
+    repository, tag = split_reference(reference)
+    digest: str | None = None
+    with _engine_call(
+        f"push of {reference} failed",
+        f"lost the Docker engine while pushing {reference}",
+        RegistryError,
+    ):
+        stream: Iterator[Mapping[str, Any]] = client.api.push(
+            repository, tag=tag, stream=True, decode=True, auth_config=dict(auth) if auth else None
+        )
+        for chunk in stream:
+            for event in parse_push_chunk(chunk):
+                on_event(event)
+                if isinstance(event, Failed):
+                    raise RegistryError(f"push of {reference} failed: {event.message}")
+                if isinstance(event, Pushed):
+                    digest = event.digest
+    if digest is None:
+        raise RegistryError(f"push of {reference}: the engine reported no manifest digest")
+    return digest

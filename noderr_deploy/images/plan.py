@@ -1,0 +1,370 @@
+"""Tier images: what to build (tags, build args, labels, context) and how to judge the result.
+
+Everything here is pure: it takes the resolved configuration and plain values (the version, the
+git facts, the clock) and returns plans and verdicts. Talking to the engine is
+:mod:`noderr_deploy.images.engine`'s job.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from noderr_deploy.errors import UsageError
+from noderr_deploy.images.context import BuildContext, assemble_context
+from noderr_deploy.redact import redact_url
+from noderr_deploy.units import format_size, iso
+
+if TYPE_CHECKING:
+    from noderr_deploy.config.schema import Config, Tier
+
+DEFAULT_VERSION = "0.0.0-dev"
+VENDOR = "Noderr"
+# Docker's tag grammar: up to 128 characters, word characters, dots and dashes, no leading
+# dot or dash. The tier suffix is part of the tag, so the version gets the rest.
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# host[:port] and optional path components, as in "ghcr.io/noderrxyz" or "127.0.0.1:5000".
+_REGISTRY = re.compile(
+    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9-]+)*(?::[0-9]{1,5})?)"
+    r"(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$"
+)
+RESERVED_BUILD_ARGS = ("TIER", "PACKAGES", "VERSION", "BASE_IMAGE")
+RESERVED_LABELS = ("xyz.noderr.tier", "xyz.noderr.packages", "xyz.noderr.beacon-tier")
+LARGEST_LAYERS = 5
+
+
+# -- git facts -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GitInfo:
+    """What the workspace's git repository says (each None outside a repository)."""
+
+    describe: str | None = None
+    revision: str | None = None
+    source: str | None = None
+    committed: datetime | None = None
+    """Time of the HEAD commit: the image's created time unless SOURCE_DATE_EPOCH says."""
+
+
+Runner = Callable[[Sequence[str], Path], str | None]
+
+
+def _git(args: Sequence[str], cwd: Path) -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    out = result.stdout.strip()
+    return out if result.returncode == 0 and out else None
+
+
+def read_git(workspace: Path, run: Runner = _git) -> GitInfo:
+    """``git describe --tags --always --dirty``, HEAD and the origin URL of ``workspace``."""
+    source = run(["config", "--get", "remote.origin.url"], workspace)
+    committed = run(["log", "-1", "--format=%ct"], workspace)
+    return GitInfo(
+        describe=run(["describe", "--tags", "--always", "--dirty"], workspace),
+        revision=run(["rev-parse", "HEAD"], workspace),
+        # The source label is public: no credentials from an https://user:token@ remote.
+        source=_strip_credentials(source) if source else None,
+        committed=(
+            datetime.fromtimestamp(int(committed), tz=UTC)
+            if committed and committed.isdigit()
+            else None
+        ),
+    )
+
+
+def _strip_credentials(url: str) -> str:
+    return re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", r"\1", url)
+
+
+# -- the plan ------------------------------------------------------------------------------
+
+
+def check_version(version: str, tier_names: Iterable[str] = ()) -> str:
+    """``version`` if ``{version}-{tier}`` is a valid image tag for every tier, else exit 2."""
+    longest = max((len(t) for t in tier_names), default=0)
+    if not _TAG.match(version) or len(version) + 1 + longest > 128:
+        raise UsageError(
+            f"--version {version!r} is not a valid image tag: use letters, digits, '_', '.' and"
+            f" '-', not starting with '.' or '-', at most {127 - longest} characters"
+        )
+    return version
+
+
+def check_registry(registry: str) -> str:
+    """``registry`` without a trailing '/', if it is host[:port][/path]; else exit 2."""
+    value = registry.strip().rstrip("/")
+    if not value or "://" in value or not _REGISTRY.match(value):
+        raise UsageError(
+            f"--registry {redact_url(registry)!r} is not a registry: use host[:port][/namespace]"
+            " such as ghcr.io/noderrxyz or 127.0.0.1:5000 (no scheme)"
+        )
+    return value
+
+
+def image_tags(registry: str, image: str, version: str, tier: str) -> tuple[str, str]:
+    """The versioned tag and the ``latest-<tier>`` tag, as the network's images are named."""
+    repository = f"{registry}/{image}" if registry else image
+    return f"{repository}:{version}-{tier}", f"{repository}:latest-{tier}"
+
+
+def split_reference(reference: str) -> tuple[str, str]:
+    """``registry/repo:tag`` -> (``registry/repo``, ``tag``); the port colon is not a tag."""
+    repository, sep, tag = reference.rpartition(":")
+    if not sep or "/" in tag:
+        return reference, "latest"
+    return repository, tag
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """Everything needed to build one tier's image, decided before Docker is contacted."""
+
+    tier: str
+    packages: tuple[str, ...]
+    tags: tuple[str, str]
+    build_args: dict[str, str]
+    labels: dict[str, str]
+    dockerfile: Path
+    context: BuildContext
+    budget_bytes: int
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``--dry-run --json`` shape (camelCase, a stable contract)."""
+        return {
+            "tier": self.tier,
+            "tags": list(self.tags),
+            "packages": list(self.packages),
+            "buildArgs": dict(self.build_args),
+            "labels": dict(self.labels),
+            "dockerfile": str(self.dockerfile),
+            "contextFiles": self.context.file_count,
+            "contextBytes": self.context.tar_bytes,
+            "budgetBytes": self.budget_bytes,
+        }
+
+
+def build_args(
+    tier: str,
+    packages: Sequence[str],
+    version: str,
+    base_image: str,
+    *,
+    configured: Mapping[str, str] = {},
+    overrides: Mapping[str, str] = {},
+) -> dict[str, str]:
+    """Build args: tiers.yaml's, then ``--build-arg``'s, then the four noderr always sets."""
+    for name, origin in [(k, "tiers.yaml build_args") for k in configured] + [
+        (k, "--build-arg") for k in overrides
+    ]:
+        if name in RESERVED_BUILD_ARGS:
+            hint = " (use --base-image or the tier's base_image)" if name == "BASE_IMAGE" else ""
+            raise UsageError(f"{origin}: {name} is set by noderr and cannot be overridden{hint}")
+    return {
+        **configured,
+        **overrides,
+        "TIER": tier,
+        "PACKAGES": " ".join(packages),
+        "VERSION": version,
+        "BASE_IMAGE": base_image,
+    }
+
+
+def image_labels(
+    *,
+    image: str,
+    tier: str,
+    beacon_tier: int,
+    packages: Sequence[str],
+    version: str,
+    created: datetime,
+    git: GitInfo,
+    configured: Mapping[str, str] = {},
+) -> dict[str, str]:
+    """OCI labels, the ``xyz.noderr.*`` labels, and the tier's labels from tiers.yaml."""
+    for name in configured:
+        if name in RESERVED_LABELS:
+            raise UsageError(f"tiers.yaml labels of tier {tier!r}: {name} is set by noderr")
+    labels = {
+        "org.opencontainers.image.title": f"{image}-{tier}",
+        "org.opencontainers.image.version": version,
+        "org.opencontainers.image.created": iso(created),
+        "org.opencontainers.image.vendor": VENDOR,
+    }
+    if git.revision:
+        labels["org.opencontainers.image.revision"] = git.revision
+    if git.source:
+        labels["org.opencontainers.image.source"] = git.source
+    return {
+        **labels,
+        **configured,
+        "xyz.noderr.tier": tier,
+        "xyz.noderr.packages": ",".join(packages),
+        "xyz.noderr.beacon-tier": str(beacon_tier),
+    }
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """The command's settings after precedence (flag > env > tiers.yaml > default)."""
+
+    registry: str
+    version: str
+    base_image: str | None = None
+    build_args: dict[str, str] = field(default_factory=dict)
+
+
+def plan_build(
+    config: Config,
+    tier: Tier,
+    settings: BuildSettings,
+    *,
+    git: GitInfo,
+    now: datetime | None = None,
+) -> BuildPlan:
+    """The plan of ``tier`` (a resolved :class:`~noderr_deploy.config.schema.Tier`) of ``config``.
+
+    ``now`` (SOURCE_DATE_EPOCH) is the created label's time, else the HEAD commit's time, else
+    the clock: a label that changed on every build would defeat the layer cache of every step
+    after it, and the commit time makes the label reproducible.
+    """
+    created = now or git.committed or datetime.now(UTC)
+    base_image = settings.base_image or tier.base_image
+    context = assemble_context(config.workspace, tier.packages, tier.dockerfile)
+    return BuildPlan(
+        tier=tier.name,
+        packages=tuple(tier.packages),
+        tags=image_tags(settings.registry, config.image, settings.version, tier.name),
+        build_args=build_args(
+            tier.name,
+            tier.packages,
+            settings.version,
+            base_image,
+            configured=tier.build_args,
+            overrides=settings.build_args,
+        ),
+        labels=image_labels(
+            image=config.image,
+            tier=tier.name,
+            beacon_tier=tier.beacon_tier,
+            packages=tier.packages,
+            version=settings.version,
+            created=created,
+            git=git,
+            configured=tier.labels,
+        ),
+        dockerfile=tier.dockerfile,
+        context=context,
+        budget_bytes=tier.size_budget_bytes,
+    )
+
+
+def select_tiers(config: Config, names: Sequence[str], all_tiers: bool) -> list[Tier]:
+    """The tiers to build, in ``extends`` order (parents first) whatever the flags' order."""
+    if all_tiers and names:
+        raise UsageError("give either --tier or --all, not both")
+    if all_tiers:
+        return list(config.tiers)
+    if not names:
+        known = ", ".join(t.name for t in config.tiers)
+        raise UsageError(f"name the tiers to build with --tier, or use --all (known: {known})")
+    wanted = {config.tier(name).name for name in names}  # unknown names: exit 2 listing all
+    return [t for t in config.tiers if t.name in wanted]
+
+
+# -- the verdict ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One entry of an image's history."""
+
+    created_by: str
+    size: int
+
+    @property
+    def instruction(self) -> str:
+        """The Dockerfile instruction that made the layer, as a person would write it."""
+        return instruction_of(self.created_by)
+
+
+def instruction_of(created_by: str) -> str:
+    """``/bin/sh -c #(nop) COPY dir:ab12 in /app`` -> ``COPY dir:ab12 in /app``; RUN likewise."""
+    text = " ".join(created_by.split())
+    if text.startswith("/bin/sh -c #(nop) "):
+        return text.removeprefix("/bin/sh -c #(nop) ")
+    if text.startswith("/bin/sh -c "):
+        return "RUN " + text.removeprefix("/bin/sh -c ")
+    if text.startswith("|"):  # "|3 PACKAGES=... /bin/sh -c ...": build args used by a RUN
+        _, _, rest = text.partition(" /bin/sh -c ")
+        return "RUN " + rest if rest else text
+    return text or "(base image layer)"
+
+
+def largest_layers(
+    history: Iterable[Mapping[str, Any]], count: int = LARGEST_LAYERS
+) -> list[Layer]:
+    """The ``count`` largest layers of an ``image.history()`` answer, largest first."""
+    layers = [
+        Layer(str(entry.get("CreatedBy") or ""), int(entry.get("Size") or 0)) for entry in history
+    ]
+    return sorted((la for la in layers if la.size > 0), key=lambda la: -la.size)[:count]
+
+
+def budget_report(tier: str, size: int, budget: int, layers: Sequence[Layer]) -> list[str]:
+    """Lines telling an operator what to cut: size vs budget, then the largest layers."""
+    lines = [
+        f"tier {tier}: image {format_size(size)} ({size} bytes) > budget {format_size(budget)}"
+        f" ({budget} bytes), {format_size(size - budget)} over"
+    ]
+    lines.append(f"{len(layers)} largest layers:")
+    for layer in layers:
+        instruction = layer.instruction
+        if len(instruction) > 100:
+            instruction = instruction[:97] + "..."
+        lines.append(f"  {format_size(layer.size):>10}  {instruction}")
+    return lines
+
+
+@dataclass
+class BuildResult:
+    """What building (and maybe pushing) one tier produced."""
+
+    tier: str
+    image_id: str
+    tags: tuple[str, ...]
+    size_bytes: int
+    budget_bytes: int
+    duration_seconds: float
+    layers: list[Layer] = field(default_factory=list)
+    """The largest layers, for the over-budget report."""
+    pushed: bool = False
+    digest: str | None = None
+
+    @property
+    def within_budget(self) -> bool:
+        return self.size_bytes <= self.budget_bytes
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``--json`` / ``--metadata-file`` shape (camelCase, a stable contract)."""
+        return {
+            "tier": self.tier,
+            "imageId": self.image_id,
+            "tags": list(self.tags),
+            "sizeBytes": self.size_bytes,
+            "budgetBytes": self.budget_bytes,
+            "withinBudget": self.within_budget,
+            "durationSeconds": round(self.duration_seconds, 3),
+            "pushed": self.pushed,
+            "digest": self.digest,
+        }

@@ -1,0 +1,91 @@
+"""Rendering of a rollback verdict: a table for people, Markdown for CI job summaries."""
+
+from __future__ import annotations
+
+from noderr_deploy.rollback import CohortResult, RollbackResult
+from noderr_deploy.ui.output import Output
+
+COLUMNS = (
+    "cohort",
+    "nodes",
+    "healthy",
+    "degraded",
+    "unhealthy",
+    "unhealthy %",
+    "error rate",
+    "status",
+    "reasons",
+)
+
+
+def _row(c: CohortResult) -> list[str | int]:
+    return [
+        c.cohort,
+        c.nodes,
+        c.healthy,
+        c.degraded,
+        c.unhealthy,
+        "-" if c.unhealthy_ratio is None else f"{c.unhealthy_ratio * 100:.1f}%",
+        "-" if c.error_rate is None else f"{c.error_rate:.3f}",
+        c.status,
+        "; ".join(c.reasons) or "-",
+    ]
+
+
+def title(result: RollbackResult) -> str:
+    subject = f"version {result.version}" + (f" of tier {result.tier}" if result.tier else "")
+    return f"Rollback check of {subject} at {result.at}"
+
+
+def summary(result: RollbackResult) -> str:
+    r = result.reports
+    return (
+        f"reports: {r.records} records, {r.invalid} invalid skipped; {r.nodes} nodes:"
+        f" {r.stale} stale, {r.other_version} on another version,"
+        f" {r.nodes - r.stale - r.other_version} judged"
+    )
+
+
+def plan_line(result: RollbackResult) -> str:
+    p, t = result.plan, result.thresholds
+    return (
+        f"plan: canary {p.canary_percentage}%, cohorts {p.cohort_percentage}%;"
+        f" rollback when unhealthy > {t.unhealthy_ratio * 100:.1f}% or error rate >"
+        f" {t.error_rate:g}; cohorts with fewer than {t.min_nodes} nodes are not judged"
+    )
+
+
+def verdict_line(result: RollbackResult) -> str:
+    if result.verdict == "rollback":
+        why = "; ".join(f"{c.cohort}: {', '.join(c.reasons)}" for c in result.triggered)
+        return f"verdict: rollback ({why})"
+    if result.verdict == "inconclusive":
+        return "verdict: inconclusive (no cohort had enough nodes on this version to judge)"
+    return "verdict: ok"
+
+
+def table(out: Output, result: RollbackResult) -> None:
+    """The human view: a table per cohort, then the counts and the verdict."""
+    styles = [
+        "red" if c.status == "rollback" else ("dim" if c.status == "insufficient" else None)
+        for c in result.cohorts
+    ]
+    out.table(COLUMNS, [_row(c) for c in result.cohorts], title=title(result), styles=styles)
+    out.text(summary(result))
+    out.text(plan_line(result))
+    colour = {"rollback": "red", "ok": "green", "inconclusive": "yellow"}[result.verdict]
+    out.text(verdict_line(result), style=f"bold {colour}")
+
+
+def markdown(result: RollbackResult) -> str:
+    """A GitHub-flavoured Markdown report (for ``$GITHUB_STEP_SUMMARY``)."""
+    lines = [
+        f"### {title(result)}: **{result.verdict}**",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "| --- | " + " | ".join("---:" for _ in COLUMNS[1:7]) + " | --- | --- |",
+    ]
+    for c in result.cohorts:
+        lines.append("| " + " | ".join(str(cell).replace("|", "\\|") for cell in _row(c)) + " |")
+    lines += ["", f"**{verdict_line(result)}**", "", summary(result), "", plan_line(result), ""]
+    return "\n".join(lines)

@@ -1,0 +1,149 @@
+"""The package's import graph: no cycles, and imports flow one way between layers.
+
+Every import counts, function-level ones included: an import moved into a function to
+dodge a cycle still ties the two modules together.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "noderr_deploy"
+
+# Lower layers never import higher ones. Within a layer, any direction without cycles.
+LAYERS: list[tuple[str, ...]] = [
+    ("errors", "units", "redact", "keccak"),
+    ("cohorts", "nodeids"),
+    ("config", "health"),
+    ("rollback",),
+    ("chain", "images"),
+    ("ui",),
+    ("commands",),
+    ("cli", "__main__"),
+]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(("noderr_deploy", *parts))
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(path): path for path in PACKAGE.rglob("*.py")}
+
+
+def imports(path: Path, known: set[str]) -> set[str]:
+    """The package modules ``path`` imports, anywhere in the file."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if not node.module.startswith("noderr_deploy"):
+                continue
+            for alias in node.names:
+                child = f"{node.module}.{alias.name}"
+                found.add(child if child in known else node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name in known)
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    known = set(modules())
+    return {name: imports(path, known) - {name} for name, path in modules().items()}
+
+
+def layer_of(module: str) -> int | None:
+    parts = module.split(".")
+    if len(parts) < 2:
+        return None  # the package itself (noderr_deploy.__version__)
+    for rank, names in enumerate(LAYERS):
+        if parts[1] in names:
+            return rank
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS")
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = [0]
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = counter[0]
+        counter[0] += 1
+        stack.append(node)
+        on_stack.add(node)
+        for other in sorted(edges[node]):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles() -> None:
+    assert cycles(graph()) == []
+
+
+def test_cycle_finder_finds_a_cycle() -> None:
+    edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(edges) == [["a", "b", "c"]]
+
+
+def test_imports_flow_down_the_layers() -> None:
+    wrong = []
+    for module, targets in graph().items():
+        rank = layer_of(module)
+        for target in targets:
+            target_rank = layer_of(target)
+            if rank is not None and target_rank is not None and target_rank > rank:
+                wrong.append(f"{module} imports {target}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("package", ["config", "health", "chain", "images", "ui", "commands"])
+def test_subpackages_import_nothing_on_their_own(package: str) -> None:
+    # Importing one module of a subpackage must not import the rest (start-up time).
+    tree = ast.parse((PACKAGE / package / "__init__.py").read_text(encoding="utf-8"))
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
+
+
+def test_top_level_stays_small() -> None:
+    # Subpackages by concern: the top level keeps the entry point, the error hierarchy
+    # and the small domain modules that read well on their own.
+    top = sorted(p.stem for p in PACKAGE.glob("*.py"))
+    assert top == [
+        "__init__",
+        "__main__",
+        "cli",
+        "cohorts",
+        "errors",
+        "keccak",
+        "nodeids",
+        "redact",
+        "rollback",
+        "units",
+    ]

@@ -1,0 +1,86 @@
+"""Output modes: rich on a terminal, plain when piped, NO_COLOR, JSON only on stdout."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from noderr_deploy.ui.output import Output, plain_table
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_piped_table_is_plain_aligned_text() -> None:
+    out = Output(stdout=io.StringIO(), stderr=io.StringIO())
+    out.table(("node", "bucket"), [("node-0", 92), ("n", None)], title="Cohorts")
+    assert out.stdout.getvalue() == "Cohorts\nnode    bucket\nnode-0  92\nn       -\n"  # type: ignore[attr-defined]
+
+
+def test_terminal_table_is_drawn_by_rich(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    out = Output(stdout=Terminal(), stderr=io.StringIO())
+    out.table(("node", "active"), [("node-0", True)])
+    text = out.stdout.getvalue()  # type: ignore[attr-defined]
+    assert "┃ node" in text or "│ node" in text
+    assert "yes" in text
+    assert "\x1b[" in text  # styled header
+
+
+def test_no_color_is_honoured_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    out = Output(stdout=Terminal(), stderr=Terminal())
+    out.table(("node",), [("node-0",)])
+    out.warn("careful")
+    assert "\x1b[3" not in out.stdout.getvalue()  # type: ignore[attr-defined]
+    assert "\x1b[3" not in out.stderr.getvalue()  # type: ignore[attr-defined]
+
+
+def test_json_goes_alone_to_stdout_and_logs_to_stderr() -> None:
+    out = Output(stdout=io.StringIO(), stderr=io.StringIO())
+    out.info("reading ids.txt")
+    out.json({"nodeId": "node-0", "bucket": 92})
+    assert json.loads(out.stdout.getvalue()) == {"nodeId": "node-0", "bucket": 92}  # type: ignore[attr-defined]
+    assert out.stderr.getvalue() == "reading ids.txt\n"  # type: ignore[attr-defined]
+
+
+def test_quiet_silences_info_but_not_warnings() -> None:
+    out = Output(stdout=io.StringIO(), stderr=io.StringIO(), quiet=True)
+    out.info("progress")
+    out.warn("the updater never updates 5% of nodes")
+    assert out.stderr.getvalue() == "warning: the updater never updates 5% of nodes\n"  # type: ignore[attr-defined]
+
+
+def test_markup_is_stripped_when_piped() -> None:
+    out = Output(stdout=io.StringIO(), stderr=io.StringIO())
+    out.text("[bold]verdict:[/bold] ok")
+    assert out.stdout.getvalue() == "verdict: ok\n"  # type: ignore[attr-defined]
+
+
+def test_a_style_is_dropped_when_piped_and_drawn_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = Output(stdout=io.StringIO(), stderr=io.StringIO())
+    out.text("verdict: ok", style="bold green")
+    assert out.stdout.getvalue() == "verdict: ok\n"  # type: ignore[attr-defined]
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    out = Output(stdout=Terminal(), stderr=io.StringIO())
+    out.text("verdict: ok", style="bold green")
+    assert out.stdout.getvalue() == "\x1b[1;32mverdict: ok\x1b[0m\n"  # type: ignore[attr-defined]
+
+
+def test_markup_in_a_piped_warning_is_stripped_after_its_label() -> None:
+    out = Output(stdout=io.StringIO(), stderr=io.StringIO())
+    out.warn("[bold]5%[/bold] of nodes")
+    out.error("no [red]chain[/red]")
+    assert out.stderr.getvalue() == "warning: 5% of nodes\nerror: no chain\n"  # type: ignore[attr-defined]
+
+
+def test_plain_table_pads_every_column_but_the_last() -> None:
+    assert plain_table(("a", "bb"), [("xyz", "1")]) == "a    bb\nxyz  1"

@@ -1,0 +1,83 @@
+"""Progress on stderr: plain lines when piped, a live view on a terminal, nothing when quiet."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from noderr_deploy.images.engine import Built, LayerProgress, Log, Pushed, Step
+from noderr_deploy.ui.output import Output
+from noderr_deploy.ui.progress import BuildView
+
+BUILD = [
+    Step(1, 2, "FROM base"),
+    Log(" ---> 28628e8a0ac4"),
+    Step(2, 2, "RUN pnpm install"),
+    Log(" ---> Running in 5c2e21670511"),
+    Log("Scope: 6 of 7 workspace projects"),
+    Log(""),
+    Log("Removing intermediate container 5c2e21670511"),
+    Built("sha256:abc"),
+]
+PUSH = [
+    LayerProgress("a1", "Preparing"),
+    LayerProgress("a1", "Pushing", 100, 1000),
+    LayerProgress("a1", "Pushing", 900, 1000),
+    LayerProgress("b2", "Layer already exists"),
+    LayerProgress("a1", "Pushed"),
+    Pushed("1-all", "sha256:d1", 1570),
+]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_plain_lines_when_piped() -> None:
+    err = io.StringIO()
+    view = BuildView(Output(stdout=io.StringIO(), stderr=err))
+    with view.build("all") as on_event:
+        for event in BUILD:
+            on_event(event)
+    with view.push("r/i:1-all") as on_push:
+        for push_event in PUSH:
+            on_push(push_event)
+    assert err.getvalue() == (
+        "[all] Step 1/2 : FROM base\n"
+        "[all] Step 2/2 : RUN pnpm install\n"
+        "[all]   Scope: 6 of 7 workspace projects\n"
+        "pushing r/i:1-all\n"
+        "  a1: Preparing\n"
+        "  a1: Pushing\n"
+        "  b2: Layer already exists\n"
+        "  a1: Pushed\n"
+        "  r/i:1-all: digest sha256:d1\n"
+    )
+
+
+def test_quiet_prints_nothing() -> None:
+    err = io.StringIO()
+    view = BuildView(Output(stdout=io.StringIO(), stderr=err, quiet=True))
+    with view.build("all") as on_event:
+        for event in BUILD:
+            on_event(event)
+    with view.push("r/i:1-all") as on_push:
+        for push_event in PUSH:
+            on_push(push_event)
+    assert err.getvalue() == ""
+
+
+def test_live_view_on_a_terminal_ends_with_a_summary_line() -> None:
+    err = Terminal()
+    view = BuildView(Output(stdout=io.StringIO(), stderr=err))
+    assert view.mode == "live"
+    with view.build("oracle") as on_event:
+        for event in BUILD:
+            on_event(event)
+    with view.push("r/i:1-oracle") as on_push:
+        for push_event in PUSH:
+            on_push(push_event)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", err.getvalue())
+    assert "built oracle (2 steps)" in text
+    assert "pushed r/i:1-oracle" in text
