@@ -13,6 +13,7 @@ import difflib
 import importlib
 import os
 import re
+import signal
 import sys
 import traceback
 from typing import Annotated, Any
@@ -23,20 +24,23 @@ from typer.core import TyperGroup
 
 from noderr_deploy import __version__
 from noderr_deploy.environment import Environment, isatty
-from noderr_deploy.errors import ExitCode, NoderrError
+from noderr_deploy.errors import ExitCode, NoderrError, Terminated
+from noderr_deploy.ui.text import one_line
 
 
 def _stderr_line(text: str, env: Environment | None = None) -> None:
     stream = env.stderr if env is not None else sys.stderr
-    stream.write(text + "\n")
-    stream.flush()
+    # Nowhere left to say it (`2>&-`, a full disk): the exit code still tells.
+    with contextlib.suppress(OSError, ValueError, AttributeError, NoderrError):
+        stream.write(text + "\n")
+        stream.flush()
 
 
 def report(exc: NoderrError, env: Environment) -> None:
     """Print an expected failure: one ``error:`` line, then any detail lines."""
-    _stderr_line(f"error: {exc.message}", env)
+    _stderr_line(f"error: {one_line(exc.message, MESSAGE_LIMIT)}", env)
     for line in exc.details:
-        _stderr_line(f"  {line}", env)
+        _stderr_line(f"  {one_line(line, MESSAGE_LIMIT)}", env)
     if env.debug:
         traceback.print_exception(exc, file=env.stderr)
 
@@ -47,12 +51,20 @@ def _one_line(message: str) -> str:
     return re.sub(r"(Did you mean [^?]+\?)(?: \1)+", r"\1", text)
 
 
+MESSAGE_LIMIT = 2000
+"""Characters of an error message kept on its one line (a server may send 200 kB)."""
+
+
 class NoderrGroup(TyperGroup):
     """A group that maps every way a command can end onto :class:`ExitCode`."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except Terminated:
+            env = ctx.find_root().obj
+            _stderr_line("error: terminated", env if isinstance(env, Environment) else None)
+            raise click.exceptions.Exit(ExitCode.TERMINATED) from None
         except KeyboardInterrupt:
             # typer would turn Ctrl-C into a silent exit 130; say what happened.
             env = ctx.find_root().obj
@@ -81,6 +93,7 @@ class NoderrGroup(TyperGroup):
             )
             if isinstance(result, int) and not isinstance(result, bool):
                 code = result  # click returns an Exit's code in non-standalone mode
+            env.stdout.flush()  # a full disk shows here, not after the exit code is chosen
         except NoderrError as exc:
             report(exc, env)
             code = exc.exit_code
@@ -97,8 +110,11 @@ class NoderrGroup(TyperGroup):
             if message:  # empty when the group printed its help for a missing command
                 ctx = getattr(exc, "ctx", None)
                 hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-                _stderr_line(f"error: {message}{hint}", env)
+                _stderr_line(f"error: {one_line(message, MESSAGE_LIMIT)}{hint}", env)
             code = ExitCode.USAGE
+        except Terminated:
+            _stderr_line("error: terminated", env)
+            code = ExitCode.TERMINATED
         except KeyboardInterrupt:
             _stderr_line("error: interrupted", env)
             code = ExitCode.INTERRUPTED
@@ -109,7 +125,7 @@ class NoderrGroup(TyperGroup):
             if env.debug:
                 traceback.print_exc(file=env.stderr)
             _stderr_line(
-                f"error: internal error: {type(exc).__name__}: {exc}"
+                f"error: internal error: {type(exc).__name__}: {one_line(str(exc))}"
                 " (this is a bug; re-run with --debug for the traceback)",
                 env,
             )
@@ -280,8 +296,21 @@ def root(
         env.debug = debug
 
 
+_MAIN_PID = os.getpid()
+
+
+def _terminate(signum: int, frame: object) -> None:
+    if os.getpid() != _MAIN_PID:
+        # A forked worker (its parent stops it with SIGTERM): end as the signal would.
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    raise Terminated
+
+
 def main() -> None:
     """Console-script entry point (also ``python -m noderr_deploy``)."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app(prog_name="noderr")
     except SystemExit as done:
@@ -298,10 +327,20 @@ def _exit(code: object) -> None:
     this returns and the caller exits as usual."""
     import threading
 
-    if not isinstance(code, int) or threading.active_count() > 1:
+    if not isinstance(code, int) or threading.active_count() > 1 or _has_children():
         return
     for stream in (sys.stdout, sys.stderr):
         # The reader may have left (`| head`), or the stream may be closed.
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
             stream.flush()
     os._exit(code)
+
+
+def _has_children() -> bool:
+    """Whether a child process (a reader's worker) is still there to be reaped: then the
+    interpreter's own exit runs, with the clean-ups that wait for it."""
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return True  # running (pid 0), or just reaped now: either way, not the fast path

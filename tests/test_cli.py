@@ -181,6 +181,7 @@ def test_exit_code_values_are_the_documented_contract() -> None:
         "NEGATIVE": 3,
         "INCONCLUSIVE": 4,
         "INTERRUPTED": 130,
+        "TERMINATED": 143,
     }
 
 
