@@ -20,6 +20,8 @@ from typing import Annotated, Generic, Literal, Protocol, Self, TypeVar
 
 import msgspec
 
+from noderr_deploy.health.incomplete import PartialMetrics
+
 HealthStatus = Literal["healthy", "degraded", "unhealthy"]
 
 
@@ -34,10 +36,12 @@ MAX_LISTED = 20
 """Malformed records listed one per line in an error; the rest are counted."""
 
 
-class Metrics(msgspec.Struct, gc=False):
-    """A report's metrics, with the ranges the engine's schema allows."""
+class Metrics(msgspec.Struct, kw_only=True, gc=False):
+    """A complete report's metrics, with the ranges the engine's schema allows. ``uptime``
+    may be missing: no rule uses it. A report missing another one is an
+    :class:`IncompleteReport`."""
 
-    uptime: Annotated[float, msgspec.Meta(ge=0)]
+    uptime: Annotated[float, msgspec.Meta(ge=0)] | None = None
     cpu: Annotated[float, msgspec.Meta(ge=0, le=100)]
     memory: Annotated[float, msgspec.Meta(ge=0, le=100)]
     errors: Annotated[float, msgspec.Meta(ge=0)]
@@ -59,6 +63,21 @@ class HealthReport(msgspec.Struct, rename="camel", gc=False):
     metrics: Metrics
     timestamp: Timestamp
     health_status: HealthStatus | None = None
+
+
+class IncompleteReport(msgspec.Struct, rename="camel", gc=False):
+    """A report that lacks cpu, memory or errors (:mod:`noderr_deploy.health.incomplete`):
+    kept for latest-wins and counted, never judged. ``metrics`` may be absent altogether."""
+
+    node_id: Annotated[str, msgspec.Meta(min_length=1)]
+    version: Annotated[str, msgspec.Meta(min_length=1)]
+    timestamp: Timestamp
+    metrics: PartialMetrics = msgspec.field(default_factory=PartialMetrics)
+    health_status: HealthStatus | None = None
+
+
+Report = HealthReport | IncompleteReport
+"""What a read keeps for a node: a complete report, or an incomplete one."""
 
 
 def utc(value: datetime | float) -> datetime:
