@@ -13,13 +13,12 @@ from __future__ import annotations
 import gzip
 import io
 import os
-import sys
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from noderr_deploy.errors import InputError
+from noderr_deploy.errors import InputError, closed_stdin
 from noderr_deploy.health.decode import BOM, gzip_reason
 from noderr_deploy.health.jsonl import CHUNK, read_lines
 from noderr_deploy.health.model import Latest, Problems
@@ -78,8 +77,9 @@ def read_source(
     """
     if source == STDIN:
         meanwhile()
-        raw = stdin if stdin is not None else sys.stdin.buffer
-        _read_stream(_buffered(raw), "<stdin>", "", latest, problems)
+        if stdin is None:
+            raise closed_stdin()
+        _read_stream(_buffered(stdin), "<stdin>", "", latest, problems)
         return
     path = Path(source)
     try:
