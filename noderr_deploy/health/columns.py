@@ -86,9 +86,9 @@ def field_name(key: str) -> str:
 def column_name(name: object, key: str = "") -> str:
     """A column name as given: non-empty text without control characters."""
     if not isinstance(name, str) or not name.strip():
-        raise ColumnError(f"{key or 'column'}: the column name must be non-empty text")
+        raise ColumnError(f"{key or 'column'}: the name must be non-empty text")
     if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise ColumnError(f"{key or 'column'}: the column name holds control characters")
+        raise ColumnError(f"{key or 'column'}: the name holds control characters")
     return name.strip()
 
 
