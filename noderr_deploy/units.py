@@ -77,7 +77,12 @@ def parse_time(text: str) -> datetime:
         ) from exc
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # year 1 or 9999 pushed past the range by its offset
+        raise ValueError(
+            f"time out of range: {text!r} is not between years 1 and 9999 in UTC"
+        ) from exc
 
 
 def iso(moment: datetime) -> str:
