@@ -20,25 +20,23 @@ import typer
 from typer.core import TyperGroup
 
 from noderr_deploy import __version__
+from noderr_deploy.environment import Environment
 from noderr_deploy.errors import ExitCode, NoderrError
 
 
-class _State:
-    debug = False
+def _stderr_line(text: str, env: Environment | None = None) -> None:
+    stream = env.stderr if env is not None else sys.stderr
+    stream.write(text + "\n")
+    stream.flush()
 
 
-def _stderr_line(text: str) -> None:
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-
-
-def report(exc: NoderrError) -> None:
+def report(exc: NoderrError, env: Environment) -> None:
     """Print an expected failure: one ``error:`` line, then any detail lines."""
-    _stderr_line(f"error: {exc.message}")
+    _stderr_line(f"error: {exc.message}", env)
     for line in exc.details:
-        _stderr_line(f"  {line}")
-    if _State.debug:
-        traceback.print_exception(exc, file=sys.stderr)
+        _stderr_line(f"  {line}", env)
+    if env.debug:
+        traceback.print_exception(exc, file=env.stderr)
 
 
 def _one_line(message: str) -> str:
@@ -55,7 +53,8 @@ class NoderrGroup(TyperGroup):
             return super().invoke(ctx)
         except KeyboardInterrupt:
             # typer would turn Ctrl-C into a silent exit 130; say what happened.
-            _stderr_line("error: interrupted")
+            env = ctx.find_root().obj
+            _stderr_line("error: interrupted", env if isinstance(env, Environment) else None)
             raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
 
     def main(  # type: ignore[override]
@@ -69,15 +68,22 @@ class NoderrGroup(TyperGroup):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         code: int = ExitCode.OK
+        # One Environment per run, built from the streams of this moment (a test runner
+        # swaps them), handed to the commands through click's context object.
+        env = extra.pop("obj", None)
+        if not isinstance(env, Environment):
+            env = Environment.from_process()
         try:
-            result = super().main(args, prog_name or "noderr", complete_var, False, **extra)
+            result = super().main(
+                args, prog_name or "noderr", complete_var, False, obj=env, **extra
+            )
             if isinstance(result, int) and not isinstance(result, bool):
                 code = result  # click returns an Exit's code in non-standalone mode
         except NoderrError as exc:
-            report(exc)
+            report(exc, env)
             code = exc.exit_code
         except click.exceptions.Abort:
-            _stderr_line("error: interrupted")
+            _stderr_line("error: interrupted", env)
             code = ExitCode.INTERRUPTED
         except click.ClickException as exc:
             # Bad flags and arguments: click's message on one line, with where to look.
@@ -85,20 +91,21 @@ class NoderrGroup(TyperGroup):
             if message:  # empty when the group printed its help for a missing command
                 ctx = getattr(exc, "ctx", None)
                 hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-                _stderr_line(f"error: {message}{hint}")
+                _stderr_line(f"error: {message}{hint}", env)
             code = ExitCode.USAGE
         except KeyboardInterrupt:
-            _stderr_line("error: interrupted")
+            _stderr_line("error: interrupted", env)
             code = ExitCode.INTERRUPTED
         except BrokenPipeError:
             # `noderr cohort --file ids | head`: the reader left; that is not our failure.
             code = ExitCode.OK
         except Exception as exc:
-            if _State.debug:
-                traceback.print_exc()
+            if env.debug:
+                traceback.print_exc(file=env.stderr)
             _stderr_line(
                 f"error: internal error: {type(exc).__name__}: {exc}"
-                " (this is a bug; re-run with --debug for the traceback)"
+                " (this is a bug; re-run with --debug for the traceback)",
+                env,
             )
             code = ExitCode.FAILURE
         sys.exit(code)
@@ -130,6 +137,7 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -149,7 +157,9 @@ def root(
     ] = False,
 ) -> None:
     """Ship Noderr node software in stages: tier images, cohorts, the VersionBeacon, rollbacks."""
-    _State.debug = debug
+    env = ctx.find_root().obj
+    if isinstance(env, Environment):
+        env.debug = debug
 
 
 def _register() -> None:

@@ -70,6 +70,15 @@ class ChainError(NoderrError):
     """The chain is unreachable, or the contract call failed or did not decode."""
 
 
+class StreamError(NoderrError):
+    """A standard stream is closed or cannot be written (``<&-``, ``>&-``, a full disk)."""
+
+
+def closed_stdin() -> StreamError:
+    """The error for ``-`` (stdin) when the process has no stdin."""
+    return StreamError("cannot read stdin: it is closed")
+
+
 class BudgetExceeded(NoderrError):
     """A built image is larger than its tier's size budget."""
 

@@ -13,14 +13,13 @@ send back one byte per id (its bucket) or just 100 counts.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from noderr_deploy.cohorts import buckets_of, count_buckets
-from noderr_deploy.errors import InputError
+from noderr_deploy.errors import InputError, closed_stdin
 
 STDIN = "-"
 PARALLEL_MIN_BYTES = 1 << 20
@@ -53,8 +52,9 @@ class _Chunk:
 def read_input(name: str, stdin: IO[bytes] | None = None) -> tuple[bytes, str]:
     """The bytes of ``name`` (``-`` is stdin) and the name to use in messages."""
     if name == STDIN:
-        stream = stdin if stdin is not None else sys.stdin.buffer
-        return stream.read(), "<stdin>"
+        if stdin is None:
+            raise closed_stdin()
+        return stdin.read(), "<stdin>"
     try:
         return Path(name).read_bytes(), name
     except FileNotFoundError:

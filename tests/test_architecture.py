@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "noderr_deploy"
 
 # Lower layers never import higher ones. Within a layer, any direction without cycles.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "units", "redact", "keccak"),
+    ("errors", "units", "redact", "keccak", "environment"),
     ("cohorts", "nodeids"),
     ("config", "health"),
     ("rollback",),
@@ -140,6 +140,7 @@ def test_top_level_stays_small() -> None:
         "__main__",
         "cli",
         "cohorts",
+        "environment",
         "errors",
         "keccak",
         "nodeids",
@@ -147,3 +148,23 @@ def test_top_level_stays_small() -> None:
         "rollback",
         "units",
     ]
+
+
+# Side effects come in through noderr_deploy.environment.Environment: only it (and the
+# entry point, which must write an error even when no Environment could be built) touches
+# the process's streams, environment variables or clock.
+SIDE_EFFECTS = ("os.environ", "os.getenv", "sys.stdin", "sys.stdout", "sys.stderr", "datetime.now")
+ALLOWED = {"noderr_deploy.environment", "noderr_deploy.cli"}
+
+
+def test_side_effects_come_through_the_environment() -> None:
+    found = []
+    for name, path in modules().items():
+        if name in ALLOWED:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute):
+                dotted = ast.unparse(node)
+                if dotted in SIDE_EFFECTS:
+                    found.append(f"{name}:{node.lineno}: {dotted}")
+    assert found == []

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from noderr_deploy.environment import Environment
+
 if TYPE_CHECKING:
     from noderr_deploy.config.schema import Config
 
@@ -37,6 +39,15 @@ JsonOption = Annotated[
 QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress or log lines on stderr.")
 ]
+
+
+def environment(ctx: typer.Context) -> Environment:
+    """This run's :class:`Environment`, built once by the CLI (or here, the first time a
+    command runs outside it)."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, Environment):
+        root.obj = Environment.from_process()
+    return root.obj
 
 
 PLAN_OPTIONS = {

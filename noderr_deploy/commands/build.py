@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from noderr_deploy.commands._options import ConfigOption, JsonOption, QuietOption, load
+from noderr_deploy.commands._options import (
+    ConfigOption,
+    JsonOption,
+    QuietOption,
+    environment,
+    load,
+)
 from noderr_deploy.errors import UsageError
 from noderr_deploy.ui.output import Output
 from noderr_deploy.units import format_size
@@ -23,6 +29,7 @@ if TYPE_CHECKING:
 
 
 def build(  # noqa: PLR0917 (typer passes options positionally)
+    ctx: typer.Context,
     tier: Annotated[
         list[str] | None,
         typer.Option("--tier", "-t", help="Tier to build (repeatable); built in extends order."),
@@ -128,12 +135,13 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
         select_tiers,
     )
 
-    out = Output(quiet=quiet)
+    env = environment(ctx)
+    out = Output.of(env, quiet=quiet)
     if metadata_file is not None and not metadata_file.parent.is_dir():
         raise UsageError(f"--metadata-file {metadata_file}: no directory {metadata_file.parent}")
     cfg = load(config)
     tiers = select_tiers(cfg, tier or [], all_tiers)
-    auth = _registry_auth(os.environ) if push else None
+    auth = _registry_auth(env.environ) if push else None
     git = read_git(cfg.workspace)
     settings = BuildSettings(
         registry=check_registry(registry if registry is not None else cfg.registry),
@@ -141,8 +149,8 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
         base_image=base_image or None,
         build_args=_parse_build_args(build_arg or []),
     )
-    now = _source_date(os.environ)
-    plans = [plan_build(cfg, t, settings, git=git, now=now) for t in tiers]
+    now = _source_date(env.environ)
+    plans = [plan_build(cfg, t, settings, git=git, now=now, clock=env.now) for t in tiers]
     if dry_run:
         _show_plans(out, plans, json_, cfg.path.parent)
         return
@@ -150,7 +158,7 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
     from noderr_deploy.images.engine import connect
     from noderr_deploy.ui.progress import BuildView
 
-    client = connect()
+    client = connect(env.environ)
     view = BuildView(out)
     results = [
         _build_one(client, plan, view, out, network=network, no_cache=no_cache) for plan in plans

@@ -18,13 +18,19 @@ from noderr_deploy.commands._chain import (
     RpcUrlOption,
     TimeoutOption,
 )
-from noderr_deploy.commands._options import ConfigOption, JsonOption, plan_flag_names
+from noderr_deploy.commands._options import (
+    ConfigOption,
+    JsonOption,
+    environment,
+    plan_flag_names,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
     from noderr_deploy.chain.source import ChainRequest, PlanFlags, RolloutSource
+    from noderr_deploy.environment import Environment
 
 
 class Format(StrEnum):
@@ -196,7 +202,7 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
         timeout=timeout,
     )
     source = resolve(flags, published_at=published_at, config=config, chain=chain)
-    run(source, node_ids or [], file, fmt=fmt, summary=summary, at=at)
+    run(environment(ctx), source, node_ids or [], file, fmt=fmt, summary=summary, at=at)
 
 
 def _format(format_: Format | None, json_: bool) -> Format:
@@ -236,6 +242,7 @@ def _time(flag: str, text: str) -> datetime:
 
 
 def run(
+    env: Environment,
     source: RolloutSource,
     node_ids: list[str],
     file: str | None,
@@ -245,7 +252,6 @@ def run(
     at: str | None,
 ) -> None:
     """Bucket the ids and write the result (stdout) and warnings (stderr)."""
-    from datetime import UTC, datetime
 
     from noderr_deploy.cohorts import assignments, buckets_of, count_buckets
     from noderr_deploy.errors import UsageError
@@ -257,10 +263,10 @@ def run(
     # error: it is reported (below) and --at has nothing to apply to.
     if at is not None and source.published_at is None and (chain is None or chain.tier is None):
         raise UsageError("--at needs a publish time (--published-at or --tier)")
-    moment = _time("--at", at) if at is not None else (source.now or datetime.now(UTC))
+    moment = _time("--at", at) if at is not None else (source.now or env.now())
     published = source.published_at
     plan = source.plan
-    out = Output()
+    out = Output.of(env)
     if published is not None:
         _check_time_range(source, moment)
 
@@ -273,7 +279,7 @@ def run(
     if file is not None:
         from noderr_deploy.nodeids import input_warnings, read_input, scan_ids
 
-        data, name = read_input(file)
+        data, name = read_input(file, env.stdin)
         warnings += input_warnings(data, name)
         scan = scan_ids(data, name, keep_rows=not summary)
         ids, buckets, bucket_counts = scan.ids, scan.buckets, scan.bucket_counts

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,7 +17,7 @@ from noderr_deploy.commands._chain import (
     RpcUrlOption,
     TimeoutOption,
 )
-from noderr_deploy.commands._options import ConfigOption, JsonOption, QuietOption
+from noderr_deploy.commands._options import ConfigOption, JsonOption, QuietOption, environment
 from noderr_deploy.commands._rollback_settings import (
     ChainRead,
     Target,
@@ -217,7 +218,8 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
 
         noderr rollback check --health exports/ --tier oracle --rpc-url https://sepolia.base.org
     """
-    out = Output(quiet=quiet)
+    env = environment(ctx)
+    out = Output.of(env, quiet=quiet)
     fmt = output_format
     if json_:
         if fmt is Format.markdown:
@@ -226,7 +228,7 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
     sources: list[str | Path] = [*(health or []), *(files or [])]
     if not sources:
         raise UsageError("missing --health FILE (a file, a directory, or - for stdin)")
-    moment, age = _moment_and_age(at, max_age)
+    moment, age = _moment_and_age(at, max_age, env.now)
     require_version(version, tier)
     if tier is not None:
         check_plan_flags(ctx, canary, cohort_size)
@@ -278,7 +280,9 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         return CohortTally.for_plan(target.plan, target.version, moment, age)
 
     meanwhile = None if tier is not None else resolve
-    read = read_folded(sources, tally, skip_invalid=skip_invalid, while_reading=meanwhile)
+    read = read_folded(
+        sources, tally, skip_invalid=skip_invalid, stdin=env.stdin, while_reading=meanwhile
+    )
 
     target, thresholds = settings[0]
     if read.problems.count:
@@ -297,11 +301,13 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
     _finish(out, result, fmt, require_data=require_data)
 
 
-def _moment_and_age(at: str | None, max_age: str | None) -> tuple[datetime, timedelta | None]:
+def _moment_and_age(
+    at: str | None, max_age: str | None, now: Callable[[], datetime]
+) -> tuple[datetime, timedelta | None]:
     from noderr_deploy.units import parse_duration, parse_time
 
     try:
-        moment = parse_time(at) if at is not None else datetime.now(UTC)
+        moment = parse_time(at) if at is not None else now()
     except ValueError as exc:
         raise UsageError(f"--at: {exc}") from exc
     try:

@@ -22,6 +22,7 @@ from noderr_deploy.commands._options import (
     ConfigOption,
     JsonOption,
     QuietOption,
+    environment,
     load_optional,
 )
 from noderr_deploy.ui.output import Cell, Output
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from datetime import timedelta
 
     from noderr_deploy.chain.state import RolloutStatus, TierStatus
+    from noderr_deploy.environment import Environment
     from noderr_deploy.health.model import HealthRead
 
 _HEALTH = "Health"
@@ -44,6 +46,7 @@ app = typer.Typer(
 
 @app.command("status")
 def status(  # noqa: PLR0917 - typer passes options as arguments
+    ctx: typer.Context,
     files: Annotated[
         list[Path] | None,
         typer.Argument(
@@ -131,7 +134,8 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
     from noderr_deploy.chain.beacon import read_from_settings
     from noderr_deploy.chain.state import rollout_status, with_health
 
-    out = Output(quiet=quiet)
+    env = environment(ctx)
+    out = Output.of(env, quiet=quiet)
     sources = _health_sources(health, files)
     age = _max_age(max_age, given=bool(sources))
     cfg = load_optional(config)
@@ -142,7 +146,7 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
     )
     # Health exports first: malformed input fails before the network is touched, and the
     # reader's worker processes are forked before any spinner thread or web3 runs.
-    read = _read_health(out, sources, skip_invalid) if sources else None
+    read = _read_health(env, out, sources, skip_invalid) if sources else None
     with out.status(f"reading the VersionBeacon {settings.beacon_address}"):
         snapshot, requests = read_from_settings(settings, [slot for _, slot in tiers])
     out.info(
@@ -188,13 +192,15 @@ def _max_age(text: str | None, *, given: bool) -> timedelta | None:
         raise UsageError(f"--max-age: {exc}") from None
 
 
-def _read_health(out: Output, sources: list[str | Path], skip_invalid: bool) -> HealthRead:
+def _read_health(
+    env: Environment, out: Output, sources: list[str | Path], skip_invalid: bool
+) -> HealthRead:
     from noderr_deploy.health.read import read_latest
 
     if out.stderr_is_tty:
         # A line, not a spinner: no thread may run while the reader forks its workers.
         out.info(f"reading health reports from {len(sources)} path(s)...")
-    read = read_latest(sources, skip_invalid=skip_invalid)
+    read = read_latest(sources, skip_invalid=skip_invalid, stdin=env.stdin)
     if read.problems.count:
         out.warn(f"skipped {read.problems.count} invalid health record(s):")
         for line in read.problems.lines(5):

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from noderr_deploy.commands._options import ConfigOption, JsonOption, load
+from noderr_deploy.commands._options import ConfigOption, JsonOption, environment, load
 from noderr_deploy.ui.output import Output
 from noderr_deploy.units import format_size
 
@@ -35,6 +35,7 @@ def config_json(config: Config) -> dict[str, Any]:
 
 
 def tiers(
+    ctx: typer.Context,
     config: ConfigOption = None,
     check: Annotated[
         bool,
@@ -57,7 +58,7 @@ def tiers(
     """
     from noderr_deploy.config.schema import check_workspace
 
-    out = Output()
+    out = Output.of(environment(ctx))
     cfg = load(config)
     if check:
         check_workspace(cfg)

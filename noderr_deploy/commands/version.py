@@ -21,6 +21,7 @@ from noderr_deploy.commands._options import (
     ConfigOption,
     JsonOption,
     QuietOption,
+    environment,
     load_optional,
 )
 from noderr_deploy.errors import ChainError
@@ -28,6 +29,7 @@ from noderr_deploy.ui.output import Output
 
 
 def version(  # noqa: PLR0917 - typer passes options as arguments
+    ctx: typer.Context,
     node_id: Annotated[str, typer.Argument(help="The node's id, hashed byte-exact.")],
     tier: Annotated[str, typer.Option("--tier", "-t", help="The node's tier (tiers.yaml).")],
     current: Annotated[
@@ -62,7 +64,8 @@ def version(  # noqa: PLR0917 - typer passes options as arguments
     from noderr_deploy.chain.state import node_version
     from noderr_deploy.units import iso
 
-    out = Output(quiet=quiet)
+    env = environment(ctx)
+    out = Output.of(env, quiet=quiet)
     cfg = load_optional(config)
     ((tier_name, slot),) = select_tiers(cfg, [tier])
     moment = parse_at(at)

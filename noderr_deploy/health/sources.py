@@ -23,14 +23,13 @@ import gzip
 import io
 import os
 import stat
-import sys
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from noderr_deploy.errors import InputError
+from noderr_deploy.errors import InputError, closed_stdin
 from noderr_deploy.health.decode import BOM, lose_rest, unread_bytes
 from noderr_deploy.health.jsonl import read_lines
 from noderr_deploy.health.model import Latest, Problems
@@ -151,8 +150,9 @@ def read_source(
     """Read one file (or stdin) in this process into ``latest``; malformed records and lost
     data go to ``problems``."""
     if source == STDIN:
-        raw = stdin if stdin is not None else sys.stdin.buffer
-        _read_stream(_buffered(raw), STDIN_NAME, "", latest, problems, sizes=sizes)
+        if stdin is None:
+            raise closed_stdin()
+        _read_stream(_buffered(stdin), STDIN_NAME, "", latest, problems, sizes=sizes)
         return
     path = Path(source)
     try:

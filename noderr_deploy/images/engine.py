@@ -8,7 +8,6 @@ is parsed into an event and checked here.
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -53,7 +52,7 @@ def _engine_call(refused: str, lost: str, error: type[NoderrError] = EngineError
         raise EngineError(f"{lost}: {_reason(exc)}") from None
 
 
-def engine_address(environ: Mapping[str, str] = os.environ) -> str:
+def engine_address(environ: Mapping[str, str]) -> str:
     """The engine the SDK talks to, for messages: DOCKER_HOST (redacted) or the socket."""
     host = environ.get("DOCKER_HOST", "").strip()
     if not host:
@@ -63,7 +62,7 @@ def engine_address(environ: Mapping[str, str] = os.environ) -> str:
 
 
 def connect(
-    environ: Mapping[str, str] = os.environ,
+    environ: Mapping[str, str],
     factory: Callable[..., Any] | None = None,
     timeout: int = 60,
 ) -> Any:

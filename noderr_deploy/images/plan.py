@@ -231,14 +231,15 @@ def plan_build(
     *,
     git: GitInfo,
     now: datetime | None = None,
+    clock: Callable[[], datetime],
 ) -> BuildPlan:
     """The plan of ``tier`` (a resolved :class:`~noderr_deploy.config.schema.Tier`) of ``config``.
 
     ``now`` (SOURCE_DATE_EPOCH) is the created label's time, else the HEAD commit's time, else
-    the clock: a label that changed on every build would defeat the layer cache of every step
+    ``clock()``: a label that changed on every build would defeat the layer cache of every step
     after it, and the commit time makes the label reproducible.
     """
-    created = now or git.committed or datetime.now(UTC)
+    created = now or git.committed or clock()
     base_image = settings.base_image or tier.base_image
     context = assemble_context(config.workspace, tier.packages, tier.dockerfile)
     return BuildPlan(

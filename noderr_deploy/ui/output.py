@@ -12,8 +12,6 @@ or JSON stay cheap to start.
 from __future__ import annotations
 
 import json
-import os
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +19,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from noderr_deploy.environment import Environment
 
 Cell = str | int | float | bool | None
 
@@ -81,10 +81,22 @@ def plain_table(columns: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
 class Output:
     """Where a command writes: built by the CLI from the real streams, by tests from buffers."""
 
-    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
-    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+    stdout: IO[str]
+    stderr: IO[str]
     quiet: bool = False
+    colour: bool = True
+    """False honours ``NO_COLOR``: rich draws no colour, even on a terminal."""
     _consoles: dict[str, Console] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, env: Environment, *, quiet: bool | None = None) -> Output:
+        """The output of a run: its streams, its colour choice, its ``--quiet``."""
+        return cls(
+            stdout=env.stdout,
+            stderr=env.stderr,
+            quiet=env.quiet if quiet is None else quiet,
+            colour=env.colour,
+        )
 
     @property
     def pretty(self) -> bool:
@@ -104,7 +116,7 @@ class Output:
             self._consoles[which] = Console(
                 file=stream,
                 highlight=False,
-                no_color="NO_COLOR" in os.environ or None,
+                no_color=not self.colour or None,
                 soft_wrap=not _isatty(stream),
             )
         return self._consoles[which]

@@ -171,9 +171,9 @@ def test_created_label_is_the_commit_time_unless_source_date_epoch() -> None:
     settings = BuildSettings(registry="r", version="1")
     committed = GitInfo(committed=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
     tier = config.tier("all")
-    plan = plan_build(config, tier, settings, git=committed)
+    plan = plan_build(config, tier, settings, git=committed, clock=lambda: NOW)
     assert plan.labels["org.opencontainers.image.created"] == "2026-01-02T03:04:05Z"
-    plan = plan_build(config, tier, settings, git=committed, now=NOW)
+    plan = plan_build(config, tier, settings, git=committed, now=NOW, clock=lambda: NOW)
     assert plan.labels["org.opencontainers.image.created"] == "2026-11-26T12:00:00Z"
 
 
@@ -197,7 +197,7 @@ def test_plan_of_the_shipped_tiers() -> None:
     config = load_config(REPO / "tiers.yaml")
     settings = BuildSettings(registry="127.0.0.1:5000/n", version="1.0.0", base_image="base:1")
     plans = [
-        plan_build(config, t, settings, git=GitInfo(), now=NOW)
+        plan_build(config, t, settings, git=GitInfo(), now=NOW, clock=lambda: NOW)
         for t in select_tiers(config, [], True)
     ]
     assert [len(p.packages) for p in plans] == [6, 11, 17]
