@@ -20,27 +20,29 @@ from typing import Annotated, Generic, Literal, Protocol, Self, TypeVar
 
 import msgspec
 
+from noderr_deploy.units import MAX_UNIX_SECONDS
+
 HealthStatus = Literal["healthy", "degraded", "unhealthy"]
 
 
 STATUSES: tuple[HealthStatus, ...] = ("healthy", "degraded", "unhealthy")
 
 
-# The latest unix time a ``datetime`` can hold (9999-12-31T23:59:59Z).
-MAX_UNIX_SECONDS = 253402300799.0
-
-
 MAX_LISTED = 20
 """Malformed records listed one per line in an error; the rest are counted."""
 
 
-class Metrics(msgspec.Struct, gc=False):
-    """A report's metrics, with the ranges the engine's schema allows."""
+MAX_FLOAT = 1.7976931348623157e308
+"""The largest finite float: ``1e999`` (infinity) is no count."""
 
-    uptime: Annotated[float, msgspec.Meta(ge=0)]
+
+class Metrics(msgspec.Struct, gc=False):
+    """A report's metrics, with the ranges the engine's schema allows (finite numbers)."""
+
+    uptime: Annotated[float, msgspec.Meta(ge=0, le=MAX_FLOAT)]
     cpu: Annotated[float, msgspec.Meta(ge=0, le=100)]
     memory: Annotated[float, msgspec.Meta(ge=0, le=100)]
-    errors: Annotated[float, msgspec.Meta(ge=0)]
+    errors: Annotated[float, msgspec.Meta(ge=0, le=MAX_FLOAT)]
 
 
 Timestamp = datetime | Annotated[float, msgspec.Meta(ge=0, le=MAX_UNIX_SECONDS)]
