@@ -17,7 +17,7 @@ from typing import IO
 import msgspec
 
 from noderr_deploy.errors import InputError
-from noderr_deploy.health.decode import BATCH, gzip_reason, plain_reason
+from noderr_deploy.health.decode import BATCH, lose_rest, plain_reason
 from noderr_deploy.health.model import HealthReport, Latest, Problems
 from noderr_deploy.units import parse_time
 
@@ -102,13 +102,13 @@ def _text_lines(
         try:
             raw = stream.readline()
         except (EOFError, OSError, zlib.error) as exc:
-            problems.add(name, counter[0] + 1, gzip_reason(exc))
+            lose_rest(problems, name, counter[0] + 1, exc, stream)
             return
         if not raw:
             return
         counter[0] += 1
-        if not raw.endswith(b"\n") and _at_eof_error(stream):
-            problems.add(name, counter[0], "truncated gzip data: the compressed file ended early")
+        if not raw.endswith(b"\n") and (failure := _eof_error(stream)) is not None:
+            lose_rest(problems, name, counter[0], failure, stream, read=len(raw))
             return
         try:
             yield raw.decode("utf-8")
@@ -116,9 +116,9 @@ def _text_lines(
             problems.add(name, counter[0], f"invalid UTF-8 (byte {bad.start + 1} of the line)")
 
 
-def _at_eof_error(stream: IO[bytes]) -> bool:
+def _eof_error(stream: IO[bytes]) -> BaseException | None:
     try:
         stream.read(1)
-    except (EOFError, OSError, zlib.error):
-        return True
-    return False
+    except (EOFError, OSError, zlib.error) as exc:
+        return exc
+    return None

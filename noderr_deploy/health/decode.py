@@ -4,9 +4,11 @@ refuses, and operator-friendly reasons for what is malformed."""
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import zlib
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import IO, Annotated
 
 import msgspec
 
@@ -52,6 +54,33 @@ def gzip_reason(exc: BaseException) -> str:
     return f"read error: {exc}"
 
 
+def lose_rest(
+    problems: Problems,
+    name: str,
+    line: int,
+    exc: BaseException,
+    stream: IO[bytes],
+    *,
+    read: int = 0,
+) -> None:
+    """Count what a failed read loses from ``line`` on: ``read`` bytes of a cut-off record
+    already in hand, and what is left of the file after the point of failure (compressed
+    bytes, for a gzip stream)."""
+    problems.lose(
+        name, line, gzip_reason(exc), size=read + unread_bytes(stream), records=1 if read else 0
+    )
+
+
+def unread_bytes(stream: IO[bytes]) -> int:
+    """Bytes of the file under ``stream`` (the compressed file, for a gzip stream) after its
+    current position; 0 when that cannot be known (a pipe)."""
+    raw = getattr(stream, "fileobj", None) or stream
+    try:
+        return max(0, os.fstat(raw.fileno()).st_size - raw.tell())
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
 def decode_chunk(
     chunk: bytes, name: str, first_line: int, problems: Problems
 ) -> tuple[list[HealthReport], int]:
@@ -65,6 +94,11 @@ def decode_chunk(
     if not chunk:
         return [], 0
     newlines = chunk.count(b"\n")
+    if _EDGE_YEARS.search(chunk):  # a date that an offset may push out of range
+        lines = chunk.split(b"\n")
+        if not lines[-1]:
+            lines.pop()
+        return _decode_each(lines, name, first_line, problems), newlines
     try:
         reports = _DECODE_LINES(chunk)
     except (msgspec.DecodeError, UnicodeDecodeError):
@@ -116,10 +150,29 @@ def _decode_each(
     return reports
 
 
+_EDGE_YEARS = re.compile(rb'"(?:0001|9999)-')
+
+
+def out_of_range(stamp: object) -> str:
+    """Why a decoded timestamp cannot be used ("" if it can): a datetime whose offset puts it
+    before year 1 or after year 9999 in UTC."""
+    if isinstance(stamp, datetime) and stamp.tzinfo is not None:
+        try:
+            stamp.astimezone(UTC)
+        except OverflowError:
+            return (
+                f"timestamp: out of range: {stamp.isoformat()} is not between"
+                " years 1 and 9999 in UTC"
+            )
+    return ""
+
+
 def decode_record(raw: bytes) -> tuple[HealthReport | None, str]:
     """One JSON record: the report, or ``None`` and why it was refused."""
     try:
-        return _DECODE(raw), ""
+        report = _DECODE(raw)
+        why = out_of_range(report.timestamp)
+        return (None, why) if why else (report, "")
     except msgspec.ValidationError as exc:
         if _error_path(str(exc)) == "timestamp":
             return _lenient_timestamp(raw, exc)

@@ -18,6 +18,7 @@ Which report of a node is kept (``--incomplete``):
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
@@ -27,6 +28,9 @@ IncompletePolicy = Literal["complete", "latest"]
 
 POLICIES: tuple[IncompletePolicy, ...] = ("complete", "latest")
 
+_MAX_FLOAT = sys.float_info.max
+"""Finite numbers only, as for complete metrics (``1e999`` is no count)."""
+
 RULE_METRICS = ("cpu", "memory", "errors")
 """The metrics the status rule (and the error rate) needs."""
 
@@ -34,10 +38,10 @@ RULE_METRICS = ("cpu", "memory", "errors")
 class PartialMetrics(msgspec.Struct, gc=False):
     """Metrics as an incomplete report has them: any may be missing (``None``)."""
 
-    uptime: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    uptime: Annotated[float, msgspec.Meta(ge=0, le=_MAX_FLOAT)] | None = None
     cpu: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
     memory: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
-    errors: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    errors: Annotated[float, msgspec.Meta(ge=0, le=_MAX_FLOAT)] | None = None
 
     @property
     def missing(self) -> tuple[str, ...]:

@@ -76,7 +76,16 @@ def test_json_contract(tmp_path: Path) -> None:
         "at": AT,
         "plan": {"canaryPercentage": 5, "cohortPercentage": 25, "cohortDelayHours": 24.0},
         "thresholds": {"unhealthyRatio": 0.1, "errorRate": 0.05, "minNodes": 1},
-        "reports": {"records": 5, "invalid": 1, "nodes": 5, "stale": 1, "otherVersion": 1},
+        "reports": {
+            "records": 5,
+            "invalid": 1,
+            "nodes": 5,
+            "stale": 1,
+            "otherVersion": 1,
+            "future": 0,
+            "lostBytes": 0,
+            "lostRecords": 0,
+        },
         "cohorts": [
             {
                 "cohort": "canary",
