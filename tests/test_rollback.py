@@ -412,7 +412,10 @@ def test_json_document_keys_and_number_forms() -> None:
         '    "otherVersion": 0,\n'
         '    "future": 0,\n'
         '    "lostBytes": 0,\n'
-        '    "lostRecords": 0\n'
+        '    "lostRecords": 0,\n'
+        '    "incomplete": 0,\n'
+        '    "incompleteRecords": 0,\n'
+        '    "timestampUnit": null\n'
         "  },\n"
     ), text
     cohort = json.loads(text)["cohorts"][0]

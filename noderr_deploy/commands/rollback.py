@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -59,13 +59,15 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         ),
     ] = None,
     health: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Option(
             "--health",
             "-H",
-            metavar="FILE",
+            metavar="FILE|DSN",
             help="Health export: .jsonl/.ndjson, .json (array), .csv, each optionally .gz;"
-            " a directory (every file inside); '-' for stdin. Repeatable.",
+            " a directory (every file inside); '-' for stdin. Repeatable. Or a PostgreSQL"
+            " DSN (postgresql://user@host:5432/db) to read the telemetry table directly."
+            " Default: $NODERR_HEALTH_DSN.",
             show_default=False,
         ),
     ] = None,
@@ -119,6 +121,49 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
             show_envvar=True,
             help="Reports stamped later than --at plus this are not used (counted as"
             " 'future'): a node's clock may be this far ahead. Default: 5m.",
+            show_default=False,
+        ),
+    ] = None,
+    columns: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--columns",
+            metavar="FIELD=COLUMN,...",
+            help="Column names of a CSV export or table, e.g. nodeId=host,cpu=load (over"
+            " tiers.yaml health.columns). node_telemetry's names are known already.",
+            show_default=False,
+        ),
+    ] = None,
+    timestamp_unit: Annotated[
+        str | None,
+        typer.Option(
+            "--timestamp-unit",
+            metavar="s|ms|auto",
+            envvar="NODERR_TIMESTAMP_UNIT",
+            show_envvar=True,
+            help="Numeric timestamps are unix seconds or milliseconds; auto: milliseconds"
+            " when too large for seconds of a date before 3000. Default: tiers.yaml"
+            " health.timestamp_unit, else auto.",
+            show_default=False,
+        ),
+    ] = None,
+    incomplete: Annotated[
+        str,
+        typer.Option(
+            "--incomplete",
+            metavar="complete|latest",
+            help="A report missing cpu, memory or errors is never judged. complete: keep a"
+            " node's latest complete report over it; latest: keep it (the node is then"
+            " counted incomplete).",
+        ),
+    ] = "complete",
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="TIME|DURATION",
+            help="With a DSN: read only rows from this time on (ISO 8601, unix seconds, or"
+            " a duration before --at such as 2h).",
             show_default=False,
         ),
     ] = None,
@@ -219,7 +264,8 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
     Reports stamped after --at plus --max-skew are not used (counted as future).
 
     Exit codes: 0 ok or inconclusive; 3 rollback; 4 inconclusive with --require-data;
-    2 malformed or lost input, or bad flags; 1 chain unreachable or no version for --tier.
+    2 malformed or lost input, bad flags, or a missing table or column; 1 chain or database
+    unreachable, login refused, query over --timeout, or no version for --tier.
 
     Examples:
 
@@ -230,6 +276,8 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         zcat reports.jsonl.gz | noderr rollback check --health - --version 1.4.2 -f markdown
 
         noderr rollback check --health exports/ --tier oracle --rpc-url https://sepolia.base.org
+
+        noderr rollback check --health postgresql://reader@db/noderr -V 1.4.2 --since 1h
     """
     from noderr_deploy.rollback.check import CheckRequest, run_check
 
@@ -238,16 +286,21 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
     if json_ and output_format is Format.markdown:
         raise UsageError("--json and --format markdown exclude each other")
     fmt = Format.json if json_ else output_format
-    sources = (*(health or []), *(files or []))
+    sources: tuple[str | Path, ...] = (*(health or []), *(files or []))
+    if not sources and env.environ.get("NODERR_HEALTH_DSN"):
+        sources = (env.environ["NODERR_HEALTH_DSN"],)
     if not sources:
-        raise UsageError("missing --health FILE (a file, a directory, or - for stdin)")
+        raise UsageError(
+            "missing --health FILE (a file, a directory, - for stdin, or a PostgreSQL DSN)"
+        )
+    moment = _moment(at, env.now)
     if tier is not None:
         _check_plan_flags(ctx, canary, cohort_size)
         canary = cohort_size = None  # from the environment: the chain's plan wins
     request = CheckRequest(
         sources=sources,
         version=version,
-        at=_moment(at, env.now),
+        at=moment,
         tier=tier,
         max_age=_duration("--max-age", max_age),
         max_skew=_skew(max_skew),
@@ -258,10 +311,16 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         min_nodes=min_nodes,
         skip_invalid=skip_invalid,
         config=config,
+        **_read_flags(columns, timestamp_unit, incomplete, since, moment),
+        timeout=timeout,
     )
     if out.stderr_is_tty:
         # A line, not a spinner: the reader reads alone when another thread runs.
-        out.info(f"reading health reports from {len(sources)} path(s)...")
+        from noderr_deploy.health.postgres import is_dsn, redact_dsn
+
+        first = str(sources[0])
+        where = redact_dsn(first) if is_dsn(first) else f"{len(sources)} path(s)"
+        out.info(f"reading health reports from {where}...")
     chain = (
         None
         if tier is None
@@ -316,6 +375,51 @@ def _read_chain(
         f" {slot} runs {current.version_string if current else 'no version'}"
     )
     return ChainRead(tier_name, slot, plan, current, note)
+
+
+def _read_flags(
+    columns: list[str] | None,
+    unit: str | None,
+    incomplete: str,
+    since: str | None,
+    moment: datetime,
+) -> dict[str, Any]:
+    """``--columns``, ``--timestamp-unit``, ``--incomplete`` and ``--since`` as request
+    fields (a bad value is a :class:`UsageError` naming its flag)."""
+    from noderr_deploy.health.columns import ColumnError, parse_columns
+    from noderr_deploy.health.incomplete import parse_policy
+    from noderr_deploy.health.stamps import parse_unit
+
+    fields: dict[str, Any] = {}
+    try:
+        fields["columns"] = parse_columns(columns) if columns else None
+    except ColumnError as exc:
+        raise UsageError(f"--columns: {exc}") from None
+    try:
+        fields["timestamp_unit"] = parse_unit(unit) if unit is not None else None
+    except ValueError as exc:
+        raise UsageError(f"--timestamp-unit: {exc}") from None
+    try:
+        fields["incomplete"] = parse_policy(incomplete)
+    except ValueError as exc:
+        raise UsageError(f"--incomplete: {exc}") from None
+    fields["since"] = _since(since, moment)
+    return fields
+
+
+def _since(text: str | None, moment: datetime) -> datetime | None:
+    from noderr_deploy.units import parse_duration, parse_time
+
+    if text is None:
+        return None
+    try:
+        return moment - parse_duration(text)
+    except (ValueError, OverflowError):
+        pass
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc} (or a duration such as 2h)") from None
 
 
 def _moment(at: str | None, now: Callable[[], datetime]) -> datetime:

@@ -110,7 +110,7 @@ def _scan_array(
     batch: list[HealthReport],
 ) -> int | None:
     """Read the array starting at ``pos``; return where the next one starts, if one does."""
-    from noderr_deploy.health.decode import decode_record, gzip_reason, unread_bytes
+    from noderr_deploy.health.decode import decode_record, finish, gzip_reason, unread_bytes
 
     if buf.data[pos : pos + 1] != b"[":
         problems.lose(
@@ -157,8 +157,10 @@ def _scan_array(
                     records=1,
                 )
                 return None
-            report, why = decode_record(buf.data[pos:end])
-            if report is None:
+            report, why = decode_record(buf.data[pos:end], latest.rules.unit)
+            if report is not None:
+                why = finish(report, latest.rules.unit, problems)
+            if report is None or why:
                 problems.add(name, buf.line_of(pos), why)
             else:
                 batch.append(report)

@@ -18,35 +18,15 @@ Which report of a node is kept (``--incomplete``):
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
-from typing import Annotated, Literal
-
-import msgspec
+from typing import Literal
 
 IncompletePolicy = Literal["complete", "latest"]
 
 POLICIES: tuple[IncompletePolicy, ...] = ("complete", "latest")
 
-_MAX_FLOAT = sys.float_info.max
-"""Finite numbers only, as for complete metrics (``1e999`` is no count)."""
-
 RULE_METRICS = ("cpu", "memory", "errors")
 """The metrics the status rule (and the error rate) needs."""
-
-
-class PartialMetrics(msgspec.Struct, gc=False):
-    """Metrics as an incomplete report has them: any may be missing (``None``)."""
-
-    uptime: Annotated[float, msgspec.Meta(ge=0, le=_MAX_FLOAT)] | None = None
-    cpu: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
-    memory: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
-    errors: Annotated[float, msgspec.Meta(ge=0, le=_MAX_FLOAT)] | None = None
-
-    @property
-    def missing(self) -> tuple[str, ...]:
-        """The rule's metrics this report lacks (empty: it is complete)."""
-        return tuple(name for name in RULE_METRICS if getattr(self, name) is None)
 
 
 def parse_policy(text: str) -> IncompletePolicy:

@@ -73,6 +73,6 @@ def decode_lines(
 ) -> int:
     """Decode whole lines into ``latest``; malformed ones go to ``problems`` with their line.
     Return the number of newlines in ``chunk``."""
-    reports, newlines = decode_chunk(chunk, name, first_line, problems)
+    reports, newlines = decode_chunk(chunk, name, first_line, problems, latest.rules.unit)
     latest.add_many(reports)
     return newlines

@@ -20,8 +20,8 @@ from typing import Annotated, Generic, Literal, Protocol, Self, TypeVar
 
 import msgspec
 
-from noderr_deploy.health.incomplete import PartialMetrics
-from noderr_deploy.units import MAX_UNIX_SECONDS
+from noderr_deploy.health.rules import DEFAULT_RULES, ReadRules
+from noderr_deploy.health.stamps import MAX_MILLISECONDS
 
 HealthStatus = Literal["healthy", "degraded", "unhealthy"]
 
@@ -38,20 +38,31 @@ MAX_FLOAT = 1.7976931348623157e308
 
 
 class Metrics(msgspec.Struct, kw_only=True, gc=False):
-    """A complete report's metrics, with the ranges the engine's schema allows (finite
-    numbers). ``uptime`` may be missing: no rule uses it. A report missing another one is an
-    :class:`IncompleteReport`."""
+    """A report's metrics, with the ranges the engine's schema allows (finite numbers).
+
+    Each may be missing (absent or ``null`` in JSON, an empty field in CSV, NULL in SQL),
+    never defaulted: a report without cpu, memory or errors is *incomplete*
+    (:attr:`missing`, :mod:`noderr_deploy.health.incomplete`), counted and never judged.
+    ``uptime`` is used by no rule.
+    """
 
     uptime: Annotated[float, msgspec.Meta(ge=0, le=MAX_FLOAT)] | None = None
-    cpu: Annotated[float, msgspec.Meta(ge=0, le=100)]
-    memory: Annotated[float, msgspec.Meta(ge=0, le=100)]
-    errors: Annotated[float, msgspec.Meta(ge=0, le=MAX_FLOAT)]
+    cpu: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
+    memory: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
+    errors: Annotated[float, msgspec.Meta(ge=0, le=MAX_FLOAT)] | None = None
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """The metrics the status rule needs that this report lacks (empty: complete)."""
+        return tuple(n for n in ("cpu", "memory", "errors") if getattr(self, n) is None)
 
 
-Timestamp = datetime | Annotated[float, msgspec.Meta(ge=0, le=MAX_UNIX_SECONDS)]
+# Numbers up to the last millisecond of 9999: the unit rule (noderr_deploy.health.stamps)
+# turns them into datetimes right after decoding.
+Timestamp = datetime | Annotated[float, msgspec.Meta(ge=0, le=MAX_MILLISECONDS)]
 
 
-class HealthReport(msgspec.Struct, rename="camel", gc=False):
+class HealthReport(msgspec.Struct, rename="camel", kw_only=True, gc=False):
     """One health report. Unknown fields in the input are ignored.
 
     ``timestamp`` is an aware UTC ``datetime`` once the reader has normalised it (see
@@ -61,24 +72,15 @@ class HealthReport(msgspec.Struct, rename="camel", gc=False):
 
     node_id: Annotated[str, msgspec.Meta(min_length=1)]
     version: Annotated[str, msgspec.Meta(min_length=1)]
-    metrics: Metrics
+    metrics: Metrics = msgspec.field(default_factory=Metrics)
     timestamp: Timestamp
     health_status: HealthStatus | None = None
 
-
-class IncompleteReport(msgspec.Struct, rename="camel", gc=False):
-    """A report that lacks cpu, memory or errors (:mod:`noderr_deploy.health.incomplete`):
-    kept for latest-wins and counted, never judged. ``metrics`` may be absent altogether."""
-
-    node_id: Annotated[str, msgspec.Meta(min_length=1)]
-    version: Annotated[str, msgspec.Meta(min_length=1)]
-    timestamp: Timestamp
-    metrics: PartialMetrics = msgspec.field(default_factory=PartialMetrics)
-    health_status: HealthStatus | None = None
-
-
-Report = HealthReport | IncompleteReport
-"""What a read keeps for a node: a complete report, or an incomplete one."""
+    @property
+    def incomplete(self) -> bool:
+        """Whether the report lacks a metric the status rule needs."""
+        m = self.metrics
+        return m.cpu is None or m.memory is None or m.errors is None
 
 
 def utc(value: datetime | float) -> datetime:
@@ -94,10 +96,14 @@ def utc(value: datetime | float) -> datetime:
 
 def derived_status(metrics: Metrics) -> HealthStatus:
     """The deployment engine's status from metrics: errors > 10 or cpu > 95 is unhealthy,
-    cpu > 90 or memory > 90 degraded, anything else healthy."""
-    if metrics.errors > 10 or metrics.cpu > 95:
+    cpu > 90 or memory > 90 degraded, anything else healthy. Only for complete metrics:
+    an incomplete report is never judged (:class:`ValueError`)."""
+    cpu, memory, errors = metrics.cpu, metrics.memory, metrics.errors
+    if cpu is None or memory is None or errors is None:
+        raise ValueError(f"an incomplete report is not judged (missing {metrics.missing})")
+    if errors > 10 or cpu > 95:
         return "unhealthy"
-    if metrics.cpu > 90 or metrics.memory > 90:
+    if cpu > 90 or memory > 90:
         return "degraded"
     return "healthy"
 
@@ -119,6 +125,11 @@ class Latest:
     counted in ``future``: one report from a node whose clock says 2099 must not pin that
     node and hide its real reports.
 
+    With ``rules.incomplete == "complete"`` (the default) an incomplete report never
+    replaces a complete one, and a complete report replaces an incomplete one whatever
+    their times: a node keeps its latest complete report, or its latest incomplete one if
+    it has none (:mod:`noderr_deploy.health.incomplete`).
+
     Timestamps are compared as aware datetimes, to the microsecond: that is the one
     precision of every read, serial or parallel. A timestamp of another kind (naive,
     unix seconds) does not compare with an aware one and raises ``TypeError`` on its first
@@ -133,12 +144,15 @@ class Latest:
     gets there, since the report it would replace is never in the future.
     """
 
-    def __init__(self, horizon: datetime = FAR_FUTURE) -> None:
+    def __init__(self, horizon: datetime = FAR_FUTURE, rules: ReadRules = DEFAULT_RULES) -> None:
         self.by_node: dict[str, HealthReport] = {}
         self.records = 0
         self.future = 0
         """Records stamped after the horizon, left out."""
         self.horizon = horizon
+        self.rules = rules
+        """How the readers interpret records (columns, timestamp unit, incomplete policy)."""
+        self._keep_complete = rules.incomplete == "complete"
 
     def add(self, report: HealthReport) -> None:
         """Feed one record."""
@@ -150,6 +164,7 @@ class Latest:
         by_node = self.by_node
         get = by_node.get
         horizon = self.horizon
+        keep = self._keep_complete
         rest: Iterator[HealthReport] = iter(reports)
         while True:
             report = None
@@ -160,8 +175,12 @@ class Latest:
                     if old is None or stamp >= old.timestamp:  # type: ignore[operator]
                         if stamp > horizon:  # type: ignore[operator]
                             self.future += 1
-                        else:
+                        elif not (
+                            keep and old is not None and report.incomplete and not old.incomplete
+                        ):
                             by_node[report.node_id] = report
+                    elif keep and old.incomplete and not report.incomplete:
+                        by_node[report.node_id] = report  # complete beats incomplete
                 return
             except TypeError:  # not an aware datetime: this record and the rest made so
                 assert report is not None
@@ -179,6 +198,7 @@ class Latest:
         by_node = self.by_node
         get = by_node.get
         horizon = self.horizon
+        keep = self._keep_complete
         rest: Iterator[HealthReport] = reversed(reports)
         while True:
             report = None
@@ -189,8 +209,12 @@ class Latest:
                     if old is None or stamp > old.timestamp:  # type: ignore[operator]
                         if stamp > horizon:  # type: ignore[operator]
                             self.future += 1
-                        else:
+                        elif not (
+                            keep and old is not None and report.incomplete and not old.incomplete
+                        ):
                             by_node[report.node_id] = report
+                    elif keep and old.incomplete and not report.incomplete:
+                        by_node[report.node_id] = report  # complete beats incomplete
                 return
             except TypeError:
                 assert report is not None
@@ -264,6 +288,13 @@ class Problems:
     lost_bytes: int = 0
     lost_records: int = 0
     """Records known to be in the lost data (they may be more)."""
+    incomplete: int = 0
+    """Valid records lacking cpu, memory or errors (not a problem: counted for the verdict;
+    kept here because these counts travel with a worker's problems)."""
+    seconds: int = 0
+    """Numeric timestamps read as unix seconds."""
+    milliseconds: int = 0
+    """Numeric timestamps read as unix milliseconds."""
 
     def add(self, source: str, line: int, reason: str) -> None:
         """A malformed record."""
@@ -303,6 +334,9 @@ class Problems:
         self.losses += other.losses
         self.lost_bytes += other.lost_bytes
         self.lost_records += other.lost_records
+        self.incomplete += other.incomplete
+        self.seconds += other.seconds
+        self.milliseconds += other.milliseconds
 
     def lines(self, limit: int = MAX_LISTED) -> list[str]:
         """One line per problem, up to ``limit``, then how many more there were."""

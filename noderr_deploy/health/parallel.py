@@ -48,6 +48,7 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 from noderr_deploy.health.model import F, HealthReport, Latest, Problems
+from noderr_deploy.health.rules import DEFAULT_RULES, ReadRules
 from noderr_deploy.health.segments import (
     Claims,
     Segment,
@@ -163,11 +164,11 @@ def split_run(latest: Latest, me: int, owners: int) -> tuple[Latest, dict[int, b
     if owners == 1:
         if me == 0:
             return latest, {}
-        return Latest(), {0: _ENCODE(list(latest.by_node.values()))}
+        return Latest(latest.horizon, latest.rules), {0: _ENCODE(list(latest.by_node.values()))}
     parts: list[list[HealthReport]] = [[] for _ in range(owners)]
     for node, report in latest.by_node.items():
         parts[hash(node) % owners].append(report)
-    own = Latest()
+    own = Latest(latest.horizon, latest.rules)  # merged by the read's rules (--incomplete)
     own.by_node = {report.node_id: report for report in parts[me]}
     return own, {k: _ENCODE(part) for k, part in enumerate(parts) if k != me and part}
 
@@ -257,6 +258,7 @@ class _Job:
     owners: int
     sizes: ReadSizes
     horizon: Any
+    rules: ReadRules = DEFAULT_RULES
     parent: int = field(default_factory=os.getpid)
     ends: list[Connection] = field(default_factory=list)
     """This process's pipe ends, which every worker inherits and closes."""
@@ -283,7 +285,7 @@ def _worker(job: _Job, link: _Link) -> None:
         for end in job.ends:
             end.close()  # so that the parent's death is the end of this pipe
         gc.disable()  # the worker only allocates acyclic records, then exits
-        latest = Latest(job.horizon)
+        latest = Latest(job.horizon, job.rules)
         segments = read_claimed(
             job.path, job.points, job.claims, link.taker, latest, chunk=job.sizes.chunk
         )
@@ -375,17 +377,18 @@ def _read_together(
     *,
     sizes: ReadSizes,
     horizon: Any,
+    rules: ReadRules,
     meanwhile: Callable[[], None],
     links: list[_Link],
 ) -> _Read:
     """Start ``parts - 1`` workers (appended to ``links``), run ``meanwhile()``, read this
     process's share, and collect what every worker read."""
     claims = Claims(regions(len(points) - 1, parts), reserve=sizes.reserve)
-    job = _Job(path, points, claims, owners, sizes, horizon)
+    job = _Job(path, points, claims, owners, sizes, horizon, rules)
     for t in range(1, parts):
         links.append(_start(job, Taker(t, parts), sizes))
     meanwhile()
-    mine = Latest(horizon)
+    mine = Latest(horizon, rules)
     segments = read_claimed(path, points, claims, Taker(0, parts), mine, chunk=sizes.chunk)
     mine.normalise()
     own, parcels = split_run(mine, 0, owners)
@@ -459,6 +462,7 @@ def gather_parallel(
                 1,
                 sizes=sizes,
                 horizon=latest.horizon,
+                rules=latest.rules,
                 meanwhile=meanwhile,
                 links=links,
             )
@@ -490,6 +494,7 @@ def fold_parallel(
     *,
     sizes: ReadSizes,
     horizon: Any,
+    rules: ReadRules = DEFAULT_RULES,
     meanwhile: Callable[[], None] = lambda: None,
     check: Callable[[Problems, int], None] = lambda problems, records: None,
 ) -> ParallelFold[F]:
@@ -517,6 +522,7 @@ def fold_parallel(
                 parts,
                 sizes=sizes,
                 horizon=horizon,
+                rules=rules,
                 meanwhile=start,
                 links=links,
             )

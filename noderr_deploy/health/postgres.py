@@ -24,15 +24,8 @@ from urllib.parse import unquote, urlsplit
 
 from noderr_deploy.errors import DatabaseError, TableError, UsageError
 from noderr_deploy.health.columns import DEFAULT_TABLE, ColumnMap
-from noderr_deploy.health.incomplete import IncompletePolicy, PartialMetrics
-from noderr_deploy.health.model import (
-    MAX_LISTED,
-    HealthReport,
-    IncompleteReport,
-    Metrics,
-    Problems,
-    Report,
-)
+from noderr_deploy.health.incomplete import IncompletePolicy
+from noderr_deploy.health.model import MAX_LISTED, HealthReport, Metrics, Problems
 from noderr_deploy.health.stamps import TimestampUnit, UnitTally
 from noderr_deploy.health.tablesql import (
     Column,
@@ -127,7 +120,7 @@ class TableQuery:
 class TableRead:
     """What a DSN read produced, in the terms of a file read."""
 
-    latest: dict[str, Report]
+    latest: dict[str, HealthReport]
     records: int
     """Valid rows in the window (every report a file read of them would count)."""
     incomplete_records: int
@@ -228,7 +221,7 @@ def _read(conn: psycopg.Connection[Any], dsn: str, query: TableQuery, shown: str
         problems = Problems()
         if malformed:
             _list_malformed(conn, sql, query, malformed, problems)
-        latest: dict[str, Report] = {}
+        latest: dict[str, HealthReport] = {}
         fetched = 0
         text, params = sql.latest()
         with conn.cursor(name="noderr_latest_per_node") as cursor:
@@ -303,18 +296,10 @@ def _list_malformed(
     problems.count += count - len(rows)
 
 
-def _report(values: tuple[Any, ...]) -> Report:
+def _report(values: tuple[Any, ...]) -> HealthReport:
     node, version, stamp, uptime, cpu, memory, errors, status = values
     moment = stamp.astimezone(UTC) if stamp.tzinfo is not UTC else stamp
     health = status or None
-    if cpu is None or memory is None or errors is None:
-        return IncompleteReport(
-            node_id=node,
-            version=version,
-            timestamp=moment,
-            metrics=PartialMetrics(uptime=uptime, cpu=cpu, memory=memory, errors=errors),
-            health_status=health,
-        )
     return HealthReport(
         node_id=node,
         version=version,

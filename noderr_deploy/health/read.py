@@ -30,6 +30,7 @@ from noderr_deploy.health.model import (
     Once,
     Problems,
 )
+from noderr_deploy.health.rules import DEFAULT_RULES, ReadRules
 from noderr_deploy.health.sizes import DEFAULT_SIZES, ReadSizes
 
 
@@ -42,6 +43,7 @@ def read_folded(
     stdin: object = None,
     horizon: datetime = FAR_FUTURE,
     sizes: ReadSizes = DEFAULT_SIZES,
+    rules: ReadRules = DEFAULT_RULES,
     while_reading: Callable[[], None] | None = None,
 ) -> FoldedRead[F]:
     """Read health exports (files, directories, ``-`` for stdin) and fold the latest report
@@ -51,6 +53,7 @@ def read_folded(
     first file is read or, when worker processes read it, while they read: slow set-up
     (imports, tiers.yaml) then overlaps the reading. What they raise propagates.
 
+    ``rules`` say how records are read (columns, timestamp unit, incomplete reports).
     Reports stamped after ``horizon`` are left out and counted (``future``). Malformed
     records and lost data raise :class:`InputError` listing ``file:line: reason`` for each
     (up to :data:`~noderr_deploy.health.model.MAX_LISTED`, then a count), unless
@@ -64,7 +67,7 @@ def read_folded(
     no process ever holds every node. The fold must then pickle.
     """
     return _read(
-        paths, make_fold, True, skip_invalid, workers, stdin, horizon, sizes, while_reading
+        paths, make_fold, True, skip_invalid, workers, stdin, horizon, sizes, rules, while_reading
     )
 
 
@@ -76,11 +79,12 @@ def read_latest(
     stdin: object = None,
     horizon: datetime = FAR_FUTURE,
     sizes: ReadSizes = DEFAULT_SIZES,
+    rules: ReadRules = DEFAULT_RULES,
     while_reading: Callable[[], None] | None = None,
 ) -> HealthRead:
     """Read health exports as :func:`read_folded` does, into the latest report per node."""
     read = _read(
-        paths, _Gathered, False, skip_invalid, workers, stdin, horizon, sizes, while_reading
+        paths, _Gathered, False, skip_invalid, workers, stdin, horizon, sizes, rules, while_reading
     )
     return HealthRead(
         read.fold.latest, read.records, read.problems, read.sources, read.future, read.warnings
@@ -112,6 +116,7 @@ def _read(  # noqa: PLR0917 - the two public functions' parameters, passed on
     stdin: Any,
     horizon: datetime,
     sizes: ReadSizes,
+    rules: ReadRules,
     while_reading: Callable[[], None] | None,
 ) -> FoldedRead[F]:
     from noderr_deploy.health.sources import expand, parallel_size, read_source, unreadable
@@ -146,6 +151,7 @@ def _read(  # noqa: PLR0917 - the two public functions' parameters, passed on
                     start,
                     sizes=sizes,
                     horizon=horizon,
+                    rules=rules,
                     check=check,
                 )
             except OSError as exc:
@@ -160,7 +166,7 @@ def _read(  # noqa: PLR0917 - the two public functions' parameters, passed on
                 found.warnings,
             )
 
-    latest = Latest(horizon)
+    latest = Latest(horizon, rules)
     problems = Problems()
     made: list[F] = []
 

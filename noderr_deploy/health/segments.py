@@ -159,11 +159,11 @@ def _read_backwards(
     found: list[tuple[int, Problems]] = []
     for position, cut in reversed(chunks):
         problems = Problems()
-        reports, count = decode_chunk(data[position:cut], name, 1, problems)
+        reports, count = decode_chunk(data[position:cut], name, 1, problems, latest.rules.unit)
         latest.add_earlier(reports)
         newlines += count
-        if problems.count:
-            found.append((data.count(b"\n", 0, position), problems))
+        # Kept with no problem too: the counts of incomplete records and units go with it.
+        found.append((data.count(b"\n", 0, position), problems))
     in_order = Problems()
     for offset, problems in reversed(found):
         in_order.extend(problems, offset)

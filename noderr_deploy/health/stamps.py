@@ -98,7 +98,9 @@ def _reading(seconds: float) -> str:
 
 
 def _number(value: float) -> str:
-    return str(int(value)) if math.isfinite(value) and value.is_integer() else repr(value)
+    if math.isfinite(value) and value.is_integer() and abs(value) < 1e18:
+        return str(int(value))
+    return repr(value)
 
 
 @dataclass

@@ -17,9 +17,13 @@ from functools import partial
 from pathlib import Path
 from typing import IO
 
+from noderr_deploy.errors import UsageError
+from noderr_deploy.health.incomplete import IncompletePolicy
 from noderr_deploy.health.model import FAR_FUTURE, HealthReport, Problems
-from noderr_deploy.health.read import describe, read_folded
+from noderr_deploy.health.read import check_read, describe, read_folded
+from noderr_deploy.health.rules import ReadRules
 from noderr_deploy.health.sizes import DEFAULT_SIZES, ReadSizes
+from noderr_deploy.health.stamps import TimestampUnit, UnitTally
 from noderr_deploy.rollback.settings import (
     ChainRead,
     ChainReader,
@@ -53,6 +57,15 @@ class CheckRequest:
     min_nodes: int | None = None
     skip_invalid: bool = False
     config: Path | None = None
+    columns: Mapping[str, str] | None = None
+    """``--columns``: field -> column, over tiers.yaml ``health.columns`` field by field."""
+    timestamp_unit: TimestampUnit | None = None
+    """``--timestamp-unit``, over tiers.yaml ``health.timestamp_unit`` (default ``auto``)."""
+    incomplete: IncompletePolicy = "complete"
+    since: datetime | None = None
+    """With a DSN: rows before this are not read."""
+    timeout: float | None = None
+    """With a DSN: seconds for connecting and for each statement."""
 
     @property
     def horizon(self) -> datetime:
@@ -121,7 +134,17 @@ def run_check(
     ``skip_invalid``), and whatever ``read_chain`` raises (with ``tier``).
     """
     require_version(request.version, request.tier)
+    from noderr_deploy.health.postgres import is_dsn
+
+    dsns = [s for s in request.sources if isinstance(s, str) and is_dsn(s)]
+    if dsns and len(request.sources) > 1:
+        raise UsageError("a PostgreSQL DSN is read alone: give no other --health input with it")
+    if request.since is not None and not dsns:
+        raise UsageError("--since applies to a PostgreSQL DSN (for files, use --max-age)")
+    rules, table = read_rules(request)
     early = resolve_settings(request, read_chain) if request.tier is not None else None
+    if dsns:
+        return _check_table(request, dsns[0], table, rules, early)
     read = read_folded(
         list(request.sources),
         partial(_fold, request, early),
@@ -129,6 +152,7 @@ def run_check(
         stdin=stdin,
         horizon=request.horizon,
         sizes=sizes,
+        rules=rules,
         workers=workers,
     )
     settings = read.fold.settings
@@ -144,21 +168,105 @@ def run_check(
         future=read.future,
         lost_bytes=problems.lost_bytes,
         lost_records=problems.lost_records,
+        incomplete_records=problems.incomplete,
+        timestamp_unit=UnitTally(problems.seconds, problems.milliseconds).used,
     )
+    return _outcome(request, settings, result, problems, future=read.future, warnings=read.warnings)
+
+
+def _outcome(
+    request: CheckRequest,
+    settings: Settings,
+    result: RollbackResult,
+    problems: Problems,
+    *,
+    future: int,
+    warnings: list[str],
+) -> CheckOutcome:
     notes = [settings.note] if settings.note else []
-    if read.future:
-        noun = "report" if read.future == 1 else "reports"
+    if future:
+        noun = "report" if future == 1 else "reports"
         notes.append(
-            f"left out {read.future} {noun} stamped after {result.at} plus the allowed clock"
+            f"left out {future} {noun} stamped after {result.at} plus the allowed clock"
             f" skew ({_seconds(request.max_skew)}): a node's clock is ahead (--max-skew)"
         )
+    counts = result.reports
+    if counts.incomplete:
+        noun = "node" if counts.incomplete == 1 else "nodes"
+        notes.append(
+            f"{counts.incomplete} {noun} not judged: the report kept lacks cpu, memory or"
+            f" errors (--incomplete {request.incomplete})"
+        )
+    if counts.timestamp_unit == "mixed":
+        warnings = [
+            *warnings,
+            "numeric timestamps were read both as seconds and as milliseconds"
+            " (--timestamp-unit auto): pass --timestamp-unit s or ms if that is wrong",
+        ]
     return CheckOutcome(
         result,
         skipped=_skipped(problems),
         problems=problems.lines(5),
         notes=notes,
-        warnings=read.warnings,
+        warnings=warnings,
     )
+
+
+def read_rules(request: CheckRequest) -> tuple[ReadRules, str]:
+    """How records are read, and the table a DSN names: flags over tiers.yaml's ``health``
+    section over defaults (columns merged field by field)."""
+    from noderr_deploy.health.columns import DEFAULT_TABLE, ColumnError, ColumnMap
+
+    file, _ = read_file_settings(request.config, full=False)
+    health = file.health
+    file_columns = health.get("columns")
+    try:
+        columns = ColumnMap.of(
+            file_columns if isinstance(file_columns, dict) else None, request.columns
+        )
+    except ColumnError as exc:
+        raise UsageError(f"--columns: {exc}") from None
+    unit = request.timestamp_unit or health.get("timestamp_unit") or "auto"
+    table = health.get("table") or DEFAULT_TABLE
+    rules = ReadRules(columns=columns, unit=unit, incomplete=request.incomplete)  # type: ignore[arg-type]
+    return rules, str(table)
+
+
+def _check_table(
+    request: CheckRequest, dsn: str, table: str, rules: ReadRules, early: Settings | None
+) -> CheckOutcome:
+    """The check with the latest report per node read from PostgreSQL."""
+    from noderr_deploy.health.postgres import DEFAULT_TIMEOUT, TableQuery, read_table
+
+    horizon = request.horizon
+    query = TableQuery(
+        table=table,
+        columns=rules.columns,
+        since=request.since,
+        horizon=None if horizon == FAR_FUTURE else horizon,
+        unit=rules.unit,
+        incomplete=rules.incomplete,
+        timeout=request.timeout if request.timeout is not None else DEFAULT_TIMEOUT,
+    )
+    read = read_table(dsn, query)
+    problems = read.problems
+    check_read(problems, read.records, [read.source], skip_invalid=request.skip_invalid)
+    fold = _fold(request, early)
+    fold.add(read.latest)
+    settings = fold.settings
+    result = verdict(
+        fold.tally,
+        plan=settings.target.plan,
+        thresholds=settings.thresholds,
+        at=request.at,
+        tier=settings.target.tier,
+        records=read.records,
+        invalid=problems.count,
+        future=read.future,
+        incomplete_records=read.incomplete_records,
+        timestamp_unit=read.units.used,
+    )
+    return _outcome(request, settings, result, problems, future=read.future, warnings=[])
 
 
 def _skipped(problems: Problems) -> str:

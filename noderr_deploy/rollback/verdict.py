@@ -5,6 +5,8 @@
    the allowed clock skew are not used: they are counted as ``future``.
 2. A node whose latest report is older than ``at - max_age`` is stale: left out, counted.
 3. Only nodes on the version under evaluation count; the others are ``otherVersion``.
+   A node whose kept report lacks cpu, memory or errors is ``incomplete``: counted, never
+   judged (:mod:`noderr_deploy.health.incomplete`).
 4. A node's cohort comes from its id and the rollout plan (:mod:`noderr_deploy.cohorts`).
 5. Status: the report's ``healthStatus``, else derived from metrics
    (:func:`noderr_deploy.health.model.derived_status`).
@@ -108,7 +110,10 @@ class ReportCounts(_Model, frozen=True):
     version (the rest were judged, in the cohorts). ``future`` valid records were stamped
     after ``at`` plus the allowed clock skew and not used. ``lostBytes`` of input could not
     be read at all (a cut-off gzip stream, a stray CSV quote), holding at least
-    ``lostRecords`` records."""
+    ``lostRecords`` records. ``incomplete`` nodes (on the version) were not judged: the
+    report kept for them lacks cpu, memory or errors; ``incompleteRecords`` valid records
+    lacked one. ``timestampUnit`` is how numeric timestamps were read: ``s``, ``ms``,
+    ``mixed`` (both, by the ``auto`` rule), or ``null`` when none was a number."""
 
     records: int
     invalid: int
@@ -118,6 +123,9 @@ class ReportCounts(_Model, frozen=True):
     future: int = 0
     lost_bytes: int = 0
     lost_records: int = 0
+    incomplete: int = 0
+    incomplete_records: int = 0
+    timestamp_unit: str | None = None
 
 
 class PlanInfo(_Model, frozen=True):
@@ -237,6 +245,8 @@ class CohortTally:
     nodes: int = 0
     stale: int = 0
     other_version: int = 0
+    incomplete: int = 0
+    """Nodes on the version whose kept report lacks a metric the rule needs: not judged."""
     counts: list[list[int]] = field(default_factory=lambda: [[0, 0, 0, 0] for _ in COHORTS])
     """Per cohort: nodes, healthy, degraded, unhealthy."""
     errors: list[list[float]] = field(default_factory=lambda: [[] for _ in COHORTS])
@@ -271,6 +281,8 @@ class CohortTally:
                 self.stale += 1
             elif report.version != version:
                 self.other_version += 1
+            elif report.incomplete:
+                self.incomplete += 1
             else:
                 judged.append(report)
                 names.append(node)
@@ -299,6 +311,7 @@ class CohortTally:
         """Add the tally of other nodes (folded with the same settings)."""
         self.nodes += other.nodes
         self.stale += other.stale
+        self.incomplete += other.incomplete
         self.other_version += other.other_version
         for mine, theirs in zip(self.counts, other.counts, strict=True):
             for i, value in enumerate(theirs):
@@ -319,6 +332,8 @@ def verdict(
     future: int = 0,
     lost_bytes: int = 0,
     lost_records: int = 0,
+    incomplete_records: int = 0,
+    timestamp_unit: str | None = None,
 ) -> RollbackResult:
     """Rules 7 and 8 over a tally: each cohort's status, and the verdict.
 
@@ -365,6 +380,9 @@ def verdict(
             future=future,
             lost_bytes=lost_bytes,
             lost_records=lost_records,
+            incomplete=tally.incomplete,
+            incomplete_records=incomplete_records,
+            timestamp_unit=timestamp_unit,
         ),
         cohorts=cohorts,
     )
@@ -432,7 +450,7 @@ def adoption(
     """
     table = plan.cohort_table()
     index = {name: i for i, name in enumerate(COHORTS)}
-    rows = [[0, 0, 0] for _ in COHORTS]
+    rows = [[0, 0, 0, 0] for _ in COHORTS]
     known = buckets or {}
     for node, report in latest.items():
         b = known.get(node)
@@ -442,7 +460,9 @@ def adoption(
         row[0] += 1
         if report.version == version:
             row[1] += 1
-            if status_of(report) == "healthy":
+            if report.incomplete:
+                row[3] += 1  # not judged: left out of the success rate
+            elif status_of(report) == "healthy":
                 row[2] += 1
     return [
         CohortAdoption(
@@ -450,7 +470,7 @@ def adoption(
             reporting=r[0],
             on_version=r[1],
             healthy=r[2],
-            success_rate=r[2] / r[1] if r[1] else None,
+            success_rate=r[2] / (r[1] - r[3]) if r[1] - r[3] else None,
         )
         for name, r in zip(COHORTS, rows, strict=True)
     ]

@@ -240,9 +240,9 @@ MALFORMED = [
         "missing field 'version'",
     ),
     (
-        "missing metric",
-        json.dumps(record("x", metrics={"uptime": 1, "cpu": 1, "memory": 1})),
-        "metrics: missing field 'errors'",
+        "missing fields",
+        json.dumps({k: v for k, v in record("x").items() if k not in ("nodeId", "timestamp")}),
+        "missing fields 'nodeId', 'timestamp'",
     ),
     (
         "mistyped field",
@@ -288,7 +288,8 @@ MALFORMED = [
     (
         "timestamp out of range",
         json.dumps(record("x", timestamp=1e300)),
-        "timestamp: expected a number <= 253402300799",
+        "timestamp: 1e+300 is no date in unix seconds or milliseconds (as seconds after the"
+        " year 9999, as milliseconds after the year 9999)",
     ),
     (
         "timestamp null",
