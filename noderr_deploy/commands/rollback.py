@@ -288,7 +288,15 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
     fmt = Format.json if json_ else output_format
     sources: tuple[str | Path, ...] = (*(health or []), *(files or []))
     if not sources and env.environ.get("NODERR_HEALTH_DSN"):
-        sources = (env.environ["NODERR_HEALTH_DSN"],)
+        from noderr_deploy.health.postgres import is_dsn
+
+        dsn = env.environ["NODERR_HEALTH_DSN"]
+        if not is_dsn(dsn):  # never echoed: it may hold a password
+            raise UsageError(
+                "NODERR_HEALTH_DSN must be a postgresql:// or postgres:// URI"
+                " (e.g. postgresql://user@host:5432/db)"
+            )
+        sources = (dsn,)
     if not sources:
         raise UsageError(
             "missing --health FILE (a file, a directory, - for stdin, or a PostgreSQL DSN)"
