@@ -101,7 +101,7 @@ def decode_chunk(
         return _decode_each(lines, name, first_line, problems), newlines
     try:
         reports = _DECODE_LINES(chunk)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         reports = None
     if reports is None or not one_record_per_line(chunk, newlines, len(reports)):
         lines = chunk.split(b"\n")
@@ -109,7 +109,7 @@ def decode_chunk(
             lines.pop()
         try:
             reports = list(map(_DECODE, lines))
-        except (msgspec.DecodeError, UnicodeDecodeError):
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             reports = _decode_each(lines, name, first_line, problems)
     return reports, newlines
 
@@ -150,6 +150,9 @@ def _decode_each(
     return reports
 
 
+_DEPTH = 1000
+"""msgspec's nesting limit: deeper JSON raises ``RecursionError``."""
+
 _EDGE_YEARS = re.compile(rb'"(?:0001|9999)-')
 
 
@@ -177,6 +180,8 @@ def decode_record(raw: bytes) -> tuple[HealthReport | None, str]:
         if _error_path(str(exc)) == "timestamp":
             return _lenient_timestamp(raw, exc)
         return None, plain_reason(str(exc))
+    except RecursionError:
+        return None, f"bad JSON: nested too deeply (more than {_DEPTH} levels)"
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         try:
             raw.decode("utf-8")
