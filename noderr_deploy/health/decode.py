@@ -102,7 +102,7 @@ def decode_chunk(
         return _decode_each(lines, name, first_line, problems, unit), newlines
     try:
         reports = _DECODE_LINES(chunk)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         reports = None
     if reports is None or not one_record_per_line(chunk, newlines, len(reports)):
         lines = chunk.split(b"\n")
@@ -110,7 +110,7 @@ def decode_chunk(
             lines.pop()
         try:
             reports = list(map(_DECODE, lines))
-        except (msgspec.DecodeError, UnicodeDecodeError):
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             return _decode_each(lines, name, first_line, problems, unit), newlines
     # One record per line here: record i is on line first_line + i.
     return settle(reports, name, first_line, problems, unit), newlines
@@ -198,6 +198,9 @@ def _decode_each(
     return reports
 
 
+_DEPTH = 1000
+"""msgspec's nesting limit: deeper JSON raises ``RecursionError``."""
+
 _EDGE_YEARS = re.compile(rb'"(?:0001|9999)-')
 
 
@@ -228,6 +231,8 @@ def decode_record(raw: bytes, unit: TimestampUnit = "auto") -> tuple[HealthRepor
         if _error_path(str(exc)) == "timestamp":
             return _lenient_timestamp(raw, exc, unit)
         return None, plain_reason(str(exc))
+    except RecursionError:
+        return None, f"bad JSON: nested too deeply (more than {_DEPTH} levels)"
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         try:
             raw.decode("utf-8")
@@ -245,7 +250,7 @@ def _missing_fields(raw: bytes, message: str) -> str:
     """Every required field a record lacks (msgspec names only the first)."""
     try:
         document = msgspec.json.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return plain_reason(message)
     if not isinstance(document, dict):
         return plain_reason(message)
@@ -288,7 +293,7 @@ def _number_reason(raw: bytes, unit: TimestampUnit) -> str:
     """Why a numeric timestamp the decoder refused is no date, naming both readings."""
     try:
         stamp = msgspec.json.decode(raw).get("timestamp")
-    except (msgspec.DecodeError, UnicodeDecodeError, AttributeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, AttributeError, RecursionError):
         return ""
     if isinstance(stamp, bool) or not isinstance(stamp, int | float):
         return ""
