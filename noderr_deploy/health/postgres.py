@@ -46,6 +46,9 @@ DSN_ENV = "NODERR_HEALTH_DSN"
 DEFAULT_TIMEOUT = 30.0
 """Seconds for connecting, and for each statement, when ``--timeout`` is not given."""
 
+WORK_MEM = "64MB"
+"""The server memory one read's sort may use (``work_mem``, for its transaction only)."""
+
 FETCH = 5000
 """Rows fetched from the server-side cursor at a time."""
 
@@ -211,6 +214,10 @@ def _read(conn: psycopg.Connection[Any], dsn: str, query: TableQuery, shown: str
     with conn.transaction():
         ms = max(1, round(query.timeout * 1000))
         conn.execute("SELECT set_config('statement_timeout', %s, true)", [f"{ms}ms"])
+        # Room to sort the window in memory (DISTINCT ON sorts it), for this transaction.
+        conn.execute("SELECT set_config('work_mem', %s, true)", [WORK_MEM])
+        # Every row of the cursor is fetched: plan for all of them, not a fast start.
+        conn.execute("SELECT set_config('cursor_tuple_fraction', '1', true)", [])
         sql = TableSql(
             _resolve(conn, query), query.unit, query.incomplete, query.since, query.horizon
         )

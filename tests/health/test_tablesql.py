@@ -62,10 +62,11 @@ def test_node_telemetry_resolves_by_its_own_names() -> None:
 
 def test_latest_per_node_is_distinct_on_with_complete_rows_first() -> None:
     text, params = sql_for(NODE_TELEMETRY).latest()
-    assert text.startswith('SELECT DISTINCT ON ("node_id") ')
+    assert text.startswith('SELECT DISTINCT ON ("node_id" COLLATE "C") ')
     order = text[text.index("ORDER BY") :]
     assert order == (
-        'ORDER BY "node_id", ("cpu_usage" IS NULL OR "memory_usage" IS NULL OR "errors" IS NULL),'
+        'ORDER BY "node_id" COLLATE "C",'
+        ' ("cpu_usage" IS NULL OR "memory_usage" IS NULL OR "errors" IS NULL),'
         ' "timestamp" DESC, "id" DESC'
     )
     assert params == []
@@ -73,7 +74,7 @@ def test_latest_per_node_is_distinct_on_with_complete_rows_first() -> None:
 
 def test_latest_policy_orders_by_time_alone() -> None:
     text, _ = sql_for(NODE_TELEMETRY, incomplete="latest").latest()
-    assert text.endswith('ORDER BY "node_id", "timestamp" DESC, "id" DESC')
+    assert text.endswith('ORDER BY "node_id" COLLATE "C", "timestamp" DESC, "id" DESC')
 
 
 def test_window_and_horizon_are_parameters() -> None:
