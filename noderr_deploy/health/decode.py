@@ -77,9 +77,15 @@ def unread_bytes(stream: IO[bytes]) -> int:
     current position; 0 when that cannot be known (a pipe)."""
     raw = getattr(stream, "fileobj", None) or stream
     try:
-        return max(0, os.fstat(raw.fileno()).st_size - raw.tell())
+        left = os.fstat(raw.fileno()).st_size - raw.tell()
     except (OSError, ValueError, AttributeError):
         return 0
+    # The gzip reader holds compressed bytes it has read but not yet used: they are lost
+    # too. (CPython's GzipFile keeps them in a padded buffer; without one, this is 0.)
+    padded = getattr(getattr(getattr(stream, "_buffer", None), "raw", None), "_fp", None)
+    length, used = getattr(padded, "_length", None), getattr(padded, "_read", None)
+    held = length - used if isinstance(length, int) and isinstance(used, int) else 0
+    return max(0, left + held)
 
 
 def decode_chunk(
@@ -234,11 +240,16 @@ def decode_record(raw: bytes, unit: TimestampUnit = "auto") -> tuple[HealthRepor
     except RecursionError:
         return None, f"bad JSON: nested too deeply (more than {_DEPTH} levels)"
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as bad:
-            return None, f"invalid UTF-8 (byte {bad.start + 1} of the record)"
-        return None, plain_reason(str(exc))
+        return decode_failure(raw, exc)
+
+
+def decode_failure(raw: bytes, exc: Exception) -> tuple[None, str]:
+    """Why a record is not JSON: invalid UTF-8, or msgspec's reason."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return None, f"invalid UTF-8 (byte {bad.start + 1} of the record)"
+    return None, plain_reason(str(exc))
 
 
 _REQUIRED = ("nodeId", "version", "timestamp")
@@ -269,6 +280,11 @@ def _lenient_timestamp(
         if _error_path(str(other)) == "timestamp":  # not text either
             return None, _number_reason(raw, unit) or plain_reason(str(exc))
         return None, plain_reason(str(other))  # another field is wrong too
+    except RecursionError:
+        return None, f"bad JSON: nested too deeply (more than {_DEPTH} levels)"
+    except (msgspec.DecodeError, UnicodeDecodeError) as other:
+        # The strict decoder stopped at the timestamp; the rest of the record is broken.
+        return decode_failure(raw, other)
     text = report.timestamp.strip()
     try:
         if _NUMBER_TEXT.fullmatch(text):  # a number as a string: the unit rule reads it

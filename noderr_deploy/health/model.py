@@ -321,7 +321,11 @@ class Problems:
         return bool(self.count or self.losses)
 
     def _list(self, problem: Problem) -> None:
-        if len(self.listed) < MAX_LISTED:
+        # Lost data is rare and matters most: it is listed even after the malformed
+        # records have filled the list.
+        if len(self.listed) < MAX_LISTED or (
+            problem.lost and sum(p.lost for p in self.listed) < MAX_LISTED
+        ):
             self.listed.append(problem)
 
     def extend(self, other: Problems, line_offset: int = 0) -> None:
@@ -340,7 +344,10 @@ class Problems:
 
     def lines(self, limit: int = MAX_LISTED) -> list[str]:
         """One line per problem, up to ``limit``, then how many more there were."""
-        out = [str(p) for p in self.listed[:limit]]
+        lost = [p for p in self.listed if p.lost][:limit]
+        others = [p for p in self.listed if not p.lost][: max(0, limit - len(lost))]
+        chosen = {id(p) for p in (*lost, *others)}
+        out = [str(p) for p in self.listed if id(p) in chosen]
         total = self.count + self.losses
         if total > len(out):
             out.append(f"... and {total - len(out)} more")
