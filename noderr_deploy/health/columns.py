@@ -68,7 +68,11 @@ class ColumnMap:
         """The names a column of ``field_`` may have in a file header."""
         if field_ in self.mapped:
             return (self.mapped[field_],)
-        return (field_, TELEMETRY_NAMES[field_])
+        # A column mapped to another field is that field's alone.
+        taken = {name.casefold() for name in self.mapped.values()}
+        return tuple(
+            name for name in (field_, TELEMETRY_NAMES[field_]) if name.casefold() not in taken
+        )
 
     def table_column(self, field_: str) -> str:
         """The column of ``field_`` in a table: the mapped name, else ``node_telemetry``'s."""

@@ -137,3 +137,11 @@ def test_hostile_header_cells_are_quoted_in_messages() -> None:
 
 def test_every_needed_field_is_a_field() -> None:
     assert set(NEEDED) <= set(FIELDS)
+
+
+def test_a_column_mapped_to_one_field_is_no_other_fields_default() -> None:
+    header = ["cpu_usage", "version", "timestamp", "load", "memory", "errors"]
+    columns = ColumnMap.of({"nodeId": "cpu_usage", "cpu": "load"})
+    assert header_index(header, columns)["nodeId"] == 0
+    with pytest.raises(ColumnError, match="lacks column\\(s\\) cpu"):
+        header_index(header[:3] + header[4:], ColumnMap.of({"nodeId": "cpu_usage"}))
