@@ -323,8 +323,9 @@ def _exit(code: object) -> None:
     """End the process with ``code`` once the output is flushed, skipping the interpreter's
     teardown: freeing every object and module one by one is work nobody waits for (about
     70 ms after `rollback check` has read a million health reports). Not when a thread
-    is still running (it may have work to finish) or for an exit with a message: then
-    this returns and the caller exits as usual."""
+    is still running (it may have work to finish), when a child process has not been
+    reaped (the health reader reaps its workers; this makes sure no exit skips that), or
+    for an exit with a message: then this returns and the caller exits as usual."""
     import threading
 
     if not isinstance(code, int) or threading.active_count() > 1 or _has_children():

@@ -90,3 +90,12 @@ class BudgetExceeded(NoderrError):
     """A built image is larger than its tier's size budget."""
 
     exit_code = ExitCode.NEGATIVE
+
+
+class DatabaseError(NoderrError):
+    """The health database is unreachable, refused the login, or a query failed or ran
+    over its time limit (the message never holds the password)."""
+
+
+class TableError(UsageError):
+    """The telemetry table or one of its columns is missing or has the wrong type."""

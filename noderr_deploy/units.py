@@ -47,28 +47,42 @@ def format_size(n: int) -> str:
     raise AssertionError("unreachable")
 
 
+MAX_UNIX_SECONDS = 253402300799.0
+"""The latest unix time a ``datetime`` holds (9999-12-31T23:59:59Z)."""
+
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
+_ZERO = re.compile(r"0+(?:\.0*)?")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_duration(text: str) -> timedelta:
     """A duration such as ``15m``, ``2h``, ``1h30m`` or ``90s``."""
     compact = text.strip().replace(" ", "")
+    if _ZERO.fullmatch(compact):
+        return timedelta(0)  # no unit needed: zero is zero in every unit
     if not compact or _DURATION.sub("", compact):
         raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 2h, 1d, 1h30m)")
     seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in _DURATION.findall(compact))
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"duration out of range: {text!r} (at most 999999999 days)") from None
 
 
 def parse_time(text: str) -> datetime:
     """A point in time: ISO 8601 (no offset means UTC) or unix seconds. Returns aware UTC."""
     value = text.strip()
     try:
-        return datetime.fromtimestamp(float(value), tz=UTC)
+        seconds = float(value)
     except ValueError:
-        pass
-    except (OverflowError, OSError) as exc:
-        raise ValueError(f"unix time out of range: {text!r}") from exc
+        seconds = None
+    if seconds is not None:
+        # The range a report's numeric timestamp has: from the epoch to the end of 9999.
+        if not 0 <= seconds <= MAX_UNIX_SECONDS:
+            raise ValueError(
+                f"unix time out of range: {text!r} (0 to {MAX_UNIX_SECONDS:.0f} seconds)"
+            )
+        return datetime.fromtimestamp(seconds, tz=UTC)
     try:
         parsed = datetime.fromisoformat(value.replace("z", "Z"))
     except ValueError as exc:
@@ -77,7 +91,12 @@ def parse_time(text: str) -> datetime:
         ) from exc
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # year 1 or 9999 pushed past the range by its offset
+        raise ValueError(
+            f"time out of range: {text!r} is not between years 1 and 9999 in UTC"
+        ) from exc
 
 
 def iso(moment: datetime) -> str:

@@ -145,7 +145,6 @@ def test_top_level_stays_small() -> None:
         "keccak",
         "nodeids",
         "redact",
-        "rollback",
         "units",
     ]
 

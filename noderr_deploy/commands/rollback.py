@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,22 +18,20 @@ from noderr_deploy.commands._chain import (
     RpcUrlOption,
     TimeoutOption,
 )
-from noderr_deploy.commands._options import ConfigOption, JsonOption, QuietOption, environment
-from noderr_deploy.commands._rollback_settings import (
-    ChainRead,
-    Target,
-    check_plan_flags,
-    read_file_settings,
-    require_version,
-    resolve_target,
-    resolve_thresholds,
+from noderr_deploy.commands._options import (
+    ConfigOption,
+    JsonOption,
+    QuietOption,
+    environment,
+    plan_flag_names,
 )
 from noderr_deploy.errors import ExitCode, UsageError
 from noderr_deploy.ui.output import Output
 
 if TYPE_CHECKING:
     from noderr_deploy.config.schema import Config
-    from noderr_deploy.rollback import CohortTally, RollbackResult, Thresholds
+    from noderr_deploy.rollback.check import CheckOutcome
+    from noderr_deploy.rollback.settings import ChainRead
 
 app = typer.Typer(
     name="rollback",
@@ -60,13 +59,15 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         ),
     ] = None,
     health: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Option(
             "--health",
             "-H",
-            metavar="FILE",
+            metavar="FILE|DSN",
             help="Health export: .jsonl/.ndjson, .json (array), .csv, each optionally .gz;"
-            " a directory (every file inside); '-' for stdin. Repeatable.",
+            " a directory (every file inside); '-' for stdin. Repeatable. Or a PostgreSQL"
+            " DSN (postgresql://user@host:5432/db) to read the telemetry table directly."
+            " Default: $NODERR_HEALTH_DSN.",
             show_default=False,
         ),
     ] = None,
@@ -108,6 +109,61 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
             show_envvar=True,
             help="Leave out (and count) nodes whose latest report is older than this, e.g."
             " 15m, 2h. Default: no limit.",
+            show_default=False,
+        ),
+    ] = None,
+    max_skew: Annotated[
+        str | None,
+        typer.Option(
+            "--max-skew",
+            metavar="DURATION",
+            envvar="NODERR_MAX_SKEW",
+            show_envvar=True,
+            help="Reports stamped later than --at plus this are not used (counted as"
+            " 'future'): a node's clock may be this far ahead. Default: 5m.",
+            show_default=False,
+        ),
+    ] = None,
+    columns: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--columns",
+            metavar="FIELD=COLUMN,...",
+            help="Column names of a CSV export or table, e.g. nodeId=host,cpu=load (over"
+            " tiers.yaml health.columns). node_telemetry's names are known already.",
+            show_default=False,
+        ),
+    ] = None,
+    timestamp_unit: Annotated[
+        str | None,
+        typer.Option(
+            "--timestamp-unit",
+            metavar="s|ms|auto",
+            envvar="NODERR_TIMESTAMP_UNIT",
+            show_envvar=True,
+            help="Numeric timestamps are unix seconds or milliseconds; auto: milliseconds"
+            " when too large for seconds of a date before 3000. Default: tiers.yaml"
+            " health.timestamp_unit, else auto.",
+            show_default=False,
+        ),
+    ] = None,
+    incomplete: Annotated[
+        str,
+        typer.Option(
+            "--incomplete",
+            metavar="complete|latest",
+            help="A report missing cpu, memory or errors is never judged. complete: keep a"
+            " node's latest complete report over it; latest: keep it (the node is then"
+            " counted incomplete).",
+        ),
+    ] = "complete",
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="TIME|DURATION",
+            help="With a DSN: read only rows from this time on (ISO 8601, unix seconds, or"
+            " a duration before --at such as 2h).",
             show_default=False,
         ),
     ] = None,
@@ -205,8 +261,11 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
 
     Plan flags then contradict the chain (exit 2), as for noderr cohort.
 
+    Reports stamped after --at plus --max-skew are not used (counted as future).
+
     Exit codes: 0 ok or inconclusive; 3 rollback; 4 inconclusive with --require-data;
-    2 malformed input or bad flags; 1 chain unreachable or no version for --tier.
+    2 malformed or lost input, bad flags, or a missing table or column; 1 chain or database
+    unreachable, login refused, query over --timeout, or no version for --tier.
 
     Examples:
 
@@ -217,110 +276,198 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         zcat reports.jsonl.gz | noderr rollback check --health - --version 1.4.2 -f markdown
 
         noderr rollback check --health exports/ --tier oracle --rpc-url https://sepolia.base.org
+
+        noderr rollback check --health postgresql://reader@db/noderr -V 1.4.2 --since 1h
     """
+    from noderr_deploy.rollback.check import CheckRequest, run_check
+
     env = environment(ctx)
     out = Output.of(env, quiet=quiet)
-    fmt = output_format
-    if json_:
-        if fmt is Format.markdown:
-            raise UsageError("--json and --format markdown exclude each other")
-        fmt = Format.json
-    sources: list[str | Path] = [*(health or []), *(files or [])]
+    if json_ and output_format is Format.markdown:
+        raise UsageError("--json and --format markdown exclude each other")
+    fmt = Format.json if json_ else output_format
+    sources: tuple[str | Path, ...] = (*(health or []), *(files or []))
+    if not sources and env.environ.get("NODERR_HEALTH_DSN"):
+        from noderr_deploy.health.postgres import is_dsn
+
+        dsn = env.environ["NODERR_HEALTH_DSN"]
+        if not is_dsn(dsn):  # never echoed: it may hold a password
+            raise UsageError(
+                "NODERR_HEALTH_DSN must be a postgresql:// or postgres:// URI"
+                " (e.g. postgresql://user@host:5432/db)"
+            )
+        sources = (dsn,)
     if not sources:
-        raise UsageError("missing --health FILE (a file, a directory, or - for stdin)")
-    moment, age = _moment_and_age(at, max_age, env.now)
-    require_version(version, tier)
+        raise UsageError(
+            "missing --health FILE (a file, a directory, - for stdin, or a PostgreSQL DSN)"
+        )
+    moment = _moment(at, env.now)
     if tier is not None:
-        check_plan_flags(ctx, canary, cohort_size)
+        _check_plan_flags(ctx, canary, cohort_size)
         canary = cohort_size = None  # from the environment: the chain's plan wins
-    settings: list[tuple[Target, Thresholds]] = []
-    cfg: Config | None = None
-
-    def read_chain(name: str) -> ChainRead:
-        from noderr_deploy.chain.beacon import plan_and_version_from_chain
-        from noderr_deploy.commands._chain import chain_settings, select_tiers
-
-        tier_name, slot = select_tiers(cfg, [name])[0]
-        where = chain_settings(
-            cfg, rpc_url=rpc_url, beacon=beacon, chain_id=chain_id, block=block, timeout=timeout
-        )
-        plan, current, at_block = plan_and_version_from_chain(where, slot)
-        out.info(
-            f"VersionBeacon {where.beacon_address} at block {at_block.number}: beacon tier"
-            f" {slot} runs {current.version_string if current else 'no version'}"
-        )
-        return ChainRead(tier_name, slot, plan, current)
-
-    def resolve() -> None:
-        # Without --tier only tiers.yaml's rollout and rollback sections are read, without
-        # pydantic; this runs while large files are read by worker processes, or else
-        # before reading. --tier needs the whole file (tiers, beacon settings).
-        nonlocal cfg
-        file, cfg = read_file_settings(config, full=tier is not None)
-        target = resolve_target(version, tier, file, canary, cohort_size, read_chain=read_chain)
-        thresholds = resolve_thresholds(file, unhealthy_threshold, error_rate_threshold, min_nodes)
-        settings.append((target, thresholds))
-
-    from noderr_deploy.health.read import read_folded
-
-    if tier is not None:
-        # Read the chain first: an unreachable RPC fails before a large export is read,
-        # and no worker is forked after web3 has started.
-        resolve()
-    if out.stderr_is_tty:
-        # A line, not a spinner: a spinner's thread must not be running when the reader
-        # forks its workers.
-        out.info(f"reading health reports from {len(sources)} path(s)...")
-
-    # Imported before the reader forks: its workers unpickle a CohortTally.
-    from noderr_deploy.rollback import CohortTally, verdict
-
-    def tally() -> CohortTally:
-        target = settings[0][0]
-        return CohortTally.for_plan(target.plan, target.version, moment, age)
-
-    meanwhile = None if tier is not None else resolve
-    read = read_folded(
-        sources, tally, skip_invalid=skip_invalid, stdin=env.stdin, while_reading=meanwhile
-    )
-
-    target, thresholds = settings[0]
-    if read.problems.count:
-        out.warn(f"skipped {read.problems.count} invalid record(s):")
-        for line in read.problems.lines(5):
-            out.warn(f"  {line}")
-    result = verdict(
-        read.fold,
-        plan=target.plan,
-        thresholds=thresholds,
+    request = CheckRequest(
+        sources=sources,
+        version=version,
         at=moment,
-        tier=target.tier,
-        records=read.records,
-        invalid=read.problems.count,
+        tier=tier,
+        max_age=_duration("--max-age", max_age),
+        max_skew=_skew(max_skew),
+        canary=canary,
+        cohort_size=cohort_size,
+        unhealthy_threshold=unhealthy_threshold,
+        error_rate_threshold=error_rate_threshold,
+        min_nodes=min_nodes,
+        skip_invalid=skip_invalid,
+        config=config,
+        **_read_flags(columns, timestamp_unit, incomplete, since, moment),
+        timeout=timeout,
     )
-    _finish(out, result, fmt, require_data=require_data)
+    if out.stderr_is_tty:
+        # A line, not a spinner: the reader reads alone when another thread runs.
+        from noderr_deploy.health.postgres import is_dsn, redact_dsn
+
+        first = str(sources[0])
+        where = redact_dsn(first) if is_dsn(first) else f"{len(sources)} path(s)"
+        out.info(f"reading health reports from {where}...")
+    chain = (
+        None
+        if tier is None
+        else partial(
+            _read_chain,
+            out=out,
+            rpc_url=rpc_url,
+            beacon=beacon,
+            chain_id=chain_id,
+            block=block,
+            timeout=timeout,
+        )
+    )
+    outcome = run_check(request, read_chain=chain, stdin=env.stdin)
+    _finish(out, outcome, fmt, require_data=require_data)
 
 
-def _moment_and_age(
-    at: str | None, max_age: str | None, now: Callable[[], datetime]
-) -> tuple[datetime, timedelta | None]:
+def _check_plan_flags(ctx: typer.Context, canary: int | None, cohort_size: int | None) -> None:
+    """With ``--tier`` the plan is the VersionBeacon's rolloutConfig: plan values given on
+    the command line contradict it (:class:`UsageError`, as for ``noderr cohort``); from
+    the environment they are ambient settings, left unused."""
+    from noderr_deploy.chain.source import PlanFlags, check_chain_conflicts
+
+    flags = PlanFlags(canary, cohort_size, None, plan_flag_names(ctx))
+    check_chain_conflicts(flags, published_at_given=False, tier=None, chain_flag="--tier")
+
+
+def _read_chain(
+    cfg: Config | None,
+    name: str,
+    *,
+    out: Output,
+    rpc_url: str | None,
+    beacon: str | None,
+    chain_id: int | None,
+    block: str,
+    timeout: float | None,
+) -> ChainRead:
+    """The tier ``name``'s plan and current version on the VersionBeacon the flags (or
+    tiers.yaml) name."""
+    from noderr_deploy.chain.beacon import plan_and_version_from_chain
+    from noderr_deploy.commands._chain import chain_settings, select_tiers
+    from noderr_deploy.rollback.settings import ChainRead
+
+    tier_name, slot = select_tiers(cfg, [name])[0]
+    where = chain_settings(
+        cfg, rpc_url=rpc_url, beacon=beacon, chain_id=chain_id, block=block, timeout=timeout
+    )
+    plan, current, at_block = plan_and_version_from_chain(where, slot)
+    note = (
+        f"VersionBeacon {where.beacon_address} at block {at_block.number}: beacon tier"
+        f" {slot} runs {current.version_string if current else 'no version'}"
+    )
+    return ChainRead(tier_name, slot, plan, current, note)
+
+
+def _read_flags(
+    columns: list[str] | None,
+    unit: str | None,
+    incomplete: str,
+    since: str | None,
+    moment: datetime,
+) -> dict[str, Any]:
+    """``--columns``, ``--timestamp-unit``, ``--incomplete`` and ``--since`` as request
+    fields (a bad value is a :class:`UsageError` naming its flag)."""
+    from noderr_deploy.health.columns import ColumnError, parse_columns
+    from noderr_deploy.health.incomplete import parse_policy
+    from noderr_deploy.health.stamps import parse_unit
+
+    fields: dict[str, Any] = {}
+    try:
+        fields["columns"] = parse_columns(columns) if columns else None
+    except ColumnError as exc:
+        raise UsageError(f"--columns: {exc}") from None
+    try:
+        fields["timestamp_unit"] = parse_unit(unit) if unit is not None else None
+    except ValueError as exc:
+        raise UsageError(f"--timestamp-unit: {exc}") from None
+    try:
+        fields["incomplete"] = parse_policy(incomplete)
+    except ValueError as exc:
+        raise UsageError(f"--incomplete: {exc}") from None
+    fields["since"] = _since(since, moment)
+    return fields
+
+
+def _since(text: str | None, moment: datetime) -> datetime | None:
     from noderr_deploy.units import parse_duration, parse_time
 
+    if text is None:
+        return None
     try:
-        moment = parse_time(at) if at is not None else now()
+        return moment - parse_duration(text)
+    except (ValueError, OverflowError):
+        pass
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc} (or a duration such as 2h)") from None
+
+
+def _moment(at: str | None, now: Callable[[], datetime]) -> datetime:
+    from noderr_deploy.units import parse_time
+
+    try:
+        return parse_time(at) if at is not None else now()
     except ValueError as exc:
         raise UsageError(f"--at: {exc}") from exc
+
+
+def _duration(flag: str, text: str | None) -> timedelta | None:
+    from noderr_deploy.units import parse_duration
+
     try:
-        age = parse_duration(max_age) if max_age is not None else None
+        return parse_duration(text) if text is not None else None
     except ValueError as exc:
-        raise UsageError(f"--max-age: {exc}") from exc
-    return moment, age
+        raise UsageError(f"{flag}: {exc}") from exc
 
 
-def _finish(out: Output, result: RollbackResult, fmt: Format, *, require_data: bool) -> None:
-    """Render the verdict, then end with its exit code."""
+def _skew(text: str | None) -> timedelta:
+    from noderr_deploy.rollback.check import DEFAULT_MAX_SKEW
+
+    skew = _duration("--max-skew", text)
+    return DEFAULT_MAX_SKEW if skew is None else skew
+
+
+def _finish(out: Output, outcome: CheckOutcome, fmt: Format, *, require_data: bool) -> None:
+    """Tell what the read noticed, render the verdict, then end with its exit code."""
     from noderr_deploy.ui import rollback as render
 
+    for note in outcome.notes:
+        out.info(note)
+    for warning in outcome.warnings:
+        out.warn(warning)
+    if outcome.skipped:
+        out.warn(f"skipped {outcome.skipped}:")
+        for line in outcome.problems:
+            out.warn(f"  {line}")
+    result = outcome.result
     if fmt is Format.json:
         out.json(result)
     elif fmt is Format.markdown:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -45,6 +45,7 @@ from noderr_deploy.config.thresholds import (
 )
 from noderr_deploy.config.yamlpos import Located, Mark, Path_, load_located
 from noderr_deploy.errors import ConfigError
+from noderr_deploy.health.columns import DEFAULT_TABLE, ColumnError, ColumnMap, column_name
 from noderr_deploy.units import parse_size
 
 DEFAULT_BASE_IMAGE = "node:20-alpine"
@@ -165,6 +166,31 @@ def _checked(value: _V, problem: str | None) -> _V:
     return value
 
 
+class HealthSettings(_Strict):
+    """Where ``--health postgresql://...`` reads, and how exports name their columns."""
+
+    table: str = DEFAULT_TABLE
+    columns: dict[str, str] = Field(default_factory=dict)
+    """Field (``nodeId``, ``cpu``...) -> column name, for CSV headers and the table."""
+    timestamp_unit: Literal["auto", "s", "ms"] = "auto"
+
+    @field_validator("table")
+    @classmethod
+    def _table(cls, value: str) -> str:
+        try:
+            return column_name(value, "table")
+        except ColumnError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, value: dict[str, str]) -> dict[str, str]:
+        try:
+            return dict(ColumnMap.of(value).mapped)
+        except ColumnError as exc:
+            raise ValueError(str(exc)) from None
+
+
 class BeaconSettings(_Strict):
     rpc_url: str | None = None
     address: str | None = None
@@ -201,6 +227,7 @@ class TiersFile(_Strict):
     rollout: RolloutSettings = Field(default_factory=RolloutSettings)
     rollback: RollbackSettings = Field(default_factory=RollbackSettings)
     beacon: BeaconSettings = Field(default_factory=BeaconSettings)  # type: ignore[arg-type]
+    health: HealthSettings = Field(default_factory=HealthSettings)
     tiers: dict[Annotated[str, Field(pattern=_NAME)], TierSpec] = Field(min_length=1)
 
 
@@ -234,6 +261,7 @@ class Config:
     beacon: BeaconSettings
     tiers: tuple[Tier, ...]
     """In ``extends`` order: every parent before its children."""
+    health: HealthSettings = field(default_factory=HealthSettings)
 
     def tier(self, name: str) -> Tier:
         for tier in self.tiers:
@@ -346,6 +374,7 @@ def parse_config(text: str, path: Path) -> Config:
         rollout=spec.rollout,
         rollback=spec.rollback,
         beacon=spec.beacon,
+        health=spec.health,
         tiers=tiers,
     )
 

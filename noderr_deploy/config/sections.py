@@ -1,4 +1,4 @@
-"""Reading tiers.yaml's ``rollout`` and ``rollback`` sections without pydantic.
+"""Reading tiers.yaml's ``rollout``, ``rollback`` and ``health`` sections without pydantic.
 
 :mod:`noderr_deploy.config.schema` validates the whole file with pydantic, which costs
 about 150 ms to import here. ``noderr cohort`` needs only the rollout plan, and ``noderr
@@ -25,6 +25,7 @@ from noderr_deploy.config.thresholds import (
     ROLLBACK_KEYS,
     threshold_problems,
 )
+from noderr_deploy.health.columns import ColumnError, ColumnMap, column_name
 
 if TYPE_CHECKING:
     from noderr_deploy.config.schema import Config
@@ -38,6 +39,13 @@ RollbackValues = dict[str, int | float]
 """Rollback keys (tiers.yaml spelling) to values, only those the file sets."""
 
 
+HealthValues = dict[str, object]
+"""Health keys (``table``, ``columns``, ``timestamp_unit``) to values, only those the file
+sets; ``columns`` is a field -> column dict."""
+
+HEALTH_KEYS = ("table", "columns", "timestamp_unit")
+
+
 @dataclass(frozen=True)
 class FileSettings:
     """What a tiers.yaml sets in its ``rollout`` and ``rollback`` sections: tiers.yaml
@@ -45,6 +53,7 @@ class FileSettings:
 
     rollout: PlanValues = field(default_factory=dict)
     rollback: RollbackValues = field(default_factory=dict)
+    health: HealthValues = field(default_factory=dict)
 
     @classmethod
     def of(cls, config: Config) -> FileSettings:
@@ -54,6 +63,11 @@ class FileSettings:
             rollout={k: getattr(rollout, k) for k in PLAN_KEYS if k in rollout.model_fields_set},
             rollback={
                 k: getattr(rollback, k) for k in ROLLBACK_KEYS if k in rollback.model_fields_set
+            },
+            health={
+                k: getattr(config.health, k)
+                for k in HEALTH_KEYS
+                if k in config.health.model_fields_set
             },
         )
 
@@ -76,7 +90,7 @@ def read_settings(path: Path) -> FileSettings:
     business. Within them, this path and the full loader agree on every input (the same
     parser, the same rules, the same defaults; ``tests/config/test_one_parser.py``).
     """
-    return _read(path, ("rollout", "rollback"))
+    return _read(path, ("rollout", "rollback", "health"))
 
 
 def read_rollout(path: Path) -> PlanValues:
@@ -88,13 +102,13 @@ def _read(path: Path, sections: Collection[str]) -> FileSettings:
     document = _parse(path)
     if document is None:
         return _read_fully(path)
-    found: dict[str, dict[str, int | float]] = {}
+    found: dict[str, dict[str, object]] = {}
     for name in sections:
         values = _SECTIONS[name](document.get(name, {}))
         if values is None:
             return _read_fully(path)
         found[name] = values
-    return FileSettings(**found)
+    return FileSettings(**found)  # type: ignore[arg-type]
 
 
 def _parse(path: Path) -> dict[object, object] | None:
@@ -187,9 +201,36 @@ def _rollback_values(section: object) -> RollbackValues | None:
     return values
 
 
-_SECTIONS: dict[str, Callable[[object], dict[str, int | float] | None]] = {
-    "rollout": _rollout_values,
-    "rollback": _rollback_values,
+def _health_values(section: object) -> HealthValues | None:
+    """Like :func:`_rollout_values`, for the health section (checked by the same rules as
+    the pydantic model: :func:`noderr_deploy.health.columns.column_name`, ``ColumnMap``)."""
+    if not isinstance(section, dict):
+        return None
+    values: HealthValues = {}
+    for key, value in section.items():
+        if key == "table" and type(value) is str:
+            try:
+                values[key] = column_name(value, "table")
+            except ColumnError:
+                return None
+        elif key == "timestamp_unit" and value in ("auto", "s", "ms"):
+            values[key] = value
+        elif key == "columns" and isinstance(value, dict):
+            if not all(type(k) is str and type(v) is str for k, v in value.items()):
+                return None
+            try:
+                values[key] = dict(ColumnMap.of(value).mapped)
+            except ColumnError:
+                return None
+        else:
+            return None
+    return values
+
+
+_SECTIONS: dict[str, Callable[[object], dict[str, object] | None]] = {
+    "rollout": _rollout_values,  # type: ignore[dict-item]
+    "rollback": _rollback_values,  # type: ignore[dict-item]
+    "health": _health_values,
 }
 
 

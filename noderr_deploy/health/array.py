@@ -69,29 +69,57 @@ class _Buffer:
                 return pos
 
 
-def read_array(stream: IO[bytes], name: str, latest: Latest, problems: Problems) -> None:
-    """Read ``[ {report}, {report}, ... ]`` from ``stream``."""
+def read_array(
+    stream: IO[bytes], name: str, latest: Latest, problems: Problems, *, chunk_size: int
+) -> None:
+    """Read ``[ {report}, {report}, ... ]`` from ``stream``, reading ``chunk_size`` bytes at
+    a time. Arrays one after the other (``cat a.json b.json``) are read as such."""
 
     batch: list[HealthReport] = []
     try:
-        _scan(stream, name, latest, problems, batch)
+        _scan(stream, name, latest, problems, batch, chunk_size=chunk_size)
     finally:
         latest.add_many(batch)
 
 
 def _scan(
-    stream: IO[bytes], name: str, latest: Latest, problems: Problems, batch: list[HealthReport]
+    stream: IO[bytes],
+    name: str,
+    latest: Latest,
+    problems: Problems,
+    batch: list[HealthReport],
+    *,
+    chunk_size: int,
 ) -> None:
-    from noderr_deploy.health.decode import decode_record, gzip_reason
-    from noderr_deploy.health.jsonl import CHUNK
-
-    buf = _Buffer(stream, CHUNK)
+    buf = _Buffer(stream, chunk_size)
     pos = buf.skip_space(0)
     if pos >= len(buf.data):
         return  # empty input
+    at: int | None = pos
+    while at is not None:
+        at = _scan_array(buf, at, name, latest, problems, batch=batch)
+
+
+def _scan_array(
+    buf: _Buffer,
+    pos: int,
+    name: str,
+    latest: Latest,
+    problems: Problems,
+    *,
+    batch: list[HealthReport],
+) -> int | None:
+    """Read the array starting at ``pos``; return where the next one starts, if one does."""
+    from noderr_deploy.health.decode import decode_record, finish, gzip_reason, unread_bytes
+
     if buf.data[pos : pos + 1] != b"[":
-        problems.add(name, buf.line_of(pos), "expected a JSON array of reports ('[')")
-        return
+        problems.lose(
+            name,
+            buf.line_of(pos),
+            "expected a JSON array of reports ('['): the rest of the file is not read",
+            size=len(buf.data) - pos + unread_bytes(buf.stream),
+        )
+        return None
     pos += 1
     expect_element = True
     first = True
@@ -106,12 +134,11 @@ def _scan(
                 if buf.failure
                 else "the JSON array is not closed with ']' (file cut off?)"
             )
-            problems.add(name, buf.line_of(pos), reason)
-            return
+            problems.lose(name, buf.line_of(pos), reason, size=unread_bytes(buf.stream))
+            return None
         char = buf.data[pos : pos + 1]
         if char == b"]" and (not expect_element or first):
-            _check_trailing(buf, pos + 1, name, problems)
-            return
+            return _after(buf, pos + 1, name, problems)
         if char == b"," and not expect_element:
             expect_element = True
             pos += 1
@@ -122,10 +149,18 @@ def _scan(
                 reason = (
                     gzip_reason(buf.failure) if buf.failure else "bad JSON: the record is cut off"
                 )
-                problems.add(name, buf.line_of(pos), reason)
-                return
-            report, why = decode_record(buf.data[pos:end])
-            if report is None:
+                problems.lose(
+                    name,
+                    buf.line_of(pos),
+                    reason,
+                    size=len(buf.data) - pos + unread_bytes(buf.stream),
+                    records=1,
+                )
+                return None
+            report, why = decode_record(buf.data[pos:end], latest.rules.unit)
+            if report is not None:
+                why = finish(report, latest.rules.unit, problems)
+            if report is None or why:
                 problems.add(name, buf.line_of(pos), why)
             else:
                 batch.append(report)
@@ -189,11 +224,23 @@ def _skip_value(buf: _Buffer, pos: int) -> int:
             return pos
 
 
-def _check_trailing(buf: _Buffer, pos: int, name: str, problems: Problems) -> None:
+def _after(buf: _Buffer, pos: int, name: str, problems: Problems) -> int | None:
+    """After an array: where the next array starts (``cat a.json b.json``), else None;
+    anything else there is lost data."""
+    from noderr_deploy.health.decode import gzip_reason, unread_bytes
+
     pos = buf.skip_space(pos)
     if pos < len(buf.data):
-        problems.add(name, buf.line_of(pos), "unexpected data after the JSON array")
+        if buf.data[pos : pos + 1] == b"[":
+            return pos
+        problems.lose(
+            name,
+            buf.line_of(pos),
+            "unexpected data after the JSON array",
+            size=len(buf.data) - pos + unread_bytes(buf.stream),
+        )
     elif buf.failure is not None:
-        from noderr_deploy.health.decode import gzip_reason
-
-        problems.add(name, buf.line_of(pos), gzip_reason(buf.failure))
+        problems.lose(
+            name, buf.line_of(pos), gzip_reason(buf.failure), size=unread_bytes(buf.stream)
+        )
+    return None

@@ -4,13 +4,16 @@ refuses, and operator-friendly reasons for what is malformed."""
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import zlib
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import IO, Annotated
 
 import msgspec
 
 from noderr_deploy.health.model import HealthReport, HealthStatus, Metrics, Problems
+from noderr_deploy.health.stamps import TimestampUnit, moment
 from noderr_deploy.units import parse_time
 
 BATCH = 4096
@@ -29,13 +32,13 @@ _DECODE = _DECODER.decode
 _DECODE_LINES = _DECODER.decode_lines
 
 
-class _TextTimestampReport(msgspec.Struct, rename="camel", gc=False):
+class _TextTimestampReport(msgspec.Struct, rename="camel", kw_only=True, gc=False):
     """The record with its timestamp as any text, for what RFC 3339 decoding refused
     (``2026-01-31 12:00:00``, unix seconds as a string): ``parse_time`` reads it."""
 
     node_id: Annotated[str, msgspec.Meta(min_length=1)]
     version: Annotated[str, msgspec.Meta(min_length=1)]
-    metrics: Metrics
+    metrics: Metrics = msgspec.field(default_factory=Metrics)
     timestamp: str
     health_status: HealthStatus | None = None
 
@@ -52,8 +55,41 @@ def gzip_reason(exc: BaseException) -> str:
     return f"read error: {exc}"
 
 
+def lose_rest(
+    problems: Problems,
+    name: str,
+    line: int,
+    exc: BaseException,
+    stream: IO[bytes],
+    *,
+    read: int = 0,
+) -> None:
+    """Count what a failed read loses from ``line`` on: ``read`` bytes of a cut-off record
+    already in hand, and what is left of the file after the point of failure (compressed
+    bytes, for a gzip stream)."""
+    problems.lose(
+        name, line, gzip_reason(exc), size=read + unread_bytes(stream), records=1 if read else 0
+    )
+
+
+def unread_bytes(stream: IO[bytes]) -> int:
+    """Bytes of the file under ``stream`` (the compressed file, for a gzip stream) after its
+    current position; 0 when that cannot be known (a pipe)."""
+    raw = getattr(stream, "fileobj", None) or stream
+    try:
+        left = os.fstat(raw.fileno()).st_size - raw.tell()
+    except (OSError, ValueError, AttributeError):
+        return 0
+    # The gzip reader holds compressed bytes it has read but not yet used: they are lost
+    # too. (CPython's GzipFile keeps them in a padded buffer; without one, this is 0.)
+    padded = getattr(getattr(getattr(stream, "_buffer", None), "raw", None), "_fp", None)
+    length, used = getattr(padded, "_length", None), getattr(padded, "_read", None)
+    held = length - used if isinstance(length, int) and isinstance(used, int) else 0
+    return max(0, left + held)
+
+
 def decode_chunk(
-    chunk: bytes, name: str, first_line: int, problems: Problems
+    chunk: bytes, name: str, first_line: int, problems: Problems, unit: TimestampUnit = "auto"
 ) -> tuple[list[HealthReport], int]:
     """The valid records of whole lines, and the number of newlines in ``chunk``; malformed
     lines go to ``problems`` (``first_line`` is the number of the chunk's first line).
@@ -65,9 +101,14 @@ def decode_chunk(
     if not chunk:
         return [], 0
     newlines = chunk.count(b"\n")
+    if _EDGE_YEARS.search(chunk):  # a date that an offset may push out of range
+        lines = chunk.split(b"\n")
+        if not lines[-1]:
+            lines.pop()
+        return _decode_each(lines, name, first_line, problems, unit), newlines
     try:
         reports = _DECODE_LINES(chunk)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         reports = None
     if reports is None or not one_record_per_line(chunk, newlines, len(reports)):
         lines = chunk.split(b"\n")
@@ -75,9 +116,54 @@ def decode_chunk(
             lines.pop()
         try:
             reports = list(map(_DECODE, lines))
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            reports = _decode_each(lines, name, first_line, problems)
-    return reports, newlines
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+            return _decode_each(lines, name, first_line, problems, unit), newlines
+    # One record per line here: record i is on line first_line + i.
+    return settle(reports, name, first_line, problems, unit), newlines
+
+
+def settle(
+    reports: list[HealthReport], name: str, first_line: int, problems: Problems, unit: TimestampUnit
+) -> list[HealthReport]:
+    """After a bulk decode (record ``i`` on line ``first_line + i``): numeric timestamps
+    read by the unit rule (a number that is no date is a malformed record), incomplete
+    records counted. Returns the records kept."""
+    refused: list[int] = []
+    for i, report in enumerate(reports):
+        m = report.metrics
+        if (
+            report.timestamp.__class__ is float
+            or m.cpu is None
+            or m.memory is None
+            or m.errors is None
+        ):
+            why = finish(report, unit, problems)
+            if why:
+                problems.add(name, first_line + i, why)
+                refused.append(i)
+    if refused:
+        gone = set(refused)
+        return [r for i, r in enumerate(reports) if i not in gone]
+    return reports
+
+
+def finish(report: HealthReport, unit: TimestampUnit, problems: Problems) -> str:
+    """Read a numeric timestamp of ``report`` by the unit rule, in place, and count it and
+    an incomplete report in ``problems``; return why the record is refused ("" if it is
+    not)."""
+    stamp = report.timestamp
+    if isinstance(stamp, float | int):
+        try:
+            report.timestamp, used = moment(float(stamp), unit)
+        except ValueError as exc:
+            return f"timestamp: {exc}"
+        if used == "ms":
+            problems.milliseconds += 1
+        else:
+            problems.seconds += 1
+    if report.incomplete:
+        problems.incomplete += 1
+    return ""
 
 
 def one_record_per_line(chunk: bytes, newlines: int, values: int) -> bool:
@@ -102,45 +188,109 @@ def one_record_per_line(chunk: bytes, newlines: int, values: int) -> bool:
 
 
 def _decode_each(
-    lines: list[bytes], name: str, first_line: int, problems: Problems
+    lines: list[bytes], name: str, first_line: int, problems: Problems, unit: TimestampUnit
 ) -> list[HealthReport]:
     reports = []
     for offset, line in enumerate(lines):
         if not line.strip():
             continue  # a blank line is not a record
-        report, reason = decode_record(line)
+        report, reason = decode_record(line, unit)
         if report is not None:
+            reason = finish(report, unit, problems)
+        if report is not None and not reason:
             reports.append(report)
         else:
             problems.add(name, first_line + offset, reason)
     return reports
 
 
-def decode_record(raw: bytes) -> tuple[HealthReport | None, str]:
-    """One JSON record: the report, or ``None`` and why it was refused."""
-    try:
-        return _DECODE(raw), ""
-    except msgspec.ValidationError as exc:
-        if _error_path(str(exc)) == "timestamp":
-            return _lenient_timestamp(raw, exc)
-        return None, plain_reason(str(exc))
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+_DEPTH = 1000
+"""msgspec's nesting limit: deeper JSON raises ``RecursionError``."""
+
+_EDGE_YEARS = re.compile(rb'"(?:0001|9999)-')
+
+
+def out_of_range(stamp: object) -> str:
+    """Why a decoded timestamp cannot be used ("" if it can): a datetime whose offset puts it
+    before year 1 or after year 9999 in UTC."""
+    if isinstance(stamp, datetime) and stamp.tzinfo is not None:
         try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as bad:
-            return None, f"invalid UTF-8 (byte {bad.start + 1} of the record)"
+            stamp.astimezone(UTC)
+        except OverflowError:
+            return (
+                f"timestamp: out of range: {stamp.isoformat()} is not between"
+                " years 1 and 9999 in UTC"
+            )
+    return ""
+
+
+def decode_record(raw: bytes, unit: TimestampUnit = "auto") -> tuple[HealthReport | None, str]:
+    """One JSON record: the report, or ``None`` and why it was refused. A numeric timestamp
+    is left as a number (:func:`finish` reads it); one given as text is read here."""
+    try:
+        report = _DECODE(raw)
+        why = out_of_range(report.timestamp)
+        return (None, why) if why else (report, "")
+    except msgspec.ValidationError as exc:
+        if "missing required field" in str(exc):
+            return None, _missing_fields(raw, str(exc))
+        if _error_path(str(exc)) == "timestamp":
+            return _lenient_timestamp(raw, exc, unit)
         return None, plain_reason(str(exc))
+    except RecursionError:
+        return None, f"bad JSON: nested too deeply (more than {_DEPTH} levels)"
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        return decode_failure(raw, exc)
 
 
-def _lenient_timestamp(raw: bytes, exc: Exception) -> tuple[HealthReport | None, str]:
+def decode_failure(raw: bytes, exc: Exception) -> tuple[None, str]:
+    """Why a record is not JSON: invalid UTF-8, or msgspec's reason."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return None, f"invalid UTF-8 (byte {bad.start + 1} of the record)"
+    return None, plain_reason(str(exc))
+
+
+_REQUIRED = ("nodeId", "version", "timestamp")
+
+_NUMBER_TEXT = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
+
+
+def _missing_fields(raw: bytes, message: str) -> str:
+    """Every required field a record lacks (msgspec names only the first)."""
+    try:
+        document = msgspec.json.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return plain_reason(message)
+    if not isinstance(document, dict):
+        return plain_reason(message)
+    missing = [f for f in _REQUIRED if f not in document]
+    if len(missing) < 2:
+        return plain_reason(message)
+    return "missing fields " + ", ".join(f"'{f}'" for f in missing)
+
+
+def _lenient_timestamp(
+    raw: bytes, exc: Exception, unit: TimestampUnit
+) -> tuple[HealthReport | None, str]:
     try:
         report = _DECODE_LENIENT(raw)
     except msgspec.ValidationError as other:
-        if _error_path(str(other)) == "timestamp":  # not text either: the first reason
-            return None, plain_reason(str(exc))
+        if _error_path(str(other)) == "timestamp":  # not text either
+            return None, _number_reason(raw, unit) or plain_reason(str(exc))
         return None, plain_reason(str(other))  # another field is wrong too
+    except RecursionError:
+        return None, f"bad JSON: nested too deeply (more than {_DEPTH} levels)"
+    except (msgspec.DecodeError, UnicodeDecodeError) as other:
+        # The strict decoder stopped at the timestamp; the rest of the record is broken.
+        return decode_failure(raw, other)
+    text = report.timestamp.strip()
     try:
-        moment = parse_time(report.timestamp)
+        if _NUMBER_TEXT.fullmatch(text):  # a number as a string: the unit rule reads it
+            when, _ = moment(float(text), unit)
+        else:
+            when = parse_time(text)
     except ValueError as bad:
         return None, f"timestamp: {bad}"
     return (
@@ -148,11 +298,26 @@ def _lenient_timestamp(raw: bytes, exc: Exception) -> tuple[HealthReport | None,
             node_id=report.node_id,
             version=report.version,
             metrics=report.metrics,
-            timestamp=moment,
+            timestamp=when,
             health_status=report.health_status,
         ),
         "",
     )
+
+
+def _number_reason(raw: bytes, unit: TimestampUnit) -> str:
+    """Why a numeric timestamp the decoder refused is no date, naming both readings."""
+    try:
+        stamp = msgspec.json.decode(raw).get("timestamp")
+    except (msgspec.DecodeError, UnicodeDecodeError, AttributeError, RecursionError):
+        return ""
+    if isinstance(stamp, bool) or not isinstance(stamp, int | float):
+        return ""
+    try:
+        moment(float(stamp), unit)
+    except (ValueError, OverflowError) as exc:
+        return f"timestamp: {exc}"
+    return ""
 
 
 _PATH = re.compile(r" - at `\$\.?(.*)`$")
@@ -167,6 +332,7 @@ _WORDS = {
     "`null`": "null",
     "`bool`": "a boolean",
     "`float | datetime`": "a datetime or a number",
+    "`float | null`": "a number",
 }
 
 

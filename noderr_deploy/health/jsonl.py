@@ -6,23 +6,27 @@ from __future__ import annotations
 import zlib
 from typing import IO, Any
 
-from noderr_deploy.health.decode import decode_chunk, gzip_reason
+from noderr_deploy.health.decode import decode_chunk, lose_rest
 from noderr_deploy.health.model import Latest, Problems
-
-CHUNK = 1 << 19
-"""Bytes read at a time: enough to amortise the calls per chunk, while the records decoded
-from one chunk (about 1.5 MB of objects) still fit in a core's L2 cache for latest-wins."""
 
 
 def read_lines(
-    stream: IO[bytes], name: str, latest: Latest, problems: Problems, *, end: int | None = None
+    stream: IO[bytes],
+    name: str,
+    latest: Latest,
+    problems: Problems,
+    *,
+    chunk_size: int,
+    end: int | None = None,
 ) -> int:
-    """Read JSON Lines from ``stream`` (up to byte ``end`` if given); return the lines read.
+    """Read JSON Lines from ``stream`` in chunks of about ``chunk_size`` bytes (up to byte
+    ``end`` if given); return the lines read. A read that fails (a cut-off or corrupt gzip
+    stream, an I/O error) loses the rest: that is counted as lost, not as a record.
 
     Chunks are cut after their last newline and the rest of the line is carried over to
     the next chunk (a huge line is gathered whole). ``readline()`` would do the same, but
     it refills the stream's small buffer, after which ``read1()`` returns only what that
-    buffer holds: chunks of 8 KB instead of :data:`CHUNK`.
+    buffer holds: chunks of 8 KB instead of ``chunk_size``.
     """
     line_no = 1
     remaining = end
@@ -31,7 +35,7 @@ def read_lines(
         piece = b""
         failure: BaseException | None = None
         try:
-            size = CHUNK if remaining is None else min(CHUNK, remaining)
+            size = chunk_size if remaining is None else min(chunk_size, remaining)
             piece = read1(stream, size) if size else b""
         except (EOFError, OSError, zlib.error) as exc:
             failure = exc
@@ -39,7 +43,7 @@ def read_lines(
             remaining -= len(piece)
         if failure is not None:
             # What was carried is a cut-off last line, not a record.
-            problems.add(name, line_no, gzip_reason(failure))
+            lose_rest(problems, name, line_no, failure, stream, read=sum(map(len, carried)))
             return line_no - 1
         if not piece:  # the end: a last line without a newline is still a record
             if carried:
@@ -69,6 +73,6 @@ def decode_lines(
 ) -> int:
     """Decode whole lines into ``latest``; malformed ones go to ``problems`` with their line.
     Return the number of newlines in ``chunk``."""
-    reports, newlines = decode_chunk(chunk, name, first_line, problems)
+    reports, newlines = decode_chunk(chunk, name, first_line, problems, latest.rules.unit)
     latest.add_many(reports)
     return newlines

@@ -13,12 +13,15 @@ over.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Generic, Literal, Protocol, Self, TypeVar
 
 import msgspec
+
+from noderr_deploy.health.rules import DEFAULT_RULES, ReadRules
+from noderr_deploy.health.stamps import MAX_MILLISECONDS
 
 HealthStatus = Literal["healthy", "degraded", "unhealthy"]
 
@@ -26,27 +29,40 @@ HealthStatus = Literal["healthy", "degraded", "unhealthy"]
 STATUSES: tuple[HealthStatus, ...] = ("healthy", "degraded", "unhealthy")
 
 
-# The latest unix time a ``datetime`` can hold (9999-12-31T23:59:59Z).
-MAX_UNIX_SECONDS = 253402300799.0
-
-
 MAX_LISTED = 20
 """Malformed records listed one per line in an error; the rest are counted."""
 
 
-class Metrics(msgspec.Struct, gc=False):
-    """A report's metrics, with the ranges the engine's schema allows."""
-
-    uptime: Annotated[float, msgspec.Meta(ge=0)]
-    cpu: Annotated[float, msgspec.Meta(ge=0, le=100)]
-    memory: Annotated[float, msgspec.Meta(ge=0, le=100)]
-    errors: Annotated[float, msgspec.Meta(ge=0)]
+MAX_FLOAT = 1.7976931348623157e308
+"""The largest finite float: ``1e999`` (infinity) is no count."""
 
 
-Timestamp = datetime | Annotated[float, msgspec.Meta(ge=0, le=MAX_UNIX_SECONDS)]
+class Metrics(msgspec.Struct, kw_only=True, gc=False):
+    """A report's metrics, with the ranges the engine's schema allows (finite numbers).
+
+    Each may be missing (absent or ``null`` in JSON, an empty field in CSV, NULL in SQL),
+    never defaulted: a report without cpu, memory or errors is *incomplete*
+    (:attr:`missing`, :mod:`noderr_deploy.health.incomplete`), counted and never judged.
+    ``uptime`` is used by no rule.
+    """
+
+    uptime: Annotated[float, msgspec.Meta(ge=0, le=MAX_FLOAT)] | None = None
+    cpu: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
+    memory: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
+    errors: Annotated[float, msgspec.Meta(ge=0, le=MAX_FLOAT)] | None = None
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """The metrics the status rule needs that this report lacks (empty: complete)."""
+        return tuple(n for n in ("cpu", "memory", "errors") if getattr(self, n) is None)
 
 
-class HealthReport(msgspec.Struct, rename="camel", gc=False):
+# Numbers up to the last millisecond of 9999: the unit rule (noderr_deploy.health.stamps)
+# turns them into datetimes right after decoding.
+Timestamp = datetime | Annotated[float, msgspec.Meta(ge=0, le=MAX_MILLISECONDS)]
+
+
+class HealthReport(msgspec.Struct, rename="camel", kw_only=True, gc=False):
     """One health report. Unknown fields in the input are ignored.
 
     ``timestamp`` is an aware UTC ``datetime`` once the reader has normalised it (see
@@ -56,9 +72,15 @@ class HealthReport(msgspec.Struct, rename="camel", gc=False):
 
     node_id: Annotated[str, msgspec.Meta(min_length=1)]
     version: Annotated[str, msgspec.Meta(min_length=1)]
-    metrics: Metrics
+    metrics: Metrics = msgspec.field(default_factory=Metrics)
     timestamp: Timestamp
     health_status: HealthStatus | None = None
+
+    @property
+    def incomplete(self) -> bool:
+        """Whether the report lacks a metric the status rule needs."""
+        m = self.metrics
+        return m.cpu is None or m.memory is None or m.errors is None
 
 
 def utc(value: datetime | float) -> datetime:
@@ -74,10 +96,14 @@ def utc(value: datetime | float) -> datetime:
 
 def derived_status(metrics: Metrics) -> HealthStatus:
     """The deployment engine's status from metrics: errors > 10 or cpu > 95 is unhealthy,
-    cpu > 90 or memory > 90 degraded, anything else healthy."""
-    if metrics.errors > 10 or metrics.cpu > 95:
+    cpu > 90 or memory > 90 degraded, anything else healthy. Only for complete metrics:
+    an incomplete report is never judged (:class:`ValueError`)."""
+    cpu, memory, errors = metrics.cpu, metrics.memory, metrics.errors
+    if cpu is None or memory is None or errors is None:
+        raise ValueError(f"an incomplete report is not judged (missing {metrics.missing})")
+    if errors > 10 or cpu > 95:
         return "unhealthy"
-    if metrics.cpu > 90 or metrics.memory > 90:
+    if cpu > 90 or memory > 90:
         return "degraded"
     return "healthy"
 
@@ -87,29 +113,46 @@ def status_of(report: HealthReport) -> HealthStatus:
     return report.health_status or derived_status(report.metrics)
 
 
-def _newer_or_equal(new: datetime | float, old: datetime | float) -> bool:
-    try:
-        return new >= old  # type: ignore[operator]
-    except TypeError:  # naive vs aware datetime, or a number vs a datetime
-        return utc(new) >= utc(old)
+FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+"""The horizon of a read that has none: no report is after it."""
 
 
 class Latest:
     """The latest report per node, fed in read order.
 
-    The later timestamp wins; on a tie the record read later wins (``>=``).
+    The later timestamp wins; on a tie the record read later wins (``>=``). Reports stamped
+    after ``horizon`` (the moment evaluated, plus the clock skew allowed) are not kept, only
+    counted in ``future``: one report from a node whose clock says 2099 must not pin that
+    node and hide its real reports.
+
+    With ``rules.incomplete == "complete"`` (the default) an incomplete report never
+    replaces a complete one, and a complete report replaces an incomplete one whatever
+    their times: a node keeps its latest complete report, or its latest incomplete one if
+    it has none (:mod:`noderr_deploy.health.incomplete`).
+
+    Timestamps are compared as aware datetimes, to the microsecond: that is the one
+    precision of every read, serial or parallel. A timestamp of another kind (naive,
+    unix seconds) does not compare with an aware one and raises ``TypeError`` on its first
+    comparison; that record and the rest of its batch are then made aware UTC
+    (:func:`utc`) and the loop goes on. Kept reports are therefore always aware.
 
     This is one plain loop per record on purpose: a dict lookup and one comparison with the
     kept report cost about 250 ns per record, where the earlier design in C-level passes
     (masks, ``compress``, a stable sort for nodes repeated within a batch) cost twice that
-    in time order and five times that shuffled (``benchmarks/rollback_check.py``).
-    Timestamps of different kinds (naive, aware, numbers) do not compare directly; the
-    record that raises and the rest of its batch are compared through :func:`utc`.
+    in time order and five times that shuffled (``benchmarks/rollback_check.py``). The
+    horizon is compared only when a report is about to be kept: a future report always
+    gets there, since the report it would replace is never in the future.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, horizon: datetime = FAR_FUTURE, rules: ReadRules = DEFAULT_RULES) -> None:
         self.by_node: dict[str, HealthReport] = {}
         self.records = 0
+        self.future = 0
+        """Records stamped after the horizon, left out."""
+        self.horizon = horizon
+        self.rules = rules
+        """How the readers interpret records (columns, timestamp unit, incomplete policy)."""
+        self._keep_complete = rules.incomplete == "complete"
 
     def add(self, report: HealthReport) -> None:
         """Feed one record."""
@@ -120,16 +163,28 @@ class Latest:
         self.records += len(reports)
         by_node = self.by_node
         get = by_node.get
-        rest = iter(reports)
-        report = None
-        try:
-            for report in rest:
-                old = get(report.node_id)
-                if old is None or report.timestamp >= old.timestamp:  # type: ignore[operator]
-                    by_node[report.node_id] = report
-        except TypeError:  # timestamps of different kinds: this record and the rest
-            assert report is not None
-            self._compare_each([report, *rest])
+        horizon = self.horizon
+        keep = self._keep_complete
+        rest: Iterator[HealthReport] = iter(reports)
+        while True:
+            report = None
+            try:
+                for report in rest:
+                    stamp = report.timestamp
+                    old = get(report.node_id)
+                    if old is None or stamp >= old.timestamp:  # type: ignore[operator]
+                        if stamp > horizon:  # type: ignore[operator]
+                            self.future += 1
+                        elif not (
+                            keep and old is not None and report.incomplete and not old.incomplete
+                        ):
+                            by_node[report.node_id] = report
+                    elif keep and old.incomplete and not report.incomplete:
+                        by_node[report.node_id] = report  # complete beats incomplete
+                return
+            except TypeError:  # not an aware datetime: this record and the rest made so
+                assert report is not None
+                rest = _made_aware([report, *rest])
 
     def add_earlier(self, reports: Sequence[HealthReport]) -> None:
         """Feed records read before everything fed so far, as when reading a file from its
@@ -142,28 +197,28 @@ class Latest:
         self.records += len(reports)
         by_node = self.by_node
         get = by_node.get
-        rest = reversed(reports)
-        report = None
-        try:
-            for report in rest:
-                old = get(report.node_id)
-                if old is None or report.timestamp > old.timestamp:  # type: ignore[operator]
-                    by_node[report.node_id] = report
-        except TypeError:
-            assert report is not None
-            self._compare_each([report, *rest], ties_win=False)
-
-    def _compare_each(self, reports: Iterable[HealthReport], *, ties_win: bool = True) -> None:
-        by_node = self.by_node
-        get = by_node.get
-        for report in reports:
-            node = report.node_id
-            old = get(node)
-            if old is None or (
-                _newer_or_equal(report.timestamp, old.timestamp)
-                and (ties_win or not _newer_or_equal(old.timestamp, report.timestamp))
-            ):
-                by_node[node] = report
+        horizon = self.horizon
+        keep = self._keep_complete
+        rest: Iterator[HealthReport] = reversed(reports)
+        while True:
+            report = None
+            try:
+                for report in rest:
+                    stamp = report.timestamp
+                    old = get(report.node_id)
+                    if old is None or stamp > old.timestamp:  # type: ignore[operator]
+                        if stamp > horizon:  # type: ignore[operator]
+                            self.future += 1
+                        elif not (
+                            keep and old is not None and report.incomplete and not old.incomplete
+                        ):
+                            by_node[report.node_id] = report
+                    elif keep and old.incomplete and not report.incomplete:
+                        by_node[report.node_id] = report  # complete beats incomplete
+                return
+            except TypeError:
+                assert report is not None
+                rest = _made_aware([report, *rest])
 
     def merge(self, later: Latest) -> None:
         """Fold in the result of reading data that comes after everything fed so far
@@ -174,13 +229,22 @@ class Latest:
         else:
             self.add_many(list(later.by_node.values()))
         self.records = records + later.records
+        self.future += later.future
 
     def normalise(self) -> None:
-        """Turn every kept timestamp into an aware UTC datetime (done once per node)."""
+        """Turn every kept timestamp into a UTC datetime (done once per node)."""
         for report in self.by_node.values():
             stamp = report.timestamp
             if not (isinstance(stamp, datetime) and stamp.tzinfo is UTC):
                 report.timestamp = utc(stamp)
+
+
+def _made_aware(reports: list[HealthReport]) -> Iterator[HealthReport]:
+    for report in reports:
+        stamp = report.timestamp
+        if not (isinstance(stamp, datetime) and stamp.tzinfo is not None):
+            report.timestamp = utc(stamp)
+    return iter(reports)
 
 
 def latest_per_node(reports: Iterable[HealthReport]) -> dict[str, HealthReport]:
@@ -194,11 +258,13 @@ def latest_per_node(reports: Iterable[HealthReport]) -> dict[str, HealthReport]:
 
 @dataclass
 class Problem:
-    """A malformed record: where it is and why it was refused."""
+    """A malformed record, or data that could not be read at all (``lost``): where it is
+    and why."""
 
     source: str
     line: int
     reason: str
+    lost: bool = False
 
     def __str__(self) -> str:
         return f"{self.source}:{self.line}: {self.reason}"
@@ -206,30 +272,85 @@ class Problem:
 
 @dataclass
 class Problems:
-    """Malformed records: the first :data:`MAX_LISTED` kept, all of them counted."""
+    """Malformed records and lost data: the first :data:`MAX_LISTED` kept, all counted.
+
+    A malformed record is one record left out (``count``). Lost data is a part of a file
+    that could not be read at all (a cut-off or corrupt gzip stream, a quote that swallows
+    the rest of a CSV file): it is counted in bytes, and in records where they can be
+    known, never as one malformed record.
+    """
 
     listed: list[Problem] = field(default_factory=list)
     count: int = 0
+    """Malformed records."""
+    losses: int = 0
+    """Places where data was lost."""
+    lost_bytes: int = 0
+    lost_records: int = 0
+    """Records known to be in the lost data (they may be more)."""
+    incomplete: int = 0
+    """Valid records lacking cpu, memory or errors (not a problem: counted for the verdict;
+    kept here because these counts travel with a worker's problems)."""
+    seconds: int = 0
+    """Numeric timestamps read as unix seconds."""
+    milliseconds: int = 0
+    """Numeric timestamps read as unix milliseconds."""
 
     def add(self, source: str, line: int, reason: str) -> None:
+        """A malformed record."""
         self.count += 1
-        if len(self.listed) < MAX_LISTED:
-            self.listed.append(Problem(source, line, reason))
+        self._list(Problem(source, line, reason))
+
+    def lose(self, source: str, line: int, reason: str, *, size: int, records: int = 0) -> None:
+        """Data lost from ``line`` on: ``size`` bytes, holding at least ``records`` records."""
+        self.losses += 1
+        self.lost_bytes += size
+        self.lost_records += records
+        if size or records:
+            amount = f"{size} byte{'' if size == 1 else 's'}"
+            if records:
+                amount += f", {records} record{'' if records == 1 else 's'} or more"
+            note = f"{amount} lost"
+        else:  # a stream cut off: what it lacks was never there to count
+            note = "the rest is lost"
+        self._list(Problem(source, line, f"{reason} ({note})", lost=True))
+
+    @property
+    def failed(self) -> bool:
+        """Whether anything was malformed or lost."""
+        return bool(self.count or self.losses)
+
+    def _list(self, problem: Problem) -> None:
+        # Lost data is rare and matters most: it is listed even after the malformed
+        # records have filled the list.
+        if len(self.listed) < MAX_LISTED or (
+            problem.lost and sum(p.lost for p in self.listed) < MAX_LISTED
+        ):
+            self.listed.append(problem)
 
     def extend(self, other: Problems, line_offset: int = 0) -> None:
         """Append problems found further on (``line_offset`` lines into the same file)."""
         for problem in other.listed:
-            if len(self.listed) < MAX_LISTED:
-                self.listed.append(
-                    Problem(problem.source, problem.line + line_offset, problem.reason)
-                )
+            self._list(
+                Problem(problem.source, problem.line + line_offset, problem.reason, problem.lost)
+            )
         self.count += other.count
+        self.losses += other.losses
+        self.lost_bytes += other.lost_bytes
+        self.lost_records += other.lost_records
+        self.incomplete += other.incomplete
+        self.seconds += other.seconds
+        self.milliseconds += other.milliseconds
 
     def lines(self, limit: int = MAX_LISTED) -> list[str]:
         """One line per problem, up to ``limit``, then how many more there were."""
-        out = [str(p) for p in self.listed[:limit]]
-        if self.count > len(out):
-            out.append(f"... and {self.count - len(out)} more")
+        lost = [p for p in self.listed if p.lost][:limit]
+        others = [p for p in self.listed if not p.lost][: max(0, limit - len(lost))]
+        chosen = {id(p) for p in (*lost, *others)}
+        out = [str(p) for p in self.listed if id(p) in chosen]
+        total = self.count + self.losses
+        if total > len(out):
+            out.append(f"... and {total - len(out)} more")
         return out
 
 
@@ -254,6 +375,10 @@ class HealthRead:
     """Valid records read."""
     problems: Problems
     sources: list[str]
+    future: int = 0
+    """Records stamped after the horizon, left out."""
+    warnings: list[str] = field(default_factory=list)
+    """What the reader noticed without failing (a file reached twice, read once)."""
 
 
 class Fold(Protocol):
@@ -286,3 +411,7 @@ class FoldedRead(Generic[F]):
     """Distinct nodes."""
     problems: Problems
     sources: list[str]
+    future: int = 0
+    """Records stamped after the horizon, left out."""
+    warnings: list[str] = field(default_factory=list)
+    """What the reader noticed without failing (a file reached twice, read once)."""

@@ -6,6 +6,15 @@ JSON array, ``{`` JSON Lines, anything else CSV. Every reader streams: it holds 
 (or one record) at a time, feeds valid records to a
 :class:`~noderr_deploy.health.model.Latest`, and every malformed record to
 :class:`~noderr_deploy.health.model.Problems` as ``file:line: reason``.
+
+Directories are read recursively, in name order, following symbolic links to
+sub-directories (a link back to a directory already being read is not followed again).
+Inside a directory, entries whose name starts with ``.`` are hidden and left out (editor
+swap files, ``.DS_Store``, ``.git``); a hidden file given by name is read. Anything that
+cannot be read (a file or sub-directory without permission, a broken link, a socket) is
+an error naming it, never skipped. The same file reached twice (given twice, or through
+a link) is read once, with a warning. FIFOs and character devices (process substitution,
+``/dev/stdin``) are read serially, as stdin is.
 """
 
 from __future__ import annotations
@@ -13,53 +22,121 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import stat
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from noderr_deploy.errors import InputError, closed_stdin
-from noderr_deploy.health.decode import BOM, gzip_reason
-from noderr_deploy.health.jsonl import CHUNK, read_lines
+from noderr_deploy.health.decode import BOM, lose_rest, unread_bytes
+from noderr_deploy.health.jsonl import read_lines
 from noderr_deploy.health.model import Latest, Problems
-
-PARALLEL_MIN_BYTES = 16 << 20
-"""Plain JSON Lines files at least this big are split across processes."""
-
+from noderr_deploy.health.sizes import ReadSizes
 
 STDIN = "-"
+STDIN_NAME = "<stdin>"
 
 
-def expand(paths: Sequence[str | Path]) -> list[str | Path]:
-    """Files to read in order: directories give every file inside (recursively, by name,
-    hidden files skipped); ``-`` is stdin."""
+@dataclass
+class Sources:
+    """The inputs to read, in order, and what was noticed finding them."""
+
+    paths: list[str | Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        return [STDIN_NAME if p == STDIN else str(p) for p in self.paths]
+
+
+def expand(paths: Sequence[str | Path]) -> Sources:
+    """Files to read in order (see the module's doc for directories, links and hidden
+    files); ``-`` is stdin."""
     if not paths:
         raise InputError("no health export given (pass files, directories or - for stdin)")
-    out: list[str | Path] = []
+    found = Sources()
+    seen: dict[tuple[int, int], Path] = {}
     for raw in paths:
         if str(raw) == STDIN:
-            if STDIN in out:
+            if STDIN in found.paths:
                 raise InputError("stdin (-) given more than once")
-            out.append(STDIN)
+            found.paths.append(STDIN)
             continue
         path = Path(raw)
-        if path.is_dir():
-            files = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+        info = _stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            files = _walk(path)
             if not files:
                 raise InputError(f"{path}: directory holds no files")
-            out.extend(files)
-        elif path.is_file():
-            out.append(path)
-        elif path.exists():
-            raise InputError(f"{path}: not a regular file")
+            for file, file_info in files:
+                _add(found, seen, file, file_info)
+        elif stat.S_ISREG(info.st_mode):
+            _add(found, seen, path, info)
+        elif stat.S_ISFIFO(info.st_mode) or stat.S_ISCHR(info.st_mode):
+            found.paths.append(path)  # a pipe is read once, whatever it is called
         else:
-            raise InputError(f"{path}: no such file or directory")
+            raise InputError(f"{path}: not a regular file, directory or pipe")
+    return found
+
+
+def _stat(path: Path) -> os.stat_result:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise InputError(f"{path}: broken symbolic link") from None
+        raise InputError(f"{path}: no such file or directory") from None
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
+
+
+def _add(
+    found: Sources, seen: dict[tuple[int, int], Path], path: Path, info: os.stat_result
+) -> None:
+    key = (info.st_dev, info.st_ino)
+    first = seen.get(key)
+    if first is not None:
+        found.warnings.append(f"{path}: the same file as {first}: read once")
+        return
+    seen[key] = path
+    found.paths.append(path)
+
+
+def _walk(top: Path) -> list[tuple[Path, os.stat_result]]:
+    """Every regular file under ``top``, by name, links to sub-directories followed once."""
+    out: list[tuple[Path, os.stat_result]] = []
+    visiting: set[tuple[int, int]] = set()
+
+    def visit(folder: Path, info: os.stat_result) -> None:
+        key = (info.st_dev, info.st_ino)
+        if key in visiting:  # a link back to a folder being read: a loop
+            return
+        visiting.add(key)
+        try:
+            names = sorted(entry.name for entry in folder.iterdir())
+        except OSError as exc:
+            raise unreadable(folder, exc) from exc
+        for name in names:
+            if name.startswith("."):
+                continue  # hidden (see the module's doc)
+            entry = folder / name
+            entry_info = _stat(entry)
+            if stat.S_ISDIR(entry_info.st_mode):
+                visit(entry, entry_info)
+            elif stat.S_ISREG(entry_info.st_mode):
+                out.append((entry, entry_info))
+            else:
+                raise InputError(f"{entry}: not a regular file or directory")
+        visiting.discard(key)
+
+    visit(top, _stat(top))
     return out
+
+
+def unreadable(path: Path, exc: OSError) -> InputError:
+    return InputError(f"{path}: cannot read: {exc.strerror or exc}")
 
 
 def read_source(
@@ -67,64 +144,45 @@ def read_source(
     latest: Latest,
     problems: Problems,
     *,
-    workers: int | None = None,
+    sizes: ReadSizes,
     stdin: Any = None,
-    meanwhile: Callable[[], None] = lambda: None,
 ) -> None:
-    """Read one file (or stdin) into ``latest``; malformed records go to ``problems``.
-
-    ``meanwhile()`` is called before reading, or while worker processes read.
-    """
+    """Read one file (or stdin) in this process into ``latest``; malformed records and lost
+    data go to ``problems``."""
     if source == STDIN:
-        meanwhile()
         if stdin is None:
             raise closed_stdin()
-        _read_stream(_buffered(stdin), "<stdin>", "", latest, problems)
+        _read_stream(_buffered(stdin), STDIN_NAME, "", latest, problems, sizes=sizes)
         return
     path = Path(source)
     try:
         with path.open("rb") as stream:
-            parts, size = _share(stream, path.name, workers)
-            if parts > 1:
-                from noderr_deploy.health.parallel import read_lines_parallel
-
-                read_lines_parallel(path, size, parts, latest, problems, meanwhile=meanwhile)
-                return
-            meanwhile()
-            _read_stream(stream, str(path), path.name, latest, problems)
+            _read_stream(stream, str(path), path.name, latest, problems, sizes=sizes)
     except OSError as exc:
         raise unreadable(path, exc) from exc
 
 
-def unreadable(path: Path, exc: OSError) -> InputError:
-    return InputError(f"{path}: cannot read: {exc.strerror or exc}")
-
-
-def parallel_share(source: str | Path, workers: int | None = None) -> tuple[int, int]:
-    """How many processes should read ``source``, and its size: more than one only for a
-    plain (not gzipped) JSON Lines file of at least :data:`PARALLEL_MIN_BYTES`."""
+def parallel_size(source: str | Path, sizes: ReadSizes) -> int:
+    """The size of ``source`` if it may be shared between processes, else 0: a regular
+    plain (not gzipped) JSON Lines file of at least ``sizes.parallel_min`` bytes that does
+    not start as an array or a pretty-printed record (the serial reader reports those)."""
     if source == STDIN:
-        return 1, 0
+        return 0
     path = Path(source)
+    if _format_by_name(path.name) != "lines":
+        return 0
     try:
         with path.open("rb") as stream:
-            return _share(stream, path.name, workers)
+            info = os.fstat(stream.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size < sizes.parallel_min:
+                return 0
+            head = stream.peek(sizes.chunk)[: sizes.chunk].removeprefix(BOM)
     except OSError as exc:
         raise unreadable(path, exc) from exc
-
-
-def _share(stream: io.BufferedReader, filename: str, workers: int | None) -> tuple[int, int]:
-    n = _workers(workers)
-    if n < 2 or _format_by_name(filename) != "lines" or stream.peek(2)[:2] == b"\x1f\x8b":
-        return 1, 0
-    size = os.fstat(stream.fileno()).st_size
-    return (n if size >= PARALLEL_MIN_BYTES else 1), size
-
-
-def _workers(workers: int | None) -> int:
-    if workers is not None:
-        return max(1, workers)
-    return min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    first = head.lstrip().split(b"\n", 1)[0].strip()
+    if head[:2] == b"\x1f\x8b" or first.startswith(b"[") or first == b"{":
+        return 0
+    return info.st_size
 
 
 def _buffered(raw: Any) -> io.BufferedReader:
@@ -147,7 +205,13 @@ def _format_by_name(filename: str) -> str | None:
 
 
 def _read_stream(
-    raw: io.BufferedReader, name: str, filename: str, latest: Latest, problems: Problems
+    raw: io.BufferedReader,
+    name: str,
+    filename: str,
+    latest: Latest,
+    problems: Problems,
+    *,
+    sizes: ReadSizes,
 ) -> None:
     stream: Any = raw
     if raw.peek(2)[:2] == b"\x1f\x8b":
@@ -157,33 +221,46 @@ def _read_stream(
     try:
         head = stream.peek(3)[:3]
     except (EOFError, OSError, zlib.error) as exc:
-        problems.add(name, 1, gzip_reason(exc))
+        lose_rest(problems, name, 1, exc, stream)
         return
     if head == BOM:
         stream.read(3)
     kind = _format_by_name(filename)
-    if kind in (None, "json"):
-        first = _first_byte(stream)
-        if kind == "json":
-            kind = "array" if first == b"[" else "lines"
+    first = _first_line(stream, sizes.chunk)
+    if kind != "csv":
+        start = first.lstrip()[:1]
+        if start == b"[":
+            kind = "array"  # whatever the name says: the content is an array
+        elif kind is None:
+            kind = "lines" if start in (b"{", b"") else "csv"
         else:
-            kind = {b"[": "array", b"{": "lines", b"": "lines"}.get(first, "csv")
+            kind = "lines"
+    if kind == "lines" and first.strip() == b"{":
+        problems.lose(
+            name,
+            1,
+            "this is not JSON Lines: a record spreads over several lines (pretty-printed"
+            " JSON?); export one record per line, or a JSON array (.json)",
+            size=unread_bytes(stream) or len(first),
+        )
+        return
     if kind == "lines":
-        read_lines(stream, name, latest, problems)
+        read_lines(stream, name, latest, problems, chunk_size=sizes.chunk)
     elif kind == "array":
         from noderr_deploy.health.array import read_array
 
-        read_array(stream, name, latest, problems)
+        read_array(stream, name, latest, problems, chunk_size=sizes.chunk)
     else:
         from noderr_deploy.health.csvfile import read_csv
 
         read_csv(stream, name, latest, problems)
 
 
-def _first_byte(stream: Any) -> bytes:
+def _first_line(stream: Any, chunk: int) -> bytes:
+    """The start of the first line that is not blank (as much of it as a chunk holds)."""
     try:
-        head: bytes = stream.peek(CHUNK)
+        head: bytes = stream.peek(chunk)
     except (EOFError, OSError, zlib.error):
         return b""
     stripped = head.lstrip()
-    return stripped[:1]
+    return stripped.split(b"\n", 1)[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from noderr_deploy.rollback import CohortResult, RollbackResult
+from noderr_deploy.rollback.verdict import number, percent
 from noderr_deploy.ui.output import Output
 
 COLUMNS = (
@@ -25,7 +26,7 @@ def _row(c: CohortResult) -> list[str | int]:
         c.healthy,
         c.degraded,
         c.unhealthy,
-        "-" if c.unhealthy_ratio is None else f"{c.unhealthy_ratio * 100:.1f}%",
+        "-" if c.unhealthy_ratio is None else percent(c.unhealthy_ratio),
         "-" if c.error_rate is None else f"{c.error_rate:.3f}",
         c.status,
         "; ".join(c.reasons) or "-",
@@ -39,8 +40,15 @@ def title(result: RollbackResult) -> str:
 
 def summary(result: RollbackResult) -> str:
     r = result.reports
+    extra = ""
+    if r.future:
+        extra += f", {r.future} future left out"
+    if r.lost_bytes or r.lost_records:
+        extra += f", {r.lost_bytes} bytes lost"
+        if r.lost_records:
+            extra += f" ({r.lost_records} records or more)"
     return (
-        f"reports: {r.records} records, {r.invalid} invalid skipped; {r.nodes} nodes:"
+        f"reports: {r.records} records, {r.invalid} invalid skipped{extra}; {r.nodes} nodes:"
         f" {r.stale} stale, {r.other_version} on another version,"
         f" {r.nodes - r.stale - r.other_version} judged"
     )
@@ -50,8 +58,8 @@ def plan_line(result: RollbackResult) -> str:
     p, t = result.plan, result.thresholds
     return (
         f"plan: canary {p.canary_percentage}%, cohorts {p.cohort_percentage}%;"
-        f" rollback when unhealthy > {t.unhealthy_ratio * 100:.1f}% or error rate >"
-        f" {t.error_rate:g}; cohorts with fewer than {t.min_nodes} nodes are not judged"
+        f" rollback when unhealthy > {percent(t.unhealthy_ratio)} or error rate >"
+        f" {number(t.error_rate)}; cohorts with fewer than {t.min_nodes} nodes are not judged"
     )
 
 

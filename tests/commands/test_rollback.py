@@ -76,7 +76,19 @@ def test_json_contract(tmp_path: Path) -> None:
         "at": AT,
         "plan": {"canaryPercentage": 5, "cohortPercentage": 25, "cohortDelayHours": 24.0},
         "thresholds": {"unhealthyRatio": 0.1, "errorRate": 0.05, "minNodes": 1},
-        "reports": {"records": 5, "invalid": 1, "nodes": 5, "stale": 1, "otherVersion": 1},
+        "reports": {
+            "records": 5,
+            "invalid": 1,
+            "nodes": 5,
+            "stale": 1,
+            "otherVersion": 1,
+            "future": 0,
+            "lostBytes": 0,
+            "lostRecords": 0,
+            "incomplete": 0,
+            "incompleteRecords": 0,
+            "timestampUnit": None,
+        },
         "cohorts": [
             {
                 "cohort": "canary",
@@ -272,7 +284,9 @@ def test_exit_2_on_bad_flags(tmp_path: Path, args: tuple[str, ...], message: str
 def test_exit_2_without_health() -> None:
     result = check("--version", "1")
     assert result.exit_code == 2
-    assert result.stderr == "error: missing --health FILE (a file, a directory, or - for stdin)\n"
+    assert result.stderr == (
+        "error: missing --health FILE (a file, a directory, - for stdin, or a PostgreSQL DSN)\n"
+    )
 
 
 def test_exit_2_on_missing_file(tmp_path: Path) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from noderr_deploy.errors import InputError
-from noderr_deploy.health import decode, sources
-from noderr_deploy.health import jsonl as jsonl_reader
+from noderr_deploy.health import decode
 from noderr_deploy.health.model import HealthRead
 from noderr_deploy.health.read import read_latest
+from noderr_deploy.health.sizes import ReadSizes
 from tests.health_data import T0, jsonl, record
 
 GOOD = [record("a"), record("b", cpu=99), record("c", version="0.9.0")]
@@ -167,7 +167,7 @@ def test_files_are_read_in_the_order_given(tmp_path: Path) -> None:
 def test_stdin(data: bytes) -> None:
     result = read("-", stdin=io.BytesIO(data))
     assert sorted(result.latest) == ["a", "b", "c"]
-    assert result.sources == ["-"]
+    assert result.sources == ["<stdin>"]  # named as such, in messages too
 
 
 def test_stdin_csv_and_its_name_in_errors() -> None:
@@ -240,9 +240,9 @@ MALFORMED = [
         "missing field 'version'",
     ),
     (
-        "missing metric",
-        json.dumps(record("x", metrics={"uptime": 1, "cpu": 1, "memory": 1})),
-        "metrics: missing field 'errors'",
+        "missing fields",
+        json.dumps({k: v for k, v in record("x").items() if k not in ("nodeId", "timestamp")}),
+        "missing fields 'nodeId', 'timestamp'",
     ),
     (
         "mistyped field",
@@ -288,7 +288,8 @@ MALFORMED = [
     (
         "timestamp out of range",
         json.dumps(record("x", timestamp=1e300)),
-        "timestamp: expected a number <= 253402300799",
+        "timestamp: 1e+300 is no date in unix seconds or milliseconds (as seconds after the"
+        " year 9999, as milliseconds after the year 9999)",
     ),
     (
         "timestamp null",
@@ -354,10 +355,13 @@ def test_truncated_gzip(tmp_path: Path, name: str) -> None:
     error = failure(path)
     assert len(error.details) == 1
     assert error.details[0].startswith(f"{path}:")
-    assert error.details[0].endswith(": truncated gzip data: the compressed file ended early")
+    assert ": truncated gzip data: the compressed file ended early (" in error.details[0]
+    assert error.details[0].endswith(("lost)", "the rest is lost)"))
+    assert "of input lost in 1 place" in error.message
     kept = read(path, skip_invalid=True)
     assert 0 < kept.records < 2000
-    assert kept.problems.count == 1
+    # Lost data, not a malformed record: counted in bytes.
+    assert (kept.problems.count, kept.problems.losses) == (0, 1)
 
 
 def test_corrupt_gzip(tmp_path: Path) -> None:
@@ -395,7 +399,7 @@ def test_gzip_with_a_bad_checksum(tmp_path: Path) -> None:
             "bad JSON array: expected a report object",
         ),
         (
-            b"[" + json.dumps(record("a")).encode() + b"]\n\n[]",
+            b"[" + json.dumps(record("a")).encode() + b"]\n\n{}",
             "unexpected data after the JSON array",
         ),
         (b'[\n{"nodeId": "a", "version": "1', "bad JSON: the record is cut off"),
@@ -405,9 +409,7 @@ def test_gzip_with_a_bad_checksum(tmp_path: Path) -> None:
 def test_malformed_array_structure(tmp_path: Path, data: bytes, reason: str) -> None:
     path = write(tmp_path / "h.json", data)
     error = failure(path, skip_invalid=True) if b'"a": 1' in data else failure(path)
-    assert any(d.startswith(f"{path}:") and d.endswith(reason) for d in error.details), (
-        error.details
-    )
+    assert any(d.startswith(f"{path}:") and reason in d for d in error.details), error.details
 
 
 def test_array_line_numbers_after_multiline_records(tmp_path: Path) -> None:
@@ -454,9 +456,8 @@ def test_empty_input(tmp_path: Path, data: bytes) -> None:
 
 
 def test_empty_stdin() -> None:
-    assert (
-        failure("-", stdin=io.BytesIO(b"")).message == "no health reports in -: the input is empty"
-    )
+    error = failure("-", stdin=io.BytesIO(b""))
+    assert error.message == "no health reports in <stdin>: the input is empty"
 
 
 def test_missing_file_and_empty_directory(tmp_path: Path) -> None:
@@ -470,7 +471,7 @@ def test_missing_file_and_empty_directory(tmp_path: Path) -> None:
 
 def test_huge_single_line(tmp_path: Path) -> None:
     # One record larger than the read chunk: it is completed, not split.
-    big = record("big", padding="x" * (3 * jsonl_reader.CHUNK))
+    big = record("big", padding="x" * (3 * ReadSizes().chunk))
     path = write(tmp_path / "h.jsonl", jsonl(record("a"), big, record("b"), "garbage"))
     error = failure(path)
     assert error.details == [f"{path}:4: bad JSON: invalid character (byte 1)"]
@@ -547,9 +548,7 @@ def test_one_record_per_line(chunk: bytes, newlines: int, values: int, expected:
     assert decode.one_record_per_line(chunk, newlines, values) is expected
 
 
-def test_small_chunks_carry_lines_over_and_keep_line_numbers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_small_chunks_carry_lines_over_and_keep_line_numbers(tmp_path: Path) -> None:
     lines: list[dict[str, object] | str] = [record(f"n{i}", uptime=i) for i in range(200)]
     lines[0] = "garbage"
     lines[150] = json.dumps(record("x", cpu=101))
@@ -557,8 +556,7 @@ def test_small_chunks_carry_lines_over_and_keep_line_numbers(
     path = write(tmp_path / "h.jsonl", data)
     whole = read(path, skip_invalid=True)
     for chunk in (1, 7, 100, 1000):  # shorter than a line, and several lines
-        monkeypatch.setattr(jsonl_reader, "CHUNK", chunk)
-        small = read(path, skip_invalid=True)
+        small = read(path, skip_invalid=True, sizes=ReadSizes(chunk=chunk))
         assert small.records == whole.records == 198
         assert small.latest == whole.latest
         assert small.problems.lines() == whole.problems.lines()
@@ -571,10 +569,11 @@ def test_small_chunks_carry_lines_over_and_keep_line_numbers(
 # -- several processes ----------------------------------------------------------------------
 
 
-def test_parallel_read_matches_a_single_process(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(sources, "PARALLEL_MIN_BYTES", 1)
+PARALLEL = ReadSizes(parallel_min=1, segment=64_000)
+"""Small files shared between processes."""
+
+
+def test_parallel_read_matches_a_single_process(tmp_path: Path) -> None:
     lines: list[dict[str, object] | str] = []
     for i in range(30000):
         second = (i * 7919) % 600
@@ -584,7 +583,7 @@ def test_parallel_read_matches_a_single_process(
     path = write(tmp_path / "h.jsonl", b"\xef\xbb\xbf" + jsonl(*lines))
     single = read(path, workers=1, skip_invalid=True)
     for workers in (2, 3):
-        multi = read(path, workers=workers, skip_invalid=True)
+        multi = read(path, workers=workers, skip_invalid=True, sizes=PARALLEL)
         assert multi.records == single.records == 29998
         assert {k: v.metrics.uptime for k, v in multi.latest.items()} == {
             k: v.metrics.uptime for k, v in single.latest.items()
@@ -596,32 +595,26 @@ def test_parallel_read_matches_a_single_process(
         ]
 
 
-def test_parallel_tie_across_the_split_goes_to_the_later_record(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(sources, "PARALLEL_MIN_BYTES", 1)
+def test_parallel_tie_across_the_split_goes_to_the_later_record(tmp_path: Path) -> None:
     filler = [record(f"f{i}") for i in range(5000)]
     path = write(
         tmp_path / "h.jsonl",
         jsonl(record("a", cpu=1), *filler, *filler, record("a", cpu=2)),
     )
-    assert read(path, workers=2).latest["a"].metrics.cpu == 2
+    assert read(path, workers=2, sizes=PARALLEL).latest["a"].metrics.cpu == 2
 
 
 @pytest.mark.parametrize("parallel", [False, True])
-def test_while_reading_runs_once_and_its_errors_propagate(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: bool
-) -> None:
-    if parallel:
-        monkeypatch.setattr(sources, "PARALLEL_MIN_BYTES", 1)
+def test_while_reading_runs_once_and_its_errors_propagate(tmp_path: Path, parallel: bool) -> None:
+    sizes = ReadSizes(parallel_min=1, segment=10_000) if parallel else ReadSizes()
     first = write(tmp_path / "1.jsonl", jsonl(*(record(f"n{i}") for i in range(3000))))
     second = write(tmp_path / "2.jsonl", jsonl(record("a")))
     calls: list[int] = []
-    result = read(first, second, workers=2, while_reading=lambda: calls.append(1))
+    result = read(first, second, workers=2, while_reading=lambda: calls.append(1), sizes=sizes)
     assert calls == [1]
     assert result.records == 3001
 
     def fail() -> None:
         raise InputError("bad settings")
 
-    assert failure(first, workers=2, while_reading=fail).message == "bad settings"
+    assert failure(first, workers=2, while_reading=fail, sizes=sizes).message == "bad settings"

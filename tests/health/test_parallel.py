@@ -15,10 +15,11 @@ import pytest
 
 from noderr_deploy.cohorts import RolloutPlan
 from noderr_deploy.errors import InputError
-from noderr_deploy.health import jsonl, parallel, sources
+from noderr_deploy.health import parallel
 from noderr_deploy.health.model import HealthReport
 from noderr_deploy.health.read import read_folded, read_latest
 from noderr_deploy.health.segments import Claims
+from noderr_deploy.health.sizes import ReadSizes
 from noderr_deploy.rollback import CohortTally, Thresholds, verdict
 from tests.health_data import T0, by_rule, export
 
@@ -52,16 +53,17 @@ def worker_started() -> None:
     assert bounds[1] < high
 
 
+SHARED = ReadSizes(parallel_min=1, segment=20_000, chunk=3000)
+"""Small files are shared between processes, in about 20 segments."""
+
+
 @pytest.mark.parametrize("workers", [2, 3, 4])
-def test_small_segments_shared_between_processes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
-) -> None:
-    monkeypatch.setattr(sources, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(parallel, "SEGMENT", 20_000)  # about 20 segments
-    monkeypatch.setattr(jsonl, "CHUNK", 3000)
+def test_small_segments_shared_between_processes(tmp_path: Path, workers: int) -> None:
     path = export(tmp_path / "h.jsonl")
     expected_latest, expected_problems = by_rule(path)
-    result = read_latest([path], workers=workers, skip_invalid=True, while_reading=worker_started)
+    result = read_latest(
+        [path], workers=workers, skip_invalid=True, while_reading=worker_started, sizes=SHARED
+    )
     assert {k: v.metrics.uptime for k, v in result.latest.items()} == expected_latest
     assert result.problems.lines() == expected_problems
     assert [line.split(": ")[0] for line in expected_problems] == [
@@ -74,15 +76,13 @@ def test_small_segments_shared_between_processes(
     assert result.records == 2995
 
 
-def test_a_result_too_large_for_shared_memory_goes_through_the_pipe(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(sources, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(parallel, "AREA", 16)
-    monkeypatch.setattr(parallel, "SEGMENT", 20_000)
+def test_a_result_too_large_for_shared_memory_goes_through_the_pipe(tmp_path: Path) -> None:
     path = export(tmp_path / "h.jsonl")
     expected_latest, _ = by_rule(path)
-    result = read_latest([path], workers=2, skip_invalid=True, while_reading=worker_started)
+    sizes = ReadSizes(parallel_min=1, area=16, segment=20_000)
+    result = read_latest(
+        [path], workers=2, skip_invalid=True, while_reading=worker_started, sizes=sizes
+    )
     assert {k: v.metrics.uptime for k, v in result.latest.items()} == expected_latest
 
 
@@ -113,21 +113,14 @@ class Uptimes:
         self.prepared |= other.prepared
 
 
-@pytest.fixture
-def shared(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Small files are shared between processes, in about 20 segments."""
-    monkeypatch.setattr(sources, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(parallel, "SEGMENT", 20_000)
-    monkeypatch.setattr(jsonl, "CHUNK", 3000)
-
-
-@pytest.mark.usefixtures("shared")
 @pytest.mark.parametrize("workers", [1, 2, 3, 4])
 def test_each_process_folds_the_nodes_it_owns(tmp_path: Path, workers: int) -> None:
     path = export(tmp_path / "h.jsonl")
     expected_latest, expected_problems = by_rule(path)
     hold = worker_started if workers > 1 else None
-    result = read_folded([path], Uptimes, workers=workers, skip_invalid=True, while_reading=hold)
+    result = read_folded(
+        [path], Uptimes, workers=workers, skip_invalid=True, while_reading=hold, sizes=SHARED
+    )
     # Ties and out-of-order records are decided as one process reading in order does.
     assert result.fold.seen == expected_latest
     assert len(result.fold.pids) == workers  # every process owned and folded some nodes
@@ -139,7 +132,6 @@ def test_each_process_folds_the_nodes_it_owns(tmp_path: Path, workers: int) -> N
     assert (result.records, result.nodes) == (2995, 97)
 
 
-@pytest.mark.usefixtures("shared")
 def test_the_rollback_tally_is_the_same_read_by_one_process_or_two(tmp_path: Path) -> None:
     path = export(tmp_path / "h.jsonl", count=6000, nodes=500)
     plan = RolloutPlan()
@@ -147,8 +139,10 @@ def test_the_rollback_tally_is_the_same_read_by_one_process_or_two(tmp_path: Pat
     def tally() -> CohortTally:
         return CohortTally.for_plan(plan, "1.0.0", T0)
 
-    one = read_folded([path], tally, workers=1, skip_invalid=True)
-    two = read_folded([path], tally, workers=2, skip_invalid=True, while_reading=worker_started)
+    one = read_folded([path], tally, workers=1, skip_invalid=True, sizes=SHARED)
+    two = read_folded(
+        [path], tally, workers=2, skip_invalid=True, while_reading=worker_started, sizes=SHARED
+    )
     assert one.fold == two.fold != tally()
     thresholds = Thresholds()
     assert verdict(one.fold, plan=plan, thresholds=thresholds, at=T0) == verdict(
@@ -156,7 +150,6 @@ def test_the_rollback_tally_is_the_same_read_by_one_process_or_two(tmp_path: Pat
     )
 
 
-@pytest.mark.usefixtures("shared")
 def test_malformed_records_stop_the_workers_before_anything_is_folded(tmp_path: Path) -> None:
     path = export(tmp_path / "h.jsonl")
     folds: list[Uptimes] = []
@@ -166,7 +159,7 @@ def test_malformed_records_stop_the_workers_before_anything_is_folded(tmp_path: 
         return folds[-1]
 
     with pytest.raises(InputError) as caught:
-        read_folded([path], make, workers=2, while_reading=worker_started)
+        read_folded([path], make, workers=2, while_reading=worker_started, sizes=SHARED)
     assert caught.value.message.startswith("5 malformed health records")
     assert [line.split(": ")[0] for line in caught.value.details] == [
         f"{path}:{n}" for n in (1, 6, 10, 1501, 2999)
@@ -190,7 +183,6 @@ class FailsInWorker(Uptimes):
         super().add(latest)
 
 
-@pytest.mark.usefixtures("shared")
 @pytest.mark.parametrize(
     ("how", "error"),
     [
@@ -201,18 +193,19 @@ class FailsInWorker(Uptimes):
 def test_a_failing_worker_fails_the_read(tmp_path: Path, how: str, error: str) -> None:
     path = export(tmp_path / "h.jsonl")
     with pytest.raises((ValueError, RuntimeError), match=error):
-        read_folded([path], lambda: FailsInWorker(how=how), workers=2, skip_invalid=True)
+        read_folded(
+            [path], lambda: FailsInWorker(how=how), workers=2, skip_invalid=True, sizes=SHARED
+        )
     assert multiprocessing.active_children() == []
 
 
-@pytest.mark.usefixtures("shared")
 def test_folding_parcels_too_large_for_shared_memory_go_through_the_pipe(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
-    monkeypatch.setattr(parallel, "AREA", 16)
     path = export(tmp_path / "h.jsonl")
     expected_latest, _ = by_rule(path)
+    sizes = ReadSizes(parallel_min=1, segment=20_000, chunk=3000, area=16)
     result = read_folded(
-        [path], Uptimes, workers=2, skip_invalid=True, while_reading=worker_started
+        [path], Uptimes, workers=2, skip_invalid=True, while_reading=worker_started, sizes=sizes
     )
     assert result.fold.seen == expected_latest

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from noderr_deploy.health import jsonl
 from noderr_deploy.health.model import Latest, Problems
 from noderr_deploy.health.segments import (
     Claims,
@@ -44,15 +43,16 @@ def test_regions_are_sized_by_their_takers() -> None:
 
 @pytest.mark.parametrize("chunk", [64, 1000, 1 << 19])
 def test_one_taker_reading_backwards_finds_what_reading_forwards_finds(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+    tmp_path: Path, chunk: int
 ) -> None:
-    monkeypatch.setattr(jsonl, "CHUNK", chunk)
     path = export(tmp_path / "h.jsonl")
     expected_latest, expected_problems = by_rule(path)
     points = split_points(path, path.stat().st_size, 7)
     latest = Latest()
     taker = Taker(1, 2)  # from the back of region 0, with nobody at the front
-    segments = read_claimed(path, points, Claims([(0, len(points) - 1)]), taker, latest)
+    segments = read_claimed(
+        path, points, Claims([(0, len(points) - 1)]), taker, latest, chunk=chunk
+    )
     assert [s.index for s in segments] == list(range(len(points) - 2, -1, -1))
     problems = Problems()
     add_problems(problems, segments)

@@ -1,11 +1,13 @@
-"""Fixtures for tests against real components: Docker engine, registry, anvil, solc-js.
+"""Fixtures for tests against real components: Docker engine, registry, anvil, solc-js,
+PostgreSQL.
 
 Start the services with ``scripts/services start`` (``scripts/test`` does it). A missing
 component skips the tests that need it, or fails them when CI is set (see ``require``).
 
-Every test here is marked ``integration``; tests using the Docker fixtures also ``docker`` and
-those using the chain fixtures ``chain`` (added at collection, so none can forget), e.g.
-``pytest -m "not integration"`` runs only the fast tests.
+Every test here is marked ``integration``; tests using the Docker fixtures also ``docker``,
+those using the chain fixtures ``chain`` and the PostgreSQL ones ``postgres`` (added at
+collection, so none can forget), e.g. ``pytest -m "not integration"`` runs only the fast
+tests.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from tests.support.components import (
     require,
     solcjs_binary,
 )
+from tests.support.postgres import TelemetryDb, server_dsn
 from tests.support.solidity import CompiledContract, compile_solidity
 
 _HERE = Path(__file__).parent
@@ -38,6 +41,8 @@ _MARKERS_BY_FIXTURE = {
     "anvil": "chain",
     "anvil_factory": "chain",
     "solc": "chain",
+    "postgres_dsn": "postgres",
+    "telemetry_db": "postgres",
 }
 
 
@@ -156,3 +161,32 @@ def beacon(node: Anvil, solc: Callable[..., CompiledContract]) -> BeaconDriver:
     """
     abi, bytecode = solc(CONTRACTS / "VersionBeacon.sol")
     return BeaconDriver.deploy(node.url, abi, bytecode)
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> str:
+    """The DSN (with its password) of the test PostgreSQL, checked to answer.
+
+    From ``NODERR_TEST_POSTGRES_DSN``, else the file ``scripts/services start`` writes.
+    """
+    try:
+        import psycopg
+    except ImportError:
+        require("psycopg", "pip install -e '.[dev,postgres]' (scripts/test does)")
+    dsn, why = server_dsn()
+    if dsn is None:
+        require("PostgreSQL", why)
+    try:
+        psycopg.connect(dsn, connect_timeout=5).close()
+    except psycopg.Error as error:
+        require("PostgreSQL", f"{error} (start it with `scripts/services start-postgres`)")
+    return dsn
+
+
+@pytest.fixture
+def telemetry_db(postgres_dsn: str) -> Iterator[TelemetryDb]:
+    """An empty ``node_telemetry`` (the network's DDL) in a schema of this test's own;
+    ``telemetry_db.dsn`` reaches it."""
+    db = TelemetryDb.create(postgres_dsn)
+    yield db
+    db.drop()

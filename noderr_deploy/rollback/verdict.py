@@ -1,9 +1,12 @@
 """Rollback verdicts from health reports: the deployment engine's rules, made explicit.
 
 1. The latest report per node wins (by timestamp; a tie goes to the later record read):
-   :func:`noderr_deploy.health.model.latest_per_node`.
+   :func:`noderr_deploy.health.model.latest_per_node`. Reports stamped after ``at`` plus
+   the allowed clock skew are not used: they are counted as ``future``.
 2. A node whose latest report is older than ``at - max_age`` is stale: left out, counted.
 3. Only nodes on the version under evaluation count; the others are ``otherVersion``.
+   A node whose kept report lacks cpu, memory or errors is ``incomplete``: counted, never
+   judged (:mod:`noderr_deploy.health.incomplete`).
 4. A node's cohort comes from its id and the rollout plan (:mod:`noderr_deploy.cohorts`).
 5. Status: the report's ``healthStatus``, else derived from metrics
    (:func:`noderr_deploy.health.model.derived_status`).
@@ -102,15 +105,27 @@ class CohortResult(_Model, frozen=True):
 
 
 class ReportCounts(_Model, frozen=True):
-    """``records`` valid records read, ``invalid`` skipped; ``nodes`` distinct nodes, of
-    which ``stale`` were too old and ``otherVersion`` ran another version (the rest were
-    judged, in the cohorts)."""
+    """``records`` valid records read, ``invalid`` malformed ones skipped; ``nodes``
+    distinct nodes, of which ``stale`` were too old and ``otherVersion`` ran another
+    version (the rest were judged, in the cohorts). ``future`` valid records were stamped
+    after ``at`` plus the allowed clock skew and not used. ``lostBytes`` of input could not
+    be read at all (a cut-off gzip stream, a stray CSV quote), holding at least
+    ``lostRecords`` records. ``incomplete`` nodes (on the version) were not judged: the
+    report kept for them lacks cpu, memory or errors; ``incompleteRecords`` valid records
+    lacked one. ``timestampUnit`` is how numeric timestamps were read: ``s``, ``ms``,
+    ``mixed`` (both, by the ``auto`` rule), or ``null`` when none was a number."""
 
     records: int
     invalid: int
     nodes: int
     stale: int
     other_version: int
+    future: int = 0
+    lost_bytes: int = 0
+    lost_records: int = 0
+    incomplete: int = 0
+    incomplete_records: int = 0
+    timestamp_unit: str | None = None
 
 
 class PlanInfo(_Model, frozen=True):
@@ -139,12 +154,35 @@ class RollbackResult(_Model, frozen=True):
         return [c for c in self.cohorts if c.status == "rollback"]
 
 
-def _percent(value: float) -> str:
+def number(value: float) -> str:
+    """A number for people: up to four decimals, trailing zeros dropped (``0``, ``0.05``,
+    ``1.5``); a small non-zero value keeps two significant digits (``3e-07``)."""
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    if text in ("0", "-0"):
+        return "0" if value == 0 else f"{value:.2g}"
+    return text
+
+
+def percent(value: float) -> str:
+    """A ratio as a percentage for people, one decimal: ``10.0%``."""
     return f"{value * 100:.1f}%"
 
 
-def _number(value: float) -> str:
-    return f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.2f}"
+def exceeds(value: float, limit: float, show: str = "number") -> str:
+    """``value > limit`` written with enough digits that the text is true as well:
+    ``10.0001% > 10.0%``, never ``10.0% > 10.0%``."""
+    scale = 100 if show == "percent" else 1
+    unit = "%" if show == "percent" else ""
+    left, right = (percent(value), percent(limit)) if unit else (number(value), number(limit))
+    digits = 1
+    while left == right and digits < 17:
+        digits += 1
+        left = f"{value * scale:.{digits}f}{unit}"
+        right = f"{limit * scale:.{digits}f}{unit}"
+    if left == right:  # closer than printing shows: say so
+        left = repr(value * scale) + unit
+        right = repr(limit * scale) + unit
+    return f"{left} > {right}"
 
 
 def judge_cohort(
@@ -169,9 +207,9 @@ def judge_cohort(
     else:
         assert ratio is not None and rate is not None
         if ratio > thresholds.unhealthy_ratio:
-            reasons.append(f"unhealthy {_percent(ratio)} > {_percent(thresholds.unhealthy_ratio)}")
+            reasons.append(f"unhealthy {exceeds(ratio, thresholds.unhealthy_ratio, 'percent')}")
         if rate > thresholds.error_rate:
-            reasons.append(f"error rate {_number(rate)} > {_number(thresholds.error_rate)}")
+            reasons.append(f"error rate {exceeds(rate, thresholds.error_rate)}")
         status = "rollback" if reasons else "ok"
     return CohortResult(
         cohort=cohort,
@@ -207,6 +245,8 @@ class CohortTally:
     nodes: int = 0
     stale: int = 0
     other_version: int = 0
+    incomplete: int = 0
+    """Nodes on the version whose kept report lacks a metric the rule needs: not judged."""
     counts: list[list[int]] = field(default_factory=lambda: [[0, 0, 0, 0] for _ in COHORTS])
     """Per cohort: nodes, healthy, degraded, unhealthy."""
     errors: list[list[float]] = field(default_factory=lambda: [[] for _ in COHORTS])
@@ -218,7 +258,12 @@ class CohortTally:
         cls, plan: RolloutPlan, version: str, at: datetime, max_age: timedelta | None = None
     ) -> CohortTally:
         index = {name: i for i, name in enumerate(COHORTS)}
-        cutoff = utc(at) - max_age if max_age is not None else None
+        cutoff = None
+        if max_age is not None:
+            try:
+                cutoff = utc(at) - max_age
+            except OverflowError:  # older than any datetime: no report is that old
+                cutoff = None
         return cls(tuple(index[c] for c in plan.cohort_table()), version, cutoff)
 
     def prepare(self, nodes: Iterable[str]) -> None:
@@ -236,6 +281,8 @@ class CohortTally:
                 self.stale += 1
             elif report.version != version:
                 self.other_version += 1
+            elif report.incomplete:
+                self.incomplete += 1
             else:
                 judged.append(report)
                 names.append(node)
@@ -264,6 +311,7 @@ class CohortTally:
         """Add the tally of other nodes (folded with the same settings)."""
         self.nodes += other.nodes
         self.stale += other.stale
+        self.incomplete += other.incomplete
         self.other_version += other.other_version
         for mine, theirs in zip(self.counts, other.counts, strict=True):
             for i, value in enumerate(theirs):
@@ -281,10 +329,17 @@ def verdict(
     tier: str | None = None,
     records: int | None = None,
     invalid: int = 0,
+    future: int = 0,
+    lost_bytes: int = 0,
+    lost_records: int = 0,
+    incomplete_records: int = 0,
+    timestamp_unit: str | None = None,
 ) -> RollbackResult:
     """Rules 7 and 8 over a tally: each cohort's status, and the verdict.
 
-    ``records``/``invalid`` are what the reader counted (default: one record per node).
+    ``records``/``invalid``/``future``/``lost_*`` are what the reader counted (default:
+    one record per node, nothing else). Error totals beyond a float raise
+    :class:`~noderr_deploy.errors.InputError`: no rate can be given for them.
     """
     cohorts = [
         judge_cohort(
@@ -293,7 +348,7 @@ def verdict(
             healthy=tally.counts[i][1],
             degraded=tally.counts[i][2],
             unhealthy=tally.counts[i][3],
-            errors=math.fsum(tally.errors[i]),
+            errors=_total(name, tally.errors[i]),
             thresholds=thresholds,
         )
         for i, name in enumerate(COHORTS)
@@ -322,9 +377,30 @@ def verdict(
             nodes=tally.nodes,
             stale=tally.stale,
             other_version=tally.other_version,
+            future=future,
+            lost_bytes=lost_bytes,
+            lost_records=lost_records,
+            incomplete=tally.incomplete,
+            incomplete_records=incomplete_records,
+            timestamp_unit=timestamp_unit,
         ),
         cohorts=cohorts,
     )
+
+
+def _total(cohort: str, errors: list[float]) -> float:
+    try:
+        total = math.fsum(errors)
+    except OverflowError:
+        total = math.inf
+    if math.isinf(total):
+        from noderr_deploy.errors import InputError
+
+        raise InputError(
+            f"the error counts of cohort {cohort} add up to more than a float holds"
+            " (1.8e308): no error rate can be computed from these reports"
+        )
+    return total
 
 
 def evaluate(
@@ -374,7 +450,7 @@ def adoption(
     """
     table = plan.cohort_table()
     index = {name: i for i, name in enumerate(COHORTS)}
-    rows = [[0, 0, 0] for _ in COHORTS]
+    rows = [[0, 0, 0, 0] for _ in COHORTS]
     known = buckets or {}
     for node, report in latest.items():
         b = known.get(node)
@@ -384,7 +460,9 @@ def adoption(
         row[0] += 1
         if report.version == version:
             row[1] += 1
-            if status_of(report) == "healthy":
+            if report.incomplete:
+                row[3] += 1  # not judged: left out of the success rate
+            elif status_of(report) == "healthy":
                 row[2] += 1
     return [
         CohortAdoption(
@@ -392,7 +470,7 @@ def adoption(
             reporting=r[0],
             on_version=r[1],
             healthy=r[2],
-            success_rate=r[2] / r[1] if r[1] else None,
+            success_rate=r[2] / (r[1] - r[3]) if r[1] - r[3] else None,
         )
         for name, r in zip(COHORTS, rows, strict=True)
     ]

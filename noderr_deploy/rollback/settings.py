@@ -4,7 +4,8 @@ built-in default, except that with ``--tier`` the rollout plan is the VersionBea
 ``--version`` alone may override what the chain says.
 
 Nothing heavy is imported here: tiers.yaml is read without pydantic unless ``--tier`` needs
-the whole file (:func:`read_file_settings`).
+the whole file (:func:`read_file_settings`). The chain is below this layer's reach: it
+comes in as a :data:`ChainReader`, a function the command builds from its flags.
 """
 
 from __future__ import annotations
@@ -12,20 +13,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
-
-import typer
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 from noderr_deploy.errors import UsageError
 
 if TYPE_CHECKING:
-    from noderr_deploy.chain.beacon import VersionInfo
     from noderr_deploy.cohorts import RolloutPlan
     from noderr_deploy.config.schema import Config
     from noderr_deploy.config.sections import FileSettings
-    from noderr_deploy.rollback import Thresholds
+    from noderr_deploy.rollback.verdict import Thresholds
 
 T = TypeVar("T")
+
+
+class PublishedVersion(Protocol):
+    """A version the VersionBeacon holds (the chain's ``VersionInfo``, which is above this
+    layer: only its ``versionString`` is needed here)."""
+
+    @property
+    def version_string(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -45,12 +51,15 @@ class ChainRead(NamedTuple):
     slot: int
     """Its beacon tier."""
     plan: RolloutPlan
-    current: VersionInfo | None
+    current: PublishedVersion | None
     """Its current version; None when none is published."""
+    note: str = ""
+    """Where it was read (contract, block), for the log."""
 
 
-ChainReader = Callable[[str], ChainRead]
-"""Finds a tier (``--tier``) and reads its rollout plan and current version on the chain."""
+ChainReader = Callable[["Config | None", str], ChainRead]
+"""Finds a tier (``--tier``) in the validated tiers.yaml (None: there is none) and reads
+its rollout plan and current version on the chain."""
 
 
 def require_version(version: str | None, tier: str | None) -> None:
@@ -64,17 +73,6 @@ def require_version(version: str | None, tier: str | None) -> None:
         raise UsageError("--version must not be empty")
 
 
-def check_plan_flags(ctx: typer.Context, canary: int | None, cohort_size: int | None) -> None:
-    """With ``--tier`` the plan is the VersionBeacon's rolloutConfig: plan values given on
-    the command line contradict it (:class:`UsageError`, as for ``noderr cohort``); from
-    the environment they are ambient settings, left unused."""
-    from noderr_deploy.chain.source import PlanFlags, check_chain_conflicts
-    from noderr_deploy.commands._options import plan_flag_names
-
-    flags = PlanFlags(canary, cohort_size, None, plan_flag_names(ctx))
-    check_chain_conflicts(flags, published_at_given=False, tier=None, chain_flag="--tier")
-
-
 def resolve_target(
     version: str | None,
     tier: str | None,
@@ -82,7 +80,7 @@ def resolve_target(
     canary: int | None,
     cohort_size: int | None,
     *,
-    read_chain: ChainReader | None = None,
+    read_chain: Callable[[str], ChainRead] | None = None,
 ) -> Target:
     """The version and rollout plan to evaluate, each from the first source that has it.
 
@@ -101,7 +99,7 @@ def resolve_target(
     if tier is not None:
         if read_chain is None:
             raise UsageError("--tier needs the VersionBeacon: pass --rpc-url and --beacon")
-        tier_name, slot, base, current = read_chain(tier)
+        tier_name, slot, base, current, _ = read_chain(tier)
         if version is None:
             if current is None:
                 raise ChainError(
@@ -128,17 +126,25 @@ def resolve_thresholds(
     min_nodes: int | None,
 ) -> Thresholds:
     """Flags (and their environment variables) over tiers.yaml ``rollback`` (``file``) over
-    defaults."""
-    from noderr_deploy.rollback import Thresholds
+    defaults. A value out of range (NaN, infinity) is a :class:`UsageError`."""
+    from noderr_deploy.rollback.verdict import Thresholds
 
     base = file.rollback
     default = Thresholds()
-    return Thresholds(
-        unhealthy_ratio=_first(unhealthy, base.get("unhealthy_threshold"), default.unhealthy_ratio),
-        error_rate=_first(error_rate, base.get("error_rate_threshold"), default.error_rate),
-        # An int wherever it came from (the readers check tiers.yaml's); int() tells mypy.
-        min_nodes=int(_first(min_nodes, base.get("min_nodes"), default.min_nodes)),
-    )
+    try:
+        return Thresholds(
+            unhealthy_ratio=_first(
+                unhealthy, base.get("unhealthy_threshold"), default.unhealthy_ratio
+            ),
+            error_rate=_first(error_rate, base.get("error_rate_threshold"), default.error_rate),
+            # An int wherever it came from (the readers check tiers.yaml's); int() tells mypy.
+            min_nodes=int(_first(min_nodes, base.get("min_nodes"), default.min_nodes)),
+        )
+    except ValueError as exc:
+        raise UsageError(
+            f"invalid thresholds: {exc} (--unhealthy-threshold, --error-rate-threshold,"
+            " --min-nodes or their NODERR_* variables)"
+        ) from exc
 
 
 def read_file_settings(config: Path | None, *, full: bool) -> tuple[FileSettings, Config | None]:

@@ -8,14 +8,14 @@ import pytest
 
 from noderr_deploy.chain.beacon import VersionInfo
 from noderr_deploy.cohorts import RolloutPlan
-from noderr_deploy.commands._rollback_settings import (
+from noderr_deploy.config.sections import FileSettings
+from noderr_deploy.errors import ChainError, UsageError
+from noderr_deploy.rollback import Thresholds
+from noderr_deploy.rollback.settings import (
     ChainRead,
     resolve_target,
     resolve_thresholds,
 )
-from noderr_deploy.config.sections import FileSettings
-from noderr_deploy.errors import ChainError, UsageError
-from noderr_deploy.rollback import Thresholds
 
 FILE = FileSettings(
     rollout={"canary_percentage": 10, "cohort_delay_hours": 12},
