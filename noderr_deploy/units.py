@@ -60,24 +60,44 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+_DIGITS = re.compile(r"[+-]?(\d+)")
+_DECIMAL = re.compile(r"[+-]?(\d+\.\d*|\.\d+)")
+_TIME_HINT = "use ISO 8601 like 2026-01-31T12:00:00Z or 20260131, or unix seconds like 1769860800"
+
+
 def parse_time(text: str) -> datetime:
-    """A point in time: ISO 8601 (no offset means UTC) or unix seconds. Returns aware UTC."""
+    """A point in time, as aware UTC: ISO 8601 (no offset means UTC), or unix seconds.
+
+    The rule for numbers: one of at least 10 digits, or with a decimal point, is unix
+    seconds (``1769860800``, ``1769860800.5``); fewer digits are read as an ISO 8601 date
+    (``20260301``, the basic format) or refused (``2026``), never as seconds after 1970.
+    """
     value = text.strip()
-    try:
-        return datetime.fromtimestamp(float(value), tz=UTC)
-    except ValueError:
-        pass
-    except (OverflowError, OSError) as exc:
-        raise ValueError(f"unix time out of range: {text!r}") from exc
+    digits = _DIGITS.fullmatch(value)
+    if (digits and len(digits[1]) >= 10) or _DECIMAL.fullmatch(value):
+        try:
+            return datetime.fromtimestamp(float(value), tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise ValueError(
+                f"unix time out of range: {text!r} (it must fall within the years 1..9999)"
+            ) from exc
     try:
         parsed = datetime.fromisoformat(value.replace("z", "Z"))
     except ValueError as exc:
-        raise ValueError(
-            f"not a time: {text!r} (use ISO 8601 like 2026-01-31T12:00:00Z, or unix seconds)"
-        ) from exc
+        if digits:
+            raise ValueError(
+                f"not a time: {text!r} (a number of fewer than 10 digits is neither an ISO"
+                f" 8601 date nor unix seconds; {_TIME_HINT})"
+            ) from exc
+        raise ValueError(f"not a time: {text!r} ({_TIME_HINT})") from exc
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 node id``, ``2 node ids``, ``0 tiers``: a count with its noun in the right number."""
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
 
 
 def iso(moment: datetime) -> str:
