@@ -14,6 +14,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ROL64(x, n) (((x) << (n)) | ((x) >> (64 - (n))))
@@ -220,6 +221,11 @@ static PyObject *py_bucket_lines(PyObject *self, PyObject *args, PyObject *kwarg
     return Py_BuildValue("(nNNnN)", lines, list, rows, empty, fp);
 }
 
+static int cmp_u64(const void *x, const void *y) {
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
 static PyObject *py_has_repeats(PyObject *self, PyObject *args) {
     /* has_repeats(*fingerprints) -> bool: whether two of the 8-byte fingerprints are equal.
      * False proves every id distinct; True may be a genuine repeat (or, about once in
@@ -248,26 +254,32 @@ static PyObject *py_has_repeats(PyObject *self, PyObject *args) {
     }
     int found = 0;
     Py_BEGIN_ALLOW_THREADS
-    /* LSD radix sort, 16 bits a pass. */
-    static const int BITS = 16;
-    size_t *count = calloc((size_t)1 << BITS, sizeof(size_t));
-    if (count != NULL) {
-        for (int shift = 0; shift < 64; shift += BITS) {
-            memset(count, 0, sizeof(size_t) << BITS);
-            for (Py_ssize_t i = 0; i < n; i++) count[(a[i] >> shift) & 0xffff]++;
-            size_t sum = 0;
-            for (size_t k = 0; k < ((size_t)1 << BITS); k++) {
-                size_t c = count[k];
-                count[k] = sum;
-                sum += c;
+    /* One counting-sort pass on the top 16 bits (the prefixes are uniform), then an
+     * insertion sort of each group (about n / 65536 entries) and a look at neighbours. */
+    size_t *start = calloc(((size_t)1 << 16) + 1, sizeof(size_t));
+    if (start != NULL) {
+        for (Py_ssize_t i = 0; i < n; i++) start[(a[i] >> 48) + 1]++;
+        for (size_t k = 1; k <= ((size_t)1 << 16); k++) start[k] += start[k - 1];
+        for (Py_ssize_t i = 0; i < n; i++) b[start[a[i] >> 48]++] = a[i];
+        /* start[k] is now the end of group k (and the start of group k + 1). */
+        size_t from = 0;
+        for (size_t k = 0; k < ((size_t)1 << 16) && !found; k++) {
+            size_t to = start[k];
+            /* Ids crafted to share a prefix must not make this quadratic. */
+            if (to - from > 32) qsort(b + from, to - from, sizeof(uint64_t), cmp_u64);
+            else for (size_t i = from + 1; i < to; i++) {
+                uint64_t v = b[i];
+                size_t j = i;
+                while (j > from && b[j - 1] > v) {
+                    b[j] = b[j - 1];
+                    j--;
+                }
+                b[j] = v;
             }
-            for (Py_ssize_t i = 0; i < n; i++) b[count[(a[i] >> shift) & 0xffff]++] = a[i];
-            uint64_t *t = a;
-            a = b;
-            b = t;
+            for (size_t i = from + 1; i < to && !found; i++) found = b[i] == b[i - 1];
+            from = to;
         }
-        free(count);
-        for (Py_ssize_t i = 1; i < n && !found; i++) found = a[i] == a[i - 1];
+        free(start);
     } else {
         found = -1;
     }
@@ -278,7 +290,55 @@ static PyObject *py_has_repeats(PyObject *self, PyObject *args) {
     return PyBool_FromLong(found);
 }
 
+static PyObject *py_marked(PyObject *self, PyObject *args) {
+    /* marked(items, table) -> list of the indices of the items holding a byte b with
+     * table[b] != 0 (table: 256 bytes). Finds the ids a CSV or JSON row must escape. */
+    PyObject *items, *table;
+    if (!PyArg_ParseTuple(args, "OS", &items, &table)) return NULL;
+    if (PyBytes_GET_SIZE(table) != 256) {
+        PyErr_SetString(PyExc_ValueError, "marked() needs a 256-byte table");
+        return NULL;
+    }
+    const unsigned char *flags = (const unsigned char *)PyBytes_AS_STRING(table);
+    PyObject *seq = PySequence_Fast(items, "marked() takes a sequence of bytes");
+    if (seq == NULL) return NULL;
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **all = PySequence_Fast_ITEMS(seq);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!PyBytes_Check(all[i])) {
+            PyErr_SetString(PyExc_TypeError, "marked() takes a sequence of bytes");
+            goto fail;
+        }
+        const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(all[i]);
+        Py_ssize_t len = PyBytes_GET_SIZE(all[i]);
+        for (Py_ssize_t k = 0; k < len; k++) {
+            if (flags[p[k]]) {
+                PyObject *index = PyLong_FromSsize_t(i);
+                if (index == NULL || PyList_Append(out, index) < 0) {
+                    Py_XDECREF(index);
+                    goto fail;
+                }
+                Py_DECREF(index);
+                break;
+            }
+        }
+    }
+    Py_DECREF(seq);
+    return out;
+fail:
+    Py_DECREF(seq);
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
+    {"marked", py_marked, METH_VARARGS,
+     "marked(items, table) -> indices of the items holding a byte flagged in table."},
     {"keccak256", py_keccak256, METH_O, "Ethereum's Keccak-256 digest of a bytes-like object."},
     {"bucket_many", py_bucket_many, METH_O,
      "The bucket (keccak256 as a big-endian integer, mod 100) of each item, as bytes."},

@@ -62,22 +62,26 @@ def _keccak_backend() -> tuple[Callable[[bytes], bytes], Callable[[Iterable[byte
     return one_c, many_c
 
 
-def _line_backend() -> tuple[LineBucketer | None, Callable[..., bool] | None]:
+Marker = Callable[[object, bytes], list[int]]
+
+
+def _line_backend() -> tuple[LineBucketer | None, Callable[..., bool] | None, Marker | None]:
     try:
-        from noderr_deploy._keccak import bucket_lines, has_repeats
+        from noderr_deploy._keccak import bucket_lines, has_repeats, marked
     except ImportError:  # not built (no C compiler at install): the map chains serve
-        return None, None
-    return bucket_lines, has_repeats
+        return None, None, None
+    return bucket_lines, has_repeats, marked
 
 
 keccak256, bucket_bytes = _keccak_backend()
 """Ethereum's Keccak-256 (not hashlib's ``sha3_256``, which pads differently)."""
 
-bucket_lines, has_repeats = _line_backend()
+bucket_lines, has_repeats, marked = _line_backend()
 """``bucket_lines(data, start, end, keep, fingerprints) -> (lines, counts, buckets, empty,
 prints)``: the ids of ``data[start:end]``, one per line
 (:func:`noderr_deploy.nodeids.split_lines`'s rule), hashed in C with the GIL released;
 ``counts`` per bucket, ``buckets`` one byte per id when ``keep``, ``empty`` the index of the
 first empty line (hashing stops there) or -1, ``prints`` each id's first 8 digest bytes.
-``has_repeats(*prints)`` tells whether two are equal (False proves the ids distinct). Both
-None when the extension is not built."""
+``has_repeats(*prints)`` tells whether two are equal (False proves the ids distinct). ``marked(ids, table)``
+lists the indices of the ids holding a byte flagged in a 256-byte table (the ids a CSV or
+JSON row must escape). All None when the extension is not built."""

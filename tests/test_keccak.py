@@ -128,3 +128,28 @@ def test_the_generated_round_is_current() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+@needs_c
+def test_has_repeats_stays_fast_on_prefixes_crafted_to_collide() -> None:
+    import struct
+    import time
+
+    prints = b"".join(struct.pack("<Q", (0xABCD << 48) | i) for i in range(200_000))
+    start = time.perf_counter()
+    assert _keccak.has_repeats(prints) is False
+    assert _keccak.has_repeats(prints, prints[:8]) is True
+    assert time.perf_counter() - start < 2  # quadratic would take minutes
+
+
+@needs_c
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=20), max_size=30), st.binary(max_size=4))
+def test_marked_lists_the_items_holding_a_flagged_byte(items: list[bytes], flagged: bytes) -> None:
+    table = bytes(1 if b in flagged else 0 for b in range(256))
+    expected = [i for i, item in enumerate(items) if any(b in flagged for b in item)]
+    assert _keccak.marked(items, table) == expected
+    with pytest.raises(ValueError):
+        _keccak.marked(items, b"\x01")
+    with pytest.raises(TypeError):
+        _keccak.marked(["text"], table)

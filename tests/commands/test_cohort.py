@@ -647,8 +647,17 @@ _IDS = st.lists(
 
 
 @settings(max_examples=150, deadline=None)
-@given(_IDS, st.booleans())
-def test_csv_and_jsonl_round_trip_any_ids(ids: list[bytes], timed: bool) -> None:
+@given(_IDS, st.booleans(), st.booleans())
+def test_csv_and_jsonl_round_trip_any_ids(ids: list[bytes], timed: bool, c_scan: bool) -> None:
+    from noderr_deploy.ui import cohort as render
+
+    with pytest.MonkeyPatch.context() as patch:
+        if not c_scan:  # the pure-Python path of an install without the extension
+            patch.setattr(render, "marked", None)
+        _round_trip(ids, timed)
+
+
+def _round_trip(ids: list[bytes], timed: bool) -> None:
     from datetime import UTC, datetime
 
     from noderr_deploy.cohorts import RolloutPlan, assignments, buckets_of
