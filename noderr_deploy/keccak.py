@@ -82,6 +82,6 @@ prints)``: the ids of ``data[start:end]``, one per line
 (:func:`noderr_deploy.nodeids.split_lines`'s rule), hashed in C with the GIL released;
 ``counts`` per bucket, ``buckets`` one byte per id when ``keep``, ``empty`` the index of the
 first empty line (hashing stops there) or -1, ``prints`` each id's first 8 digest bytes.
-``has_repeats(*prints)`` tells whether two are equal (False proves the ids distinct). ``marked(ids, table)``
-lists the indices of the ids holding a byte flagged in a 256-byte table (the ids a CSV or
-JSON row must escape). All None when the extension is not built."""
+``has_repeats(*prints)`` tells whether two are equal (False proves the ids distinct).
+``marked(ids, table)`` lists the indices of the ids holding a byte flagged in a 256-byte
+table (the ids a CSV or JSON row must escape). All None when the extension is not built."""
