@@ -191,11 +191,13 @@ def select_tiers(config: Config | None, names: Sequence[str]) -> list[tuple[str,
     known = dict(DEFAULT_TIERS)
     out = []
     for name in names or [n for n, _ in DEFAULT_TIERS]:
-        if name.lower() not in known:
+        # The same rule as Config.tier: names match regardless of case.
+        folded = name.casefold()
+        if folded not in known:
             raise UsageError(
                 f"unknown tier {name!r} (no tiers.yaml; known beacon tiers: {', '.join(known)})"
             )
-        out.append((name.lower(), known[name.lower()]))
+        out.append((folded, known[folded]))
     return out
 
 

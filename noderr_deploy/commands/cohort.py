@@ -22,6 +22,7 @@ from noderr_deploy.commands._options import (
     ConfigOption,
     JsonOption,
     QuietOption,
+    complete_tier,
     environment,
     plan_flag_names,
 )
@@ -48,6 +49,7 @@ _TierOption = Annotated[
     typer.Option(
         "--tier",
         "-t",
+        shell_complete=complete_tier,
         help="Take the publish time from this tier's current version on the VersionBeacon"
         " (and the plan from its rolloutConfig).",
         rich_help_panel="Chain",

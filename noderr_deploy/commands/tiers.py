@@ -57,12 +57,32 @@ def tiers(
         noderr tiers --check -c deploy/tiers.yaml
     """
     from noderr_deploy.config.schema import check_workspace
+    from noderr_deploy.errors import ConfigError
+    from noderr_deploy.units import count
 
     out = Output.of(environment(ctx))
+    if check and json_:
+        # A result object either way: {"config", "valid", "tiers", "problems"}; exit 2 (and
+        # the error line on stderr) when invalid.
+        try:
+            cfg = load(config)
+            check_workspace(cfg)
+        except ConfigError as exc:
+            from noderr_deploy.config.locate import find_config
+
+            try:
+                path: str | None = str(find_config(config))
+            except ConfigError:
+                path = None  # the file named does not exist
+            problems = [exc.message, *exc.details]
+            out.json({"config": path, "valid": False, "tiers": None, "problems": problems})
+            raise
+        out.json({"config": str(cfg.path), "valid": True, "tiers": len(cfg.tiers), "problems": []})
+        return
     cfg = load(config)
     if check:
         check_workspace(cfg)
-        out.info(f"{cfg.path}: {len(cfg.tiers)} tiers, all package directories present")
+        out.info(f"{cfg.path}: {count(len(cfg.tiers), 'tier')}, all package directories present")
         return
     if json_:
         out.json(config_json(cfg))
