@@ -692,3 +692,19 @@ def _round_trip(ids: list[bytes], timed: bool) -> None:
         json.dumps(render.row_json(a), ensure_ascii=False) for a in expected
     ]
     assert json.loads(texts["json"]) == [render.row_json(a) for a in expected]
+
+
+def test_an_id_that_looks_like_an_option_hints_at_double_dash() -> None:
+    result = run("-node-1")
+    assert result.exit_code == 2
+    assert result.stderr == (  # type: ignore[attr-defined]
+        "error: No such option '-n'. (an argument that starts with '-' goes after '--':"
+        " noderr cohort -- -node-1; see 'noderr cohort --help')\n"
+    )
+    assert ok("--", "-node-1") == "node id  bucket  cohort\n-node-1  91      cohort4\n"
+    near = run("a", "--summry")
+    assert "Did you mean '--summary'?" in near.stderr  # type: ignore[attr-defined]
+    assert "goes after '--'" not in near.stderr  # type: ignore[attr-defined]
+    odd = run("-\x1b[2Jx")
+    assert "noderr cohort -- ID;" in odd.stderr  # type: ignore[attr-defined]
+    assert "\x1b" not in odd.stderr.split("(")[1]  # type: ignore[attr-defined]
