@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from noderr_deploy.commands._options import ConfigOption, JsonOption, environment, load
+from noderr_deploy.commands._options import (
+    ConfigOption,
+    JsonOption,
+    QuietOption,
+    environment,
+    load,
+)
 from noderr_deploy.ui.output import Output
 from noderr_deploy.units import format_size
 
@@ -45,6 +51,7 @@ def tiers(
         ),
     ] = False,
     json_: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """List the tiers resolved from tiers.yaml (inheritance applied, parents first).
 
@@ -60,7 +67,9 @@ def tiers(
     from noderr_deploy.errors import ConfigError
     from noderr_deploy.units import count
 
-    out = Output.of(environment(ctx))
+    env = environment(ctx)
+    env.quiet = quiet
+    out = Output.of(env)
     if check and json_:
         # A result object either way: {"config", "valid", "tiers", "problems"}; exit 2 (and
         # the error line on stderr) when invalid.

@@ -127,3 +127,32 @@ def test_one_tier_is_said_in_the_singular(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["tiers", "--check", "-c", str(config)])
     assert result.exit_code == 0, result.stderr
     assert result.stderr == f"{config}: 1 tier, all package directories present\n"
+
+
+def test_every_command_takes_quiet_and_config() -> None:
+    # Every command reads tiers.yaml or prints log lines on stderr (most do both).
+    import click
+    import typer
+
+    from noderr_deploy.cli import app
+
+    def leaves(command: click.Command, path: str) -> list[tuple[str, click.Command]]:
+        if isinstance(command, click.Group):
+            return [x for n, c in command.commands.items() for x in leaves(c, f"{path} {n}")]
+        return [(path.strip(), command)]
+
+    found = leaves(typer.main.get_command(app), "")
+    assert len(found) >= 6
+    for path, command in found:
+        flags = {opt for p in command.params for opt in p.opts}
+        assert {"--quiet", "-q", "--config", "-c"} <= flags, path
+
+
+def test_tiers_check_quiet_says_nothing() -> None:
+    from typer.testing import CliRunner
+
+    from noderr_deploy.cli import app
+
+    result = CliRunner().invoke(app, ["tiers", "--check", "-q", "-c", str(ROOT / "tiers.yaml")])
+    assert result.exit_code == 0
+    assert result.stderr == ""
