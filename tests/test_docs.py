@@ -260,7 +260,7 @@ def test_the_quickstart_starts_with_the_demo_and_the_tests() -> None:
 # updated; a new listing fails until it is run or listed. `[...]` in a listing stands for
 # text cut: a line of its own for any number of lines, inside a line for part of it.
 
-# The start of the first command of each listing that needs what this test does not start (the Docker
+# The start of the first command of each listing needing what this test does not start (the Docker
 # engine, a chain in a given state); the integration tests cover those commands.
 NOT_RUN_HERE = {
     "$ scripts/demo": "the demo: a chain, the Docker engine and a build",
