@@ -90,6 +90,52 @@ def timed(cmd: list[str], env: dict[str, str], who: str) -> tuple[float, str]:
     return elapsed, done.stdout
 
 
+def timed_rows(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and peak RSS (MB, GNU time's %M: the exec'd process alone, not the copy of
+    this benchmark it was forked from) of ``cmd`` writing to /dev/null."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", *cmd],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr}")
+    return elapsed, int(done.stderr.split()[-1]) / 1024
+
+
+def time_rows(path: Path, env: dict[str, str], repeat: int) -> dict[str, list[tuple[float, float]]]:
+    """--summary, jsonl and csv of the same file, interleaved: (wall, peak RSS MB) each."""
+    plain = [sys.executable, "-m", "noderr_deploy", "cohort", "--file", str(path), "-q"]
+    variants = {
+        "--summary": ["--summary", "--json"],
+        "jsonl": ["--format", "jsonl"],
+        "csv": ["--format", "csv"],
+    }
+    rows: dict[str, list[tuple[float, float]]] = {}
+    for _ in range(repeat):
+        for name, extra in variants.items():
+            rows.setdefault(name, []).append(timed_rows(plain + extra, env))
+    return rows
+
+
+def report_rows(rows: dict[str, list[tuple[float, float]]]) -> None:
+    if not rows:
+        return
+    summary_m = statistics.median(t for t, _ in rows["--summary"])
+    for name, runs in rows.items():
+        wall = statistics.median(t for t, _ in runs)
+        rss = max(m for _, m in runs)
+        print(
+            f"rows {name:9} median {wall:.3f} s wall ({wall / summary_m:.2f}x --summary),"
+            f" peak RSS {rss:.0f} MB"
+        )
+
+
 def hashing_only(data: bytes, expected: dict[str, int] | None) -> tuple[float, dict[int, float]]:
     """In this process, the hashing alone: the per-id C loop, and the batch scanner."""
     from _pysha3 import keccak_256
@@ -117,6 +163,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ids", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--rows",
+        action="store_true",
+        help="also time --format jsonl and csv (to /dev/null) against --summary, with peak RSS",
+    )
     opts = parser.parse_args()
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -152,6 +203,8 @@ def main() -> None:
             assert got["total"] == opts.ids, got
             assert got["cohorts"] == expected, (got, expected)
 
+        rows = time_rows(path, env, max(opts.repeat, 5)) if opts.rows else {}
+
         c_loop, scans = hashing_only(data, expected)
 
     n = opts.ids
@@ -177,6 +230,7 @@ def main() -> None:
     ratio = base_m / ours_m
     print(f"speed-up (baseline wall / ours wall): {ratio:.2f}x (target >= 3x)")
     print(f"CPU per id ours/baseline: {cpu_ours / cpu_base:.2f} (target <= 1)")
+    report_rows(rows)
     print("in-process hashing only:")
     print(f"  per-id loop, safe-pysha3 C Keccak: {c_loop:.3f} s")
     for workers, seconds in scans.items():
