@@ -89,7 +89,9 @@ def parse_time(text: str) -> datetime:
                 f"not a time: {text!r} (a number of fewer than 10 digits is neither an ISO"
                 f" 8601 date nor unix seconds; {_TIME_HINT})"
             ) from exc
-        raise ValueError(f"not a time: {text!r} ({_TIME_HINT})") from exc
+        raise ValueError(
+            f"not a time: {text!r} (use ISO 8601 like 2026-01-31T12:00:00Z, or unix seconds)"
+        ) from exc
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)

@@ -51,7 +51,7 @@ class _Ambient(click.ParamType):  # type: ignore[type-arg]  # generic from click
             problems = ctx.meta.setdefault(_AMBIENT, {})
             # IntRange says "not a valid integer range" of a word: the range is not the point.
             message = exc.message.replace("valid integer range", "valid integer")
-            message = message.replace("valid float range", "valid number")
+            message = message.replace("valid float range", "valid float")
             problems[param.name] = (flag, self.envvar, value, message)
             return None
 
