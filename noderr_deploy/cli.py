@@ -9,9 +9,12 @@ only hash start fast.
 from __future__ import annotations
 
 import contextlib
+import difflib
+import importlib
 import os
 import re
 import shlex
+import signal
 import sys
 import traceback
 from typing import Annotated, Any
@@ -21,21 +24,24 @@ import typer
 from typer.core import TyperGroup
 
 from noderr_deploy import __version__
-from noderr_deploy.environment import Environment
-from noderr_deploy.errors import ExitCode, NoderrError
+from noderr_deploy.environment import Environment, isatty
+from noderr_deploy.errors import ExitCode, NoderrError, Terminated
+from noderr_deploy.ui.text import one_line
 
 
 def _stderr_line(text: str, env: Environment | None = None) -> None:
     stream = env.stderr if env is not None else sys.stderr
-    stream.write(text + "\n")
-    stream.flush()
+    # Nowhere left to say it (`2>&-`, a full disk): the exit code still tells.
+    with contextlib.suppress(OSError, ValueError, AttributeError, NoderrError):
+        stream.write(text + "\n")
+        stream.flush()
 
 
 def report(exc: NoderrError, env: Environment) -> None:
     """Print an expected failure: one ``error:`` line, then any detail lines."""
-    _stderr_line(f"error: {exc.message}", env)
+    _stderr_line(f"error: {one_line(exc.message, MESSAGE_LIMIT)}", env)
     for line in exc.details:
-        _stderr_line(f"  {line}", env)
+        _stderr_line(f"  {one_line(line, MESSAGE_LIMIT)}", env)
     if env.debug:
         traceback.print_exception(exc, file=env.stderr)
 
@@ -46,12 +52,20 @@ def _one_line(message: str) -> str:
     return re.sub(r"(Did you mean [^?]+\?)(?: \1)+", r"\1", text)
 
 
+MESSAGE_LIMIT = 2000
+"""Characters of an error message kept on its one line (a server may send 200 kB)."""
+
+
 class NoderrGroup(TyperGroup):
-    """The root group: maps every way a command can end onto :class:`ExitCode`."""
+    """A group that maps every way a command can end onto :class:`ExitCode`."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except Terminated:
+            env = ctx.find_root().obj
+            _stderr_line("error: terminated", env if isinstance(env, Environment) else None)
+            raise click.exceptions.Exit(ExitCode.TERMINATED) from None
         except KeyboardInterrupt:
             # typer would turn Ctrl-C into a silent exit 130; say what happened.
             env = ctx.find_root().obj
@@ -80,12 +94,17 @@ class NoderrGroup(TyperGroup):
             )
             if isinstance(result, int) and not isinstance(result, bool):
                 code = result  # click returns an Exit's code in non-standalone mode
+            env.stdout.flush()  # a full disk shows here, not after the exit code is chosen
         except NoderrError as exc:
             report(exc, env)
             code = exc.exit_code
         except click.exceptions.Abort:
             _stderr_line("error: interrupted", env)
             code = ExitCode.INTERRUPTED
+        except click.exceptions.NoArgsIsHelpError as exc:
+            # `noderr` or `noderr rollout` alone: the help, on stdout as for --help.
+            env.stdout.write(exc.ctx.get_help() + "\n")
+            code = ExitCode.USAGE
         except click.ClickException as exc:
             # Bad flags and arguments: click's message on one line, with where to look.
             message = _one_line(exc.format_message())
@@ -93,8 +112,11 @@ class NoderrGroup(TyperGroup):
                 ctx = getattr(exc, "ctx", None)
                 hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
                 hint = _dash_hint(exc, args) or hint
-                _stderr_line(f"error: {message}{hint}", env)
+                _stderr_line(f"error: {one_line(message, MESSAGE_LIMIT)}{hint}", env)
             code = ExitCode.USAGE
+        except Terminated:
+            _stderr_line("error: terminated", env)
+            code = ExitCode.TERMINATED
         except KeyboardInterrupt:
             _stderr_line("error: interrupted", env)
             code = ExitCode.INTERRUPTED
@@ -105,7 +127,7 @@ class NoderrGroup(TyperGroup):
             if env.debug:
                 traceback.print_exc(file=env.stderr)
             _stderr_line(
-                f"error: internal error: {type(exc).__name__}: {exc}"
+                f"error: internal error: {type(exc).__name__}: {one_line(str(exc))}"
                 " (this is a bug; re-run with --debug for the traceback)",
                 env,
             )
@@ -133,18 +155,130 @@ def _dash_hint(exc: click.ClickException, args: Any) -> str | None:
     )
 
 
+class CommandTable(NoderrGroup):
+    """The root group: loads a command only when it runs (:data:`COMMANDS`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        if cmd_name not in self.commands:
+            command = load_command(cmd_name)
+            if not _to_terminal():
+                _plain_help(command)
+            self.commands[cmd_name] = command
+        return self.commands[cmd_name]
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            matches = difflib.get_close_matches(args[0], list(COMMANDS)) if args else []
+            if matches and "Did you mean" not in exc.message:
+                suggestions = ", ".join(repr(m) for m in matches)
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {suggestions}?"
+            raise
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # From the table: listing the commands imports none of them.
+        rows = [(name, line) for name, (_, _, line) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if _to_terminal():
+            super().format_help(ctx, formatter)
+        else:
+            click.Group.format_help(self, ctx, formatter)
+
+
+# The commands, by name: where each lives, and its one-line help for `noderr --help`.
+# A command's module is imported only when that command runs (click's lazy-loading group
+# pattern), so `noderr cohort <id>` never pays for building the other commands, and
+# `noderr --help` imports none of them. tests/test_cli.py checks each line against the
+# command's own docstring.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "build": (
+        "noderr_deploy.commands.build",
+        "build",
+        "Build, label, check and push tier images with the engine at DOCKER_HOST.",
+    ),
+    "tiers": (
+        "noderr_deploy.commands.tiers",
+        "tiers",
+        "List the tiers resolved from tiers.yaml (inheritance applied, parents first).",
+    ),
+    "cohort": (
+        "noderr_deploy.commands.cohort",
+        "cohort",
+        "Show the rollout cohort of node ids: keccak256(utf8(id)) mod 100.",
+    ),
+    "version": (
+        "noderr_deploy.commands.version",
+        "version",
+        "Show the version a node should run, as the deployment engine decides it.",
+    ),
+    "rollout": (
+        "noderr_deploy.commands.rollout",
+        "app",
+        "Staged rollouts as the VersionBeacon records them.",
+    ),
+    "rollback": (
+        "noderr_deploy.commands.rollback",
+        "app",
+        "Decide from exported health reports whether a rollout must roll back.",
+    ),
+}
+
+
+def load_command(name: str) -> click.Command:
+    """The click command ``name`` (a key of :data:`COMMANDS`), importing its module."""
+    module_name, attribute, _ = COMMANDS[name]
+    target = getattr(importlib.import_module(module_name), attribute)
+    if isinstance(target, typer.Typer):
+        command: click.Command = typer.main.get_group(target)
+    else:
+        holder = typer.Typer(add_completion=False)
+        holder.command(name)(target)
+        command = typer.main.get_command(holder)
+    command.name = name
+    return command
+
+
+def _to_terminal() -> bool:
+    return isatty(sys.stdout)
+
+
+def _plain_help(command: click.Command) -> None:
+    # typer draws help with rich, which costs more start-up than the rest of `--help`;
+    # on a pipe plain text reads as well (and diffs better).
+    if hasattr(command, "rich_markup_mode"):
+        command.rich_markup_mode = None
+    for child in getattr(command, "commands", {}).values():
+        _plain_help(child)
+
+
 def _new_app() -> typer.Typer:
     return typer.Typer(
-        cls=NoderrGroup,
+        cls=CommandTable,
         name="noderr",
         help="Ship Noderr node software in stages: tier images, cohorts, the VersionBeacon,"
         " rollbacks.",
         epilog="Exit codes: 0 ok, 1 runtime failure, 2 usage or input error, 3 negative verdict,"
-        " 4 inconclusive (with --require-data), 130 interrupted.",
+        " 4 inconclusive (with --require-data), 130 interrupted, 143 terminated.",
         no_args_is_help=True,
         add_completion=True,
         pretty_exceptions_enable=False,
-        context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+        context_settings={
+            "help_option_names": ["-h", "--help"],
+            "max_content_width": 100,
+            # Piped help is as wide as on a wide terminal: examples stay on one line.
+            "terminal_width": 100,
+        },
     )
 
 
@@ -174,7 +308,7 @@ def root(
         typer.Option(
             "--debug",
             envvar="NODERR_DEBUG",
-            help="Show tracebacks of failures. [env: NODERR_DEBUG]",
+            help="Show tracebacks of failures.",
         ),
     ] = False,
 ) -> None:
@@ -184,57 +318,23 @@ def root(
         env.debug = debug
 
 
-def _register() -> None:
-    from noderr_deploy.commands import build, cohort, rollback, rollout, tiers, version
-
-    app.command("build")(build.build)
-    app.command("tiers")(tiers.tiers)
-    app.command("cohort")(cohort.cohort)
-    app.add_typer(rollout.app, name="rollout")
-    app.command("version")(version.version)
-    app.add_typer(rollback.app, name="rollback")
+_MAIN_PID = os.getpid()
 
 
-_register()
-
-
-# Root options that take no value: they may stand before the command name.
-_ROOT_FLAGS = frozenset({"--debug"})
-
-
-def _only(argv: list[str]) -> typer.Typer:
-    """The app to run for ``argv``: just the invoked command when that is unambiguous.
-
-    typer turns every registered command into click objects before it parses anything,
-    evaluating each signature's annotations: with all commands that is a good part of a
-    start-up budget that `noderr cohort <id>` must keep close to a bare typer app. A run
-    that names one known command gets an app holding only that command (same root
-    options, same group class, so the same parsing, help and errors); anything else (root
-    --help, --version, completion, an unknown command) gets the full app.
-    """
-    if any(name.endswith("_COMPLETE") for name in os.environ):
-        return app
-    args = list(argv)
-    while args and args[0] in _ROOT_FLAGS:
-        args.pop(0)
-    if not args:
-        return app
-    name = args[0]
-    commands = [c for c in app.registered_commands if c.name == name]
-    groups = [g for g in app.registered_groups if g.name == name]
-    if len(commands) + len(groups) != 1:
-        return app
-    slim = _new_app()
-    slim.registered_callback = app.registered_callback
-    slim.registered_commands = commands
-    slim.registered_groups = groups
-    return slim
+def _terminate(signum: int, frame: object) -> None:
+    if os.getpid() != _MAIN_PID:
+        # A forked worker (its parent stops it with SIGTERM): end as the signal would.
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    raise Terminated
 
 
 def main() -> None:
     """Console-script entry point (also ``python -m noderr_deploy``)."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
-        _only(sys.argv[1:])(prog_name="noderr")
+        app(prog_name="noderr")
     except SystemExit as done:
         _exit(done.code)
         raise
@@ -249,10 +349,20 @@ def _exit(code: object) -> None:
     this returns and the caller exits as usual."""
     import threading
 
-    if not isinstance(code, int) or threading.active_count() > 1:
+    if not isinstance(code, int) or threading.active_count() > 1 or _has_children():
         return
     for stream in (sys.stdout, sys.stderr):
         # The reader may have left (`| head`), or the stream may be closed.
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
             stream.flush()
     os._exit(code)
+
+
+def _has_children() -> bool:
+    """Whether a child process (a reader's worker) is still there to be reaped: then the
+    interpreter's own exit runs, with the clean-ups that wait for it."""
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return True  # running (pid 0), or just reaped now: either way, not the fast path

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from noderr_deploy.errors import StreamError
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -28,6 +30,82 @@ def isatty(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError, OSError):
         return False
+
+
+class GuardedStream:
+    """An output stream whose failures are the command's business, not a traceback.
+
+    - The reader left (``| head -1``, EPIPE): later writes are dropped and the command
+      ends as it would have, with its own exit code; the descriptor is pointed at
+      /dev/null so the interpreter's last flush stays quiet.
+    - Any other failure (a full disk, ``>&-``): :class:`StreamError`, one ``error:`` line
+      and exit 1.
+    """
+
+    def __init__(self, stream: Any, name: str) -> None:
+        self._stream = stream
+        self.name = name
+        self.reader_left = False
+
+    def write(self, text: str) -> int:
+        if self.reader_left:
+            return len(text)
+        if self._stream is None:
+            raise StreamError(f"cannot write to {self.name}: it is closed")
+        try:
+            return int(self._stream.write(text))
+        except UnicodeEncodeError:
+            # Machine output (CSV, JSON Lines) under a locale that cannot hold the data: the
+            # exact text as UTF-8, as the network writes it. Human output never gets here:
+            # the ui layer escapes what the stream's encoding lacks.
+            return self._write_utf8(text)
+        except BrokenPipeError:
+            self._left()
+            return len(text)
+        except OSError as exc:
+            raise StreamError(f"cannot write to {self.name}: {exc.strerror or exc}") from None
+
+    def _write_utf8(self, text: str) -> int:
+        buffer = getattr(self._stream, "buffer", None)
+        if buffer is None:
+            raise StreamError(f"cannot write to {self.name}: its encoding cannot hold the text")
+        try:
+            self._stream.flush()
+            buffer.write(text.encode("utf-8", "surrogateescape"))
+        except BrokenPipeError:
+            self._left()
+        except OSError as exc:
+            raise StreamError(f"cannot write to {self.name}: {exc.strerror or exc}") from None
+        return len(text)
+
+    def flush(self) -> None:
+        if self.reader_left or self._stream is None:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._left()
+        except OSError as exc:
+            raise StreamError(f"cannot write to {self.name}: {exc.strerror or exc}") from None
+
+    def isatty(self) -> bool:
+        return isatty(self._stream)
+
+    @property
+    def encoding(self) -> str | None:
+        return getattr(self._stream, "encoding", None)
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._stream, attribute)
+
+    def _left(self) -> None:
+        self.reader_left = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, AttributeError, ValueError):
+            pass  # not a real descriptor (a test's buffer): dropping writes is enough
 
 
 def _binary(stream: Any) -> IO[bytes] | None:
@@ -63,8 +141,8 @@ class Environment:
         runner that swaps ``sys.stdout`` is seen)."""
         env = os.environ if environ is None else environ
         return cls(
-            stdout=sys.stdout,
-            stderr=sys.stderr,
+            stdout=GuardedStream(sys.stdout, "stdout"),  # type: ignore[arg-type]
+            stderr=GuardedStream(sys.stderr, "stderr"),  # type: ignore[arg-type]
             stdin=_binary(sys.stdin),
             environ=env,
             stdout_isatty=isatty(sys.stdout),

@@ -26,6 +26,13 @@ class ExitCode(IntEnum):
     """No data to judge, and the user asked for certainty (``--require-data``)."""
     INTERRUPTED = 130
     """Interrupted (Ctrl-C)."""
+    TERMINATED = 143
+    """Ended by SIGTERM (128 + 15), as a shell reports it."""
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main process on SIGTERM: unwinds like Ctrl-C, so that every clean-up
+    that runs for an interrupt (worker processes, temporary files) runs for it too."""
 
 
 class NoderrError(Exception):

@@ -181,39 +181,51 @@ def test_exit_code_values_are_the_documented_contract() -> None:
         "NEGATIVE": 3,
         "INCONCLUSIVE": 4,
         "INTERRUPTED": 130,
+        "TERMINATED": 143,
     }
 
 
-def test_a_named_command_runs_in_an_app_holding_only_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    from noderr_deploy.cli import _only
+def test_a_command_module_is_imported_only_when_it_runs() -> None:
+    # `noderr --help` lists every command from the table; `noderr cohort` loads cohort alone.
+    code = (
+        "import sys\n"
+        "from noderr_deploy.cli import app\n"
+        "try:\n    app(args=sys.argv[1:], prog_name='noderr')\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('noderr_deploy.commands.')),"
+        " file=sys.stderr)\n"
+    )
 
-    slim = _only(["--debug", "cohort", "node-1"])
-    assert slim is not app
-    assert [c.name for c in slim.registered_commands] == ["cohort"]
-    assert slim.registered_groups == []
-    assert slim.registered_callback is app.registered_callback
-    rollout = _only(["rollout", "status"])
-    assert [g.name for g in rollout.registered_groups] == ["rollout"]
-    assert rollout.registered_commands == []
-    # Root help and options, unknown commands and completion see every command.
-    for argv in ([], ["--help"], ["--version"], ["-h", "cohort"], ["cohorts"], ["--debug"]):
-        assert _only(argv) is app, argv
-    monkeypatch.setenv("_NODERR_COMPLETE", "complete_bash")
-    assert _only(["cohort", "x"]) is app
+    def loaded(*argv: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", code, *argv], capture_output=True, text=True, check=False
+        )
+        return eval(done.stderr.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+    assert loaded("--help") == []
+    others = {f"noderr_deploy.commands.{n}" for n in ("build", "tiers", "rollout", "rollback")}
+    cohort = loaded("cohort", "node-1")
+    assert "noderr_deploy.commands.cohort" in cohort
+    assert not others & set(cohort)
+    assert "noderr_deploy.commands.build" not in loaded("rollback", "--help")
 
 
-def test_the_slim_app_behaves_as_the_full_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    from noderr_deploy.cli import _only
+def test_the_command_table_matches_each_command() -> None:
+    from noderr_deploy.cli import COMMANDS, load_command
 
-    monkeypatch.chdir(REPO)
-    for argv in (["cohort", "node-1", "--json"], ["cohort", "--help"], ["cohort", "--canary", "x"]):
-        full = runner.invoke(app, argv)
-        slim = runner.invoke(_only(argv), argv)
-        assert (slim.exit_code, slim.stdout, slim.stderr) == (
-            full.exit_code,
-            full.stdout,
-            full.stderr,
-        ), argv
+    for name, (_, _, line) in COMMANDS.items():
+        command = load_command(name)
+        assert command.name == name
+        assert (command.help or "").splitlines()[0].strip() == line, name
+
+
+def test_root_help_lists_every_command_in_order() -> None:
+    from noderr_deploy.cli import COMMANDS
+
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    listing = result.stdout.split("Commands:")[1].split("\n\n")[0]
+    listed = [line.split()[0] for line in listing.splitlines() if line[2:3].isalpha()]
+    assert listed == list(COMMANDS)
 
 
 def test_no_command_prints_the_help_and_no_empty_error() -> None:

@@ -1,7 +1,7 @@
 """Shell completion: typer's --show-completion / --install-completion and the completion protocol.
 
 The completion requests run the console script's entry point (``noderr_deploy.cli:main``) in a
-subprocess, as bash would: ``cli._only()`` must hand completion to the full app, or only the
+subprocess, as bash would: the lazily loading root group must list every command, or only the
 command being typed would be known.
 """
 

@@ -37,14 +37,16 @@ def command_paths() -> list[tuple[str, click.Command]]:
     root = typer.main.get_command(app)
     found: list[tuple[str, click.Command]] = []
 
-    def walk(prefix: str, command: click.Command) -> None:
+    def walk(prefix: str, command: click.Command, ctx: click.Context) -> None:
         if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                assert sub is not None, name
                 path = f"{prefix} {name}".strip()
                 found.append((path, sub))
-                walk(path, sub)
+                walk(path, sub, click.Context(sub, parent=ctx, info_name=name))
 
-    walk("", root)
+    walk("", root, click.Context(root, info_name="noderr"))
     return found
 
 

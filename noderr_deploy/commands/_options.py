@@ -46,13 +46,11 @@ def complete_tier(ctx: typer.Context, param: object, incomplete: str) -> list[st
     (``--config`` typed so far, ``NODERR_CONFIG``, else discovery), or the beacon's three
     slots without one. Reads only the file's top-level ``tiers`` keys, with libyaml, and
     never fails: a broken file completes nothing."""
-    import os
-
     names = ["validator", "guardian", "oracle"]
     try:
         from noderr_deploy.config.locate import find_config
 
-        explicit = ctx.params.get("config") or os.environ.get("NODERR_CONFIG")
+        explicit = ctx.params.get("config") or environment(ctx).environ.get("NODERR_CONFIG")
         path = find_config(explicit)
         if path is not None:
             import yaml

@@ -6,6 +6,7 @@ tiers.yaml is read through :mod:`noderr_deploy.config.sections`'s fast path, not
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
@@ -369,11 +370,14 @@ def _utf8(node_id: str, position: int) -> bytes:
 
     if not node_id:
         raise UsageError(f"node id {position} is empty")
+    # The exact bytes the shell passed, whatever the locale decoded them as (Latin-1, or
+    # ASCII with surrogate escapes under C): the same bytes --file would read.
+    raw = os.fsencode(node_id)
     try:
-        return node_id.encode("utf-8")
-    except UnicodeEncodeError:
-        # Arguments that were not valid UTF-8 arrive with surrogate escapes.
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
         raise UsageError(f"node id {position} is not valid UTF-8") from None
+    return raw
 
 
 def _check_time_range(source: RolloutSource, at: datetime) -> None:

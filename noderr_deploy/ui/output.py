@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
+from noderr_deploy.ui.text import printable
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -55,17 +57,20 @@ def _isatty(stream: IO[str]) -> bool:
         return False
 
 
-def _cell_text(value: Cell) -> str:
+def _cell_text(value: Cell, encoding: str | None = None) -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value)
+    return printable(str(value), encoding)
 
 
-def plain_table(columns: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
-    """Render rows as whitespace-aligned text: easy for humans, ``awk`` and ``cut``."""
-    texts = [[_cell_text(c) for c in row] for row in rows]
+def plain_table(
+    columns: Sequence[str], rows: Sequence[Sequence[Cell]], encoding: str | None = None
+) -> str:
+    """Render rows as whitespace-aligned text: easy for humans, ``awk`` and ``cut``. Cells
+    are data: control characters in them are escaped, so no cell can forge a row."""
+    texts = [[_cell_text(c, encoding) for c in row] for row in rows]
     widths = [len(c) for c in columns]
     for row in texts:
         for i, cell in enumerate(row):
@@ -128,13 +133,15 @@ class Output:
         self.stdout.flush()
 
     def text(self, text: str = "", *, style: str | None = None) -> None:
-        """Write a plain line to stdout; on a terminal rich markup is rendered, and the
-        whole line drawn in ``style`` (e.g. ``"bold red"``). A style, unlike markup, costs
-        no import of rich when piped."""
+        """Write one line to stdout, exactly as text: never markup, control characters
+        escaped; on a terminal drawn in ``style`` (e.g. ``"bold red"``)."""
+        line = printable(text, _encoding(self.stdout))
         if self.pretty:
-            self.console().print(text, style=style)
+            from rich.text import Text
+
+            self.console().print(Text(line, style=style or ""))
         else:
-            self.stdout.write(_strip_markup(text) + "\n")
+            self.stdout.write(line + "\n")
 
     def table(
         self,
@@ -148,16 +155,22 @@ class Output:
         if not self.pretty:
             if title:
                 self.stdout.write(title + "\n")
-            self.stdout.write(plain_table(columns, rows) + "\n")
+            self.stdout.write(plain_table(columns, rows, _encoding(self.stdout)) + "\n")
             return
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=title, title_justify="left", header_style="bold")
+        encoding = _encoding(self.stdout)
+        table = Table(
+            title=Text(printable(title, encoding)) if title else None,
+            title_justify="left",
+            header_style="bold",
+        )
         for col in columns:
-            table.add_column(col)
+            table.add_column(Text(col))
         for i, row in enumerate(rows):
             style = styles[i] if styles else None
-            table.add_row(*(_cell_text(c) for c in row), style=style)
+            table.add_row(*(Text(_cell_text(c, encoding)) for c in row), style=style)
         self.console().print(table)
 
     # -- diagnostics (stderr) ---------------------------------------------------------------
@@ -174,13 +187,15 @@ class Output:
         self._err(message, label="error", colour="red")
 
     def _err(self, text: str, *, label: str = "", colour: str = "") -> None:
+        line = printable(text, _encoding(self.stderr))
         if self.stderr_is_tty:
-            prefix = f"[{colour}]{label}:[/{colour}] " if label else ""
-            self.console("stderr").print(prefix + text)
+            from rich.text import Text
+
+            message = Text.assemble((f"{label}: ", colour), line) if label else Text(line)
+            self.console("stderr").print(message)
         else:
-            # The label is added after stripping: its colour alone would import rich.
             prefix = f"{label}: " if label else ""
-            self.stderr.write(prefix + _strip_markup(text) + "\n")
+            self.stderr.write(prefix + line + "\n")
             self.stderr.flush()
 
     @contextmanager
@@ -190,16 +205,16 @@ class Output:
             yield
             return
         if self.stderr_is_tty:
-            with self.console("stderr").status(message):
+            from rich.text import Text
+
+            with self.console("stderr").status(Text(printable(message))):
                 yield
         else:
             self.info(message)
             yield
 
 
-def _strip_markup(text: str) -> str:
-    if "[" not in text:
-        return text
-    from rich.markup import render
-
-    return render(text).plain
+def _encoding(stream: IO[str]) -> str | None:
+    """The stream's encoding, for escaping what it cannot write (None: anything goes)."""
+    encoding = getattr(stream, "encoding", None)
+    return encoding if isinstance(encoding, str) else None

@@ -494,10 +494,10 @@ def test_unreachable_chain_is_exit_1() -> None:
 def test_cohort_imports_nothing_heavy(where: str, isolated: Path) -> None:
     code = (
         "import sys\n"
-        "from noderr_deploy.cli import _only\n"
+        "from noderr_deploy.cli import app\n"
         # What main() runs, without the os._exit at its end (so that this code goes on).
         "args = ['cohort', 'node-1']\n"
-        "try:\n    _only(args)(args=args, prog_name='noderr')\nexcept SystemExit:\n    pass\n"
+        "try:\n    app(args=args, prog_name='noderr')\nexcept SystemExit:\n    pass\n"
         "heavy = {'web3', 'docker', 'pydantic', 'rich', 'eth_hash', 'Crypto', 'requests'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}), file=sys.stderr)\n"
     )

@@ -387,10 +387,10 @@ def test_exit_2_on_an_invalid_tiers_yaml(tmp_path: Path) -> None:
 HEAVY = {"pydantic", "web3", "docker", "rich", "requests"}
 STARTUP = """\
 import sys
-from noderr_deploy.cli import _only
+from noderr_deploy.cli import app
 args = ["rollback", "check", *sys.argv[1:]]
 try:  # what main() runs, without the os._exit at its end (so that this code goes on)
-    _only(args)(args=args, prog_name="noderr")
+    app(args=args, prog_name="noderr")
 except SystemExit as exc:
     code = exc.code
 else:

@@ -136,12 +136,20 @@ def test_every_command_takes_quiet_and_config() -> None:
 
     from noderr_deploy.cli import app
 
-    def leaves(command: click.Command, path: str) -> list[tuple[str, click.Command]]:
-        if isinstance(command, click.Group):
-            return [x for n, c in command.commands.items() for x in leaves(c, f"{path} {n}")]
-        return [(path.strip(), command)]
+    def leaves(
+        command: click.Command, path: str, ctx: click.Context
+    ) -> list[tuple[str, click.Command]]:
+        if not isinstance(command, click.Group):
+            return [(path.strip(), command)]
+        out = []
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            assert sub is not None
+            out += leaves(sub, f"{path} {name}", click.Context(sub, parent=ctx, info_name=name))
+        return out
 
-    found = leaves(typer.main.get_command(app), "")
+    root = typer.main.get_command(app)
+    found = leaves(root, "", click.Context(root, info_name="noderr"))
     assert len(found) >= 6
     for path, command in found:
         flags = {opt for p in command.params for opt in p.opts}

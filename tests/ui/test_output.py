@@ -56,10 +56,19 @@ def test_quiet_silences_info_but_not_warnings() -> None:
     assert out.stderr.getvalue() == "warning: the updater never updates 5% of nodes\n"  # type: ignore[attr-defined]
 
 
-def test_markup_is_stripped_when_piped() -> None:
-    out = Output(stdout=io.StringIO(), stderr=io.StringIO())
-    out.text("[bold]verdict:[/bold] ok")
-    assert out.stdout.getvalue() == "verdict: ok\n"  # type: ignore[attr-defined]
+@pytest.mark.parametrize("tty", [False, True])
+@pytest.mark.parametrize("data", ["[bold]node-1[/bold]", "[/]", "[red]", "a[b]c"])
+def test_text_is_never_markup(data: str, tty: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    stream = Terminal() if tty else io.StringIO()
+    out = Output(stdout=stream, stderr=Terminal() if tty else io.StringIO())
+    out.text(data)
+    out.table(("node",), [(data,)], title=data)
+    out.warn(data)
+    shown = out.stdout.getvalue()  # type: ignore[attr-defined]
+    assert shown.splitlines()[0] == data
+    assert shown.count(data) == 3  # the line, the title and the cell
+    assert data in out.stderr.getvalue()  # type: ignore[attr-defined]
 
 
 def test_a_style_is_dropped_when_piped_and_drawn_on_a_terminal(
@@ -75,11 +84,13 @@ def test_a_style_is_dropped_when_piped_and_drawn_on_a_terminal(
     assert out.stdout.getvalue() == "\x1b[1;32mverdict: ok\x1b[0m\n"  # type: ignore[attr-defined]
 
 
-def test_markup_in_a_piped_warning_is_stripped_after_its_label() -> None:
+def test_a_piped_warning_shows_brackets_after_its_label() -> None:
     out = Output(stdout=io.StringIO(), stderr=io.StringIO())
     out.warn("[bold]5%[/bold] of nodes")
     out.error("no [red]chain[/red]")
-    assert out.stderr.getvalue() == "warning: 5% of nodes\nerror: no chain\n"  # type: ignore[attr-defined]
+    assert out.stderr.getvalue() == (  # type: ignore[attr-defined]
+        "warning: [bold]5%[/bold] of nodes\nerror: no [red]chain[/red]\n"
+    )
 
 
 def test_plain_table_pads_every_column_but_the_last() -> None:

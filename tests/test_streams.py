@@ -1,0 +1,181 @@
+"""Streams as a shell hands them over: pipes whose reader leaves, closed and full
+descriptors, SIGTERM, a real terminal, and locales that are not UTF-8."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "examples" / "health" / "demo-rollback.jsonl"
+NODERR = f"{sys.executable} -m noderr_deploy"
+
+
+def env(**extra: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("NODERR_")}
+    return {**base, "PYTHONPATH": str(REPO), **extra}
+
+
+def shell(script: str, tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {script}"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env(**extra),
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def ids(tmp_path: Path) -> Path:
+    path = tmp_path / "ids.txt"
+    path.write_text("".join(f"node-{i}\n" for i in range(200_000)))
+    return path
+
+
+ROLLBACK = f"{NODERR} rollback check --health {DEMO} --version 1.4.2 --at 2026-03-03T13:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [
+        (f"{NODERR} cohort -f ids.txt", 0),
+        (f"{NODERR} cohort -f ids.txt --format csv", 0),
+        (f"{NODERR} cohort -f ids.txt --format jsonl", 0),
+        (f"{ROLLBACK} --canary 5 --cohort-size 25", 3),  # the verdict survives the pipe
+        (f"{ROLLBACK} --canary 5 --cohort-size 25 --json", 3),
+    ],
+)
+def test_a_reader_that_leaves_keeps_the_exit_code(
+    command: str, code: int, ids: Path, tmp_path: Path
+) -> None:
+    done = shell(f"{command} | head -1", tmp_path)
+    assert done.returncode == code, done.stderr
+    assert done.stderr == ""
+    assert len(done.stdout.splitlines()) == 1
+
+
+@pytest.mark.parametrize("redirect", [">&-", ">/dev/full"])
+@pytest.mark.parametrize(
+    "command", [f"{NODERR} cohort node-1", f"{NODERR} cohort node-1 --json", ROLLBACK]
+)
+def test_a_stdout_that_cannot_be_written_is_one_error(
+    command: str, redirect: str, tmp_path: Path
+) -> None:
+    done = shell(f"{command} {redirect}", tmp_path)
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: cannot write to stdout: ")
+
+
+def test_sigterm_ends_like_ctrl_c_with_143(ids: Path, tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    big.write_text(ids.read_text() * 10)  # 2M ids: the hashing runs on worker processes
+    process = subprocess.Popen(
+        [sys.executable, "-m", "noderr_deploy", "cohort", "-f", str(big), "--summary"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+    )
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 143
+    assert err == "error: terminated\n"
+    assert out == ""
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-f", str(big)], capture_output=True, text=True, check=False)
+    assert left.stdout == ""
+
+
+@pytest.mark.parametrize("locale", ["C", "POSIX", "C.UTF-8"])
+def test_an_argument_is_hashed_from_the_bytes_the_shell_passed(locale: str, tmp_path: Path) -> None:
+    node = "nodé-✓-1".encode()
+    (tmp_path / "one.txt").write_bytes(node + b"\n")
+    settings = {"LC_ALL": locale, "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
+    by_argument = subprocess.run(
+        [sys.executable, "-m", "noderr_deploy", "cohort", node, "--format", "csv"],
+        capture_output=True,
+        env=env(**settings),
+        check=False,
+    )
+    by_file = subprocess.run(
+        [sys.executable, "-m", "noderr_deploy", "cohort", "-f", "one.txt", "--format", "csv"],
+        capture_output=True,
+        cwd=tmp_path,
+        env=env(**settings),
+        check=False,
+    )
+    assert by_argument.returncode == by_file.returncode == 0, by_argument.stderr
+    assert by_argument.stdout == by_file.stdout
+    # Human output on that terminal never fails on characters its encoding lacks.
+    table = subprocess.run(
+        [sys.executable, "-m", "noderr_deploy", "cohort", node],
+        capture_output=True,
+        env=env(**settings),
+        check=False,
+    )
+    assert table.returncode == 0, table.stderr
+
+
+def on_a_terminal(*args: str) -> tuple[int, str]:
+    """Run noderr with a pseudo-terminal as stdout and stderr; its exit code and screen."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: exec noderr on the terminal
+        os.environ.update(env(TERM="xterm-256color", COLUMNS="120"))
+        os.environ.pop("NO_COLOR", None)
+        os.execv(sys.executable, [sys.executable, "-m", "noderr_deploy", *args])
+    screen = b""
+    while True:
+        ready, _, _ = select.select([fd], [], [], 30)
+        if not ready:
+            break
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        screen += chunk
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), screen.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize(
+    ("node", "shown"),
+    [
+        ("[bold]node-1[/bold]", "[bold]node-1[/bold]"),
+        ("[/]", "[/]"),
+        ("a\nforged  99  canary", "a\\nforged  99  canary"),
+        ("\x1b[2J\x1b]0;owned\x07x", "\\x1b[2J\\x1b]0;owned\\x07x"),
+        ("evil\u202eexe.txt", "evil\\u202eexe.txt"),
+    ],
+)
+def test_a_terminal_shows_data_literally(node: str, shown: str) -> None:
+    code, screen = on_a_terminal("cohort", node)
+    assert code == 0, screen
+    assert shown in screen
+    # The only escape sequences are rich's colours; none came from the data.
+    import re
+
+    rest = re.sub(r"\x1b\[[0-9;]*m", "", screen)
+    assert "\x1b" not in rest
+    assert "\u202e" not in screen
+
+
+def test_a_terminal_error_line_shows_data_literally() -> None:
+    code, screen = on_a_terminal("cohort", "--file", "no[red]such\x1b[31m.txt")
+    assert code == 2
+    assert "no[red]such\\x1b[31m.txt" in screen
