@@ -161,10 +161,14 @@ def _scan_threads(
         ranges = _ranges(data, count) or ranges
     results: list[tuple[int, list[int], bytes | None, int, bytes | None] | None]
     results = [None] * len(ranges)
+    failures: list[BaseException] = []
 
     def work(k: int) -> None:
         start, end = ranges[k]
-        results[k] = bucket_lines(data, start, end, keep_rows, True)
+        try:
+            results[k] = bucket_lines(data, start, end, keep_rows, True)
+        except BaseException as exc:  # MemoryError: raised again in this thread, below
+            failures.append(exc)
 
     threads = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(len(ranges))]
     for thread in threads:
@@ -173,6 +177,8 @@ def _scan_threads(
     lines = split_lines(data) if keep_rows else None
     for thread in threads:
         thread.join()
+    if failures:
+        raise failures[0]
     problems = [] if utf8 is None else [utf8]
     for (start, _end), result in zip(ranges, results, strict=True):
         assert result is not None

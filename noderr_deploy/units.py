@@ -60,8 +60,9 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-_DIGITS = re.compile(r"[+-]?(\d+)")
-_DECIMAL = re.compile(r"[+-]?(\d+\.\d*|\.\d+)")
+# ASCII digits only: float() would also take full-width ones (U+FF11 ...).
+_DIGITS = re.compile(r"[+-]?([0-9]+)")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.[0-9]*|\.[0-9]+)")
 _TIME_HINT = "use ISO 8601 like 2026-01-31T12:00:00Z or 20260131, or unix seconds like 1769860800"
 
 

@@ -44,7 +44,20 @@ def test_times(text: str, expected: datetime) -> None:
     assert parse_time(text) == expected
 
 
-@pytest.mark.parametrize("text", ["yesterday", "2026-13-01T00:00:00Z", "1e400", "0x10", ""])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yesterday",
+        "2026-13-01T00:00:00Z",
+        "1e400",
+        "0x10",
+        "",
+        "1_772_366_400",
+        "nan",
+        "inf",
+        "\uff11\uff17\uff17\uff12\uff13\uff16\uff16\uff14\uff10\uff10",
+    ],
+)
 def test_bad_times(text: str) -> None:
     with pytest.raises(ValueError, match=r"^not a time: "):
         parse_time(text)
