@@ -268,14 +268,13 @@ NOT_RUN_HERE = {
     "$ scripts/demo": "the demo: a chain, the Docker engine and a build",
     "$ pip install -e .": "an installation",
     "$ noderr build --tier all --dry-run --version 1.4.0": "the Docker engine and registry",
-    "$ export NODERR_RPC_URL=http://127.0.0.1:8545 NODERR_BEACON_ADDRESS=": (
-        "an anvil chain in the state of the example"
-    ),
+    # Run on anvil by tests/integration/test_readme_chain.py (cohort --tier, rollout status):
+    "$ export NODERR_RPC_URL=http://127.0.0.1:8545 NODERR_BEACON_ADDRESS=": "an example chain",
     "$ noderr rollout status --tier oracle --block 5 --json": "the example chain (re-indented)",
     "$ noderr rollout status --tier oracle --tier guardian --health health.jsonl": (
         "the example chain"
     ),
-    "$ noderr version node-042 --tier oracle --current 1.3.2": "the example chain",
+    "$ noderr version node-042 --tier oracle --current 1.3.2": "tests/integration runs it",
     "$ noderr rollback check --tier oracle --health exports/": "the example chain and exports",
     "$ noderr --install-completion bash": "it would install into the user's shell",
     "$ scripts/test": "the test suite itself",
