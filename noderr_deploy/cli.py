@@ -13,6 +13,7 @@ import difflib
 import importlib
 import os
 import re
+import shlex
 import signal
 import sys
 import traceback
@@ -110,6 +111,7 @@ class NoderrGroup(TyperGroup):
             if message:  # empty when the group printed its help for a missing command
                 ctx = getattr(exc, "ctx", None)
                 hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+                hint = _dash_hint(exc, args) or hint
                 _stderr_line(f"error: {one_line(message, MESSAGE_LIMIT)}{hint}", env)
             code = ExitCode.USAGE
         except Terminated:
@@ -131,6 +133,26 @@ class NoderrGroup(TyperGroup):
             )
             code = ExitCode.FAILURE
         sys.exit(code)
+
+
+def _dash_hint(exc: click.ClickException, args: Any) -> str | None:
+    """For an unknown option where the command takes arguments (``noderr cohort -node-1``):
+    the word was probably an id, and ``--`` is how to pass one that starts with '-'."""
+    ctx = getattr(exc, "ctx", None)
+    if not isinstance(exc, click.NoSuchOption) or ctx is None or exc.possibilities:
+        return None  # a near miss of a real option: click's "Did you mean" says it
+    if not any(isinstance(p, click.Argument) for p in ctx.command.params):
+        return None
+    words = [str(a) for a in (sys.argv[1:] if args is None else args)]
+    word = next((w for w in words if w.startswith(exc.option_name)), exc.option_name)
+    if word.startswith("--") or len(word) < 3:
+        return None  # `--bogus` or `-x` reads as a mistyped option, not as an id
+    # Terminal control in a word typed at us is not echoed back.
+    quoted = shlex.quote(word) if word.isprintable() else "ID"
+    return (
+        f" (an argument that starts with '-' goes after '--':"
+        f" {ctx.command_path} -- {quoted}; see '{ctx.command_path} --help')"
+    )
 
 
 class CommandTable(NoderrGroup):

@@ -107,6 +107,9 @@ class RolloutPlan:
     cohort_delay_hours: float = 24
 
     def __post_init__(self) -> None:
+        # -0.0 passes `>= 0` and would print as "delay -0 h": the plan holds +0.0 instead.
+        if self.cohort_delay_hours == 0:
+            object.__setattr__(self, "cohort_delay_hours", abs(self.cohort_delay_hours))
         problems = self.problems()
         if problems:
             raise ValueError("; ".join(problems))
@@ -159,7 +162,7 @@ class RolloutPlan:
             return []
         edge = self.canary_percentage + 4 * self.cohort_percentage
         return [
-            f"the node auto-updater never updates buckets {edge}..99 ({missing}% of nodes):"
+            f"the node auto-updater never updates buckets {edge}..99 ({missing}% of buckets):"
             f" canary {self.canary_percentage} + 4 x cohort {self.cohort_percentage} < 100,"
             " while the deployment engine places them in cohort4"
         ]

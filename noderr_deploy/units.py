@@ -69,14 +69,23 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"duration out of range: {text!r} (at most 999999999 days)") from None
 
 
+# ASCII digits only: float() would also take full-width ones (U+FF11 ...).
+_DIGITS = re.compile(r"[+-]?([0-9]+)")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.[0-9]*|\.[0-9]+)")
+_TIME_HINT = "use ISO 8601 like 2026-01-31T12:00:00Z or 20260131, or unix seconds like 1769860800"
+
+
 def parse_time(text: str) -> datetime:
-    """A point in time: ISO 8601 (no offset means UTC) or unix seconds. Returns aware UTC."""
+    """A point in time, as aware UTC: ISO 8601 (no offset means UTC), or unix seconds.
+
+    The rule for numbers: one of at least 10 digits, or with a decimal point, is unix
+    seconds (``1769860800``, ``1769860800.5``); fewer digits are read as an ISO 8601 date
+    (``20260301``, the basic format) or refused (``2026``), never as seconds after 1970.
+    """
     value = text.strip()
-    try:
+    digits = _DIGITS.fullmatch(value)
+    if (digits and len(digits[1]) >= 10) or _DECIMAL.fullmatch(value):
         seconds = float(value)
-    except ValueError:
-        seconds = None
-    if seconds is not None:
         # The range a report's numeric timestamp has: from the epoch to the end of 9999.
         if not 0 <= seconds <= MAX_UNIX_SECONDS:
             raise ValueError(
@@ -86,6 +95,11 @@ def parse_time(text: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("z", "Z"))
     except ValueError as exc:
+        if digits:
+            raise ValueError(
+                f"not a time: {text!r} (a number of fewer than 10 digits is neither an ISO"
+                f" 8601 date nor unix seconds; {_TIME_HINT})"
+            ) from exc
         raise ValueError(
             f"not a time: {text!r} (use ISO 8601 like 2026-01-31T12:00:00Z, or unix seconds)"
         ) from exc
@@ -97,6 +111,11 @@ def parse_time(text: str) -> datetime:
         raise ValueError(
             f"time out of range: {text!r} is not between years 1 and 9999 in UTC"
         ) from exc
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 node id``, ``2 node ids``, ``0 tiers``: a count with its noun in the right number."""
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
 
 
 def iso(moment: datetime) -> str:

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "noderr_deploy"
 
 # Lower layers never import higher ones. Within a layer, any direction without cycles.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "units", "redact", "keccak", "environment"),
+    ("errors", "units", "redact", "keccak", "_keccak", "environment"),
     ("cohorts", "nodeids"),
     ("config", "health"),
     ("rollback",),
@@ -34,7 +34,9 @@ def module_name(path: Path) -> str:
 
 
 def modules() -> dict[str, Path]:
-    return {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    # A compiled module (noderr_deploy._keccak) is known by its stub.
+    found = {module_name(path): path for path in PACKAGE.rglob("*.pyi")}
+    return found | {module_name(path): path for path in PACKAGE.rglob("*.py")}
 
 
 def imports(path: Path, known: set[str]) -> set[str]:

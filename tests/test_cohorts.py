@@ -152,7 +152,7 @@ def test_updater_divergence_warning() -> None:
     assert RolloutPlan(5, 25, 24).warnings() == []  # 5 + 100 >= 100
     assert RolloutPlan(0, 25, 24).warnings() == []  # exactly 100
     assert RolloutPlan(10, 20, 24).warnings() == [
-        "the node auto-updater never updates buckets 90..99 (10% of nodes): canary 10"
+        "the node auto-updater never updates buckets 90..99 (10% of buckets): canary 10"
         " + 4 x cohort 20 < 100, while the deployment engine places them in cohort4"
     ]
     assert RolloutPlan(1, 1, 1).updater_never_eligible_percent() == 95

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -115,9 +117,11 @@ def argv_of(command_line: str) -> list[str]:
 
 
 def readme_commands() -> list[str]:
+    # Troubleshooting's commands fail on purpose: its listing is run (below) instead.
+    text = README.replace(section("Troubleshooting"), "")
     return [
         line[2:]
-        for block in code_blocks(README)
+        for block in code_blocks(text)
         for line in joined_lines(block)
         if line.startswith("$ noderr ")
     ]
@@ -247,3 +251,124 @@ def test_the_quickstart_starts_with_the_demo_and_the_tests() -> None:
         path = ROOT / "scripts" / script
         assert path.is_file()
         assert path.stat().st_mode & 0o111, f"scripts/{script} is not executable"
+
+
+# ---- listings: the README's output is what the commands print ----
+#
+# Every console block that shows `$ noderr ...` is either run here, as one bash script in a
+# directory holding the example workspace (tiers.yaml, examples/, dockerfiles/), its output
+# (stdout and stderr, as a terminal shows them) compared with the block's output lines, or
+# listed in NOT_RUN_HERE with what it needs. A change of output fails until the README is
+# updated; a new listing fails until it is run or listed. `[...]` in a listing stands for
+# text cut: a line of its own for any number of lines, inside a line for part of it.
+
+# The start of the first command of each listing needing what this test does not start (the Docker
+# engine, a chain in a given state); the integration tests cover those commands.
+NOT_RUN_HERE = {
+    "$ scripts/demo": "the demo: a chain, the Docker engine and a build",
+    "$ pip install -e .": "an installation",
+    "$ noderr build --tier all --dry-run --version 1.4.0": "the Docker engine and registry",
+    # Run on anvil by tests/integration/test_readme_chain.py (cohort --tier, rollout status):
+    "$ export NODERR_RPC_URL=http://127.0.0.1:8545 NODERR_BEACON_ADDRESS=": "an example chain",
+    "$ noderr rollout status --tier oracle --block 5 --json": "the example chain (re-indented)",
+    "$ noderr rollout status --tier oracle --tier guardian --health health.jsonl": (
+        "the example chain"
+    ),
+    "$ noderr version node-042 --tier oracle --current 1.3.2": "tests/integration runs it",
+    "$ noderr rollback check --tier oracle --health exports/": "the example chain and exports",
+    "$ noderr --install-completion bash": "it would install into the user's shell",
+    "$ scripts/test": "the test suite itself",
+}
+
+HOME_IN_README = "/home/op/noderr-deploy"
+
+
+def console_listings() -> list[str]:
+    blocks = re.findall(r"^```console\n(.*?)^```", README, re.S | re.M)
+    return [b for b in blocks if any(line.startswith("$ ") for line in b.splitlines())]
+
+
+def first_command(block: str) -> str:
+    return next(line for line in block.splitlines() if line.startswith("$ "))
+
+
+LISTINGS = [b for b in console_listings() if not first_command(b).startswith(tuple(NOT_RUN_HERE))]
+
+
+def test_every_listing_is_run_or_says_why_not() -> None:
+    firsts = [first_command(b) for b in console_listings()]
+    for start in NOT_RUN_HERE:  # each entry still names a listing
+        assert any(f.startswith(start) for f in firsts), f"stale NOT_RUN_HERE entry {start!r}"
+    assert len(LISTINGS) >= 5
+    assert any(first_command(b).startswith("$ printf 'node-1") for b in LISTINGS)
+
+
+def script_and_expected(block: str) -> tuple[str, str]:
+    """The block's commands as a bash script, and its output lines."""
+    commands: list[str] = []
+    output: list[str] = []
+    continuing = False
+    for line in block.splitlines():
+        if line.startswith("$ ") or continuing:
+            text = line[2:] if line.startswith("$ ") and not continuing else line
+            commands.append(text)
+            continuing = line.rstrip().endswith("\\")
+        else:
+            output.append(line)
+    return "\n".join(commands) + "\n", "".join(f"{line}\n" for line in output)
+
+
+def listing_pattern(expected: str) -> re.Pattern[str]:
+    """``expected`` as a regex: exact but for ``[...]``."""
+    parts = []
+    for line in expected.splitlines(keepends=True):
+        if line.strip() == "[...]":
+            parts.append(r"(?:.*\n)*?")
+            continue
+        escaped = re.escape(line)
+        escaped = re.sub(r"\\\[\\\.\\\.\\\.\\\](?:\\ )+", r".*?\\s+", escaped)
+        parts.append(escaped.replace(r"\[\.\.\.\]", ".*?"))
+    return re.compile("".join(parts) + r"\Z")
+
+
+def run_listing(block: str, work: Path) -> tuple[str, str]:
+    for name in ("tiers.yaml", "examples", "dockerfiles"):
+        (work / name).symlink_to(ROOT / name)
+    script, expected = script_and_expected(block)
+    prelude = 'noderr() { "$PYTHON" -m noderr_deploy "$@"; }\nset +e\n'
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(work),
+        "PYTHON": sys.executable,
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "LC_ALL": "C.UTF-8",
+    }
+    done = subprocess.run(
+        ["bash", "-c", prelude + script],
+        cwd=work,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done.stdout, expected.replace(HOME_IN_README, str(work))
+
+
+@pytest.mark.parametrize("block", LISTINGS, ids=[first_command(b)[2:60] for b in LISTINGS])
+def test_listing_output_is_what_the_commands_print(block: str, tmp_path: Path) -> None:
+    actual, expected = run_listing(block, tmp_path)
+    assert listing_pattern(expected).match(actual), (
+        f"README listing out of date.\n--- README shows:\n{expected}--- the commands print:\n"
+        f"{actual}"
+    )
+
+
+def test_a_changed_output_fails_the_listing_test(tmp_path: Path) -> None:
+    block = "$ noderr cohort node-1 -q\nnode id  bucket  cohort\nnode-1   64      cohort3\n"
+    actual, expected = run_listing(block, tmp_path)
+    assert actual == "node id  bucket  cohort\nnode-1   63      cohort3\n"
+    assert not listing_pattern(expected).match(actual)
+    assert listing_pattern("a [...] z\n[...]\nend\n").match("a b c z\nx\ny\nend\n")

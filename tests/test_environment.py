@@ -50,7 +50,8 @@ def test_stdin_comes_from_the_environment() -> None:
 
 
 @pytest.mark.parametrize(
-    "command", [["cohort", "-f", "-"], ["rollback", "check", "--health", "-", "--version", "1.0.0"]]
+    "command",
+    [["cohort", "-f", "-", "-q"], ["rollback", "check", "--health", "-", "--version", "1.0.0"]],
 )
 def test_a_closed_stdin_is_one_error_line(command: list[str]) -> None:
     env, out, err = buffers(stdin=None)

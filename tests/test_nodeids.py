@@ -10,14 +10,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from noderr_deploy import nodeids
 from noderr_deploy.cohorts import buckets_of, count_buckets
 from noderr_deploy.errors import ExitCode, InputError
 from noderr_deploy.nodeids import _ranges, input_warnings, read_input, scan_ids, split_lines
 
-# workers=3 with no size threshold forces the forked, multi-range path on small inputs.
+# workers=3 with no size threshold forces the multi-range path on small inputs.
 SERIAL = {"workers": 1}
 PARALLEL = {"workers": 3, "parallel_min_bytes": 0}
 MODES = pytest.mark.parametrize("mode", [SERIAL, PARALLEL], ids=["serial", "parallel"])
+
+
+@pytest.fixture(params=["c-threads", "pysha3-fork"], autouse=True)
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs with the C extension's threads and with the forked fallback."""
+    if request.param == "pysha3-fork":
+        monkeypatch.setattr(nodeids, "bucket_lines", None)
+    elif nodeids.bucket_lines is None:
+        pytest.fail("noderr_deploy._keccak is not built (pip install -e . builds it)")
+    return str(request.param)
 
 
 @pytest.mark.parametrize(
@@ -85,9 +96,38 @@ def test_scan_counts_and_rows(mode: dict[str, int]) -> None:
 
 
 @MODES
-def test_empty_input_has_no_ids(mode: dict[str, int]) -> None:
-    scan = scan_ids(b"", "x", keep_rows=True, **mode)
-    assert (scan.total, scan.ids, scan.buckets, sum(scan.bucket_counts)) == (0, [], b"", 0)
+@pytest.mark.parametrize("keep_rows", [True, False])
+def test_an_empty_input_fails_like_blank_lines(mode: dict[str, int], keep_rows: bool) -> None:
+    with pytest.raises(InputError) as caught:
+        scan_ids(b"", "ids.txt", keep_rows=keep_rows, **mode)
+    assert caught.value.message == "ids.txt: empty input (no node ids; one node id per line)"
+    assert caught.value.exit_code == ExitCode.USAGE
+    with pytest.raises(InputError, match=r"^ids\.txt:1: empty line"):
+        scan_ids(b"\n\n", "ids.txt", keep_rows=keep_rows, **mode)
+
+
+@MODES
+def test_repeated_ids_are_found_and_counted_once(mode: dict[str, int]) -> None:
+    ids = [b"a", b"b", b"a", b"c", b"a", b"b"] + [f"n{i}".encode() for i in range(3000)]
+    scan = scan_ids(b"\n".join(ids), "x", keep_rows=False, **mode)
+    assert scan.total == len(ids)
+    assert scan.repeated == {b"a": 2, b"b": 1}
+    assert scan.repeats == 3
+    assert scan.unique_bucket_counts() == count_buckets(buckets_of(sorted(set(ids))))
+    assert scan_ids(b"a\nb\n", "x", keep_rows=False).repeated is None
+
+
+@pytest.mark.parametrize("bom", [b"\xff\xfe", b"\xfe\xff"])
+def test_a_utf16_file_gets_a_hint(bom: bytes) -> None:
+    data = bom + "node-1\nnode-2\n".encode("utf-16-le" if bom == b"\xff\xfe" else "utf-16-be")
+    with pytest.raises(InputError) as caught:
+        scan_ids(data, "ids.txt", keep_rows=False)
+    assert caught.value.message.startswith("ids.txt:1: invalid UTF-8 at byte 1 of the line")
+    assert "UTF-16 byte order mark" in caught.value.message
+    assert "iconv -f UTF-16 -t UTF-8" in caught.value.message
+    with pytest.raises(InputError) as other:
+        scan_ids(b"ok\n\xff\xfe\n", "ids.txt", keep_rows=False)
+    assert "UTF-16" not in other.value.message  # only a mark at the start is one
 
 
 @settings(max_examples=40, deadline=None)
@@ -96,6 +136,7 @@ def test_empty_input_has_no_ids(mode: dict[str, int]) -> None:
         st.text(
             st.characters(blacklist_characters="\n", blacklist_categories=["Cs"]), min_size=1
         ).filter(lambda s: s != "\r" and not s.endswith("\r")),
+        min_size=1,
         max_size=60,
     ),
     st.booleans(),
@@ -103,7 +144,7 @@ def test_empty_input_has_no_ids(mode: dict[str, int]) -> None:
 )
 def test_parallel_equals_serial(ids: list[str], crlf: bool, final_newline: bool) -> None:
     end = "\r\n" if crlf else "\n"
-    text = end.join(ids) + (end if final_newline and ids else "")
+    text = end.join(ids) + (end if final_newline else "")
     data = text.encode("utf-8")
     serial = scan_ids(data, "x", keep_rows=True, workers=1)
     parallel = scan_ids(data, "x", keep_rows=True, workers=3, parallel_min_bytes=0)
@@ -128,6 +169,8 @@ def test_read_input(tmp_path: Path) -> None:
         read_input(str(tmp_path / "nope.txt"))
     with pytest.raises(InputError, match="cannot read"):
         read_input(str(tmp_path))
+    with pytest.raises(InputError, match=r"^--file: the path is empty"):
+        read_input("")
 
 
 def test_byte_order_mark_is_kept_and_warned_about() -> None:

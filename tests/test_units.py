@@ -31,15 +31,49 @@ def test_bad_durations(text: str) -> None:
         ("2026-01-31T12:00:00", datetime(2026, 1, 31, 12, tzinfo=UTC)),
         ("1769860800", datetime(2026, 1, 31, 12, tzinfo=UTC)),
         ("1769860800.5", datetime(2026, 1, 31, 12, 0, 0, 500000, tzinfo=UTC)),
+        # Compact numbers: fewer than 10 digits are ISO 8601 basic dates, not seconds.
+        ("20260301", datetime(2026, 3, 1, tzinfo=UTC)),
+        ("20260301T120000Z", datetime(2026, 3, 1, 12, tzinfo=UTC)),
+        ("0000000001", datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)),
+        ("100.", datetime(1970, 1, 1, 0, 1, 40, tzinfo=UTC)),
+        (".5", datetime(1970, 1, 1, 0, 0, 0, 500000, tzinfo=UTC)),
+        (" 1769860800 ", datetime(2026, 1, 31, 12, tzinfo=UTC)),
     ],
 )
 def test_times(text: str, expected: datetime) -> None:
     assert parse_time(text) == expected
 
 
-@pytest.mark.parametrize("text", ["yesterday", "2026-13-01T00:00:00Z", "1e400"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yesterday",
+        "2026-13-01T00:00:00Z",
+        "1e400",
+        "0x10",
+        "",
+        "1_772_366_400",
+        "nan",
+        "inf",
+        "\uff11\uff17\uff17\uff12\uff13\uff16\uff16\uff14\uff10\uff10",
+    ],
+)
 def test_bad_times(text: str) -> None:
-    with pytest.raises(ValueError, match=r"not a time|out of range"):
+    with pytest.raises(ValueError, match=r"^not a time: "):
+        parse_time(text)
+
+
+@pytest.mark.parametrize("text", ["2026", "0", "123456789", "-5", "20261301", "2026030"])
+def test_short_numbers_are_not_seconds(text: str) -> None:
+    with pytest.raises(ValueError, match=r"fewer than 10 digits is neither an ISO 8601 date"):
+        parse_time(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["99999999999999999999", "-99999999999", "9" * 400 + ".5", "253402300800"]
+)
+def test_huge_numbers_are_out_of_range(text: str) -> None:
+    with pytest.raises(ValueError, match=r"^unix time out of range: .*years 1\.\.9999"):
         parse_time(text)
 
 

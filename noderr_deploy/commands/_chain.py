@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
 
 from noderr_deploy.errors import UsageError
@@ -19,6 +20,54 @@ if TYPE_CHECKING:
     from noderr_deploy.config.schema import Config
 
 _PANEL = "Chain"
+
+_AMBIENT = "noderr.ambient_problems"
+
+
+class _Ambient(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.3
+    """A value that is checked only when the chain is read.
+
+    ``NODERR_CHAIN_ID=base-sepolia`` exported for one tool must not break ``noderr cohort``
+    or ``noderr rollback check`` offline: a value that does not convert is recorded in the
+    context and reported by :func:`chain_settings`, which only the runs that read the chain
+    call (click tells where a value came from only after converting it, so the command
+    line and the environment are treated alike here and told apart in the message).
+    """
+
+    def __init__(self, inner: click.ParamType[Any], envvar: str) -> None:
+        self.inner = inner
+        self.envvar = envvar
+        self.name = inner.name
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> object:
+        try:
+            return self.inner.convert(value, param, ctx)
+        except click.BadParameter as exc:
+            if ctx is None or param is None or param.name is None:
+                raise
+            flag = param.opts[0] if param.opts else param.name
+            problems = ctx.meta.setdefault(_AMBIENT, {})
+            # IntRange says "not a valid integer range" of a word: the range is not the point.
+            message = exc.message.replace("valid integer range", "valid integer")
+            message = message.replace("valid float range", "valid float")
+            problems[param.name] = (flag, self.envvar, value, message)
+            return None
+
+
+def _ambient_problem() -> None:
+    """Raise the first value of a chain option that did not convert (see :class:`_Ambient`)."""
+    ctx = click.get_current_context(silent=True)
+    problems = ctx.meta.get(_AMBIENT) if ctx is not None else None
+    if not problems or ctx is None:
+        return
+    name, (flag, envvar, value, message) = next(iter(problems.items()))
+    source = ctx.get_parameter_source(name)
+    if source is not None and source.name == "ENVIRONMENT":
+        raise UsageError(f"{envvar}={value!r} (needed to read the chain): {message}")
+    raise UsageError(f"{flag}: {message}")
+
 
 RpcUrlOption = Annotated[
     str | None,
@@ -49,7 +98,7 @@ ChainIdOption = Annotated[
         "--chain-id",
         envvar="NODERR_CHAIN_ID",
         show_envvar=True,
-        min=1,
+        click_type=_Ambient(click.IntRange(min=1), "NODERR_CHAIN_ID"),
         help="Fail unless the endpoint serves this chain. Default: tiers.yaml beacon.chain_id.",
         rich_help_panel=_PANEL,
     ),
@@ -70,7 +119,7 @@ TimeoutOption = Annotated[
         "--timeout",
         envvar="NODERR_RPC_TIMEOUT",
         show_envvar=True,
-        min=0.1,
+        click_type=_Ambient(click.FloatRange(min=0.1), "NODERR_RPC_TIMEOUT"),
         help="Seconds allowed for all RPC requests together (up to 3 attempts each)."
         "  [default: 10]",
         rich_help_panel=_PANEL,
@@ -104,6 +153,7 @@ def chain_settings(
         parse_block,
     )
 
+    _ambient_problem()
     file = config.beacon if config is not None else None
     where = f" or beacon.{{}} in {config.path}" if config is not None else " or a tiers.yaml"
     url = rpc_url or (file.rpc_url if file else None)
@@ -141,11 +191,13 @@ def select_tiers(config: Config | None, names: Sequence[str]) -> list[tuple[str,
     known = dict(DEFAULT_TIERS)
     out = []
     for name in names or [n for n, _ in DEFAULT_TIERS]:
-        if name.lower() not in known:
+        # The same rule as Config.tier: names match regardless of case.
+        folded = name.casefold()
+        if folded not in known:
             raise UsageError(
                 f"unknown tier {name!r} (no tiers.yaml; known beacon tiers: {', '.join(known)})"
             )
-        out.append((name.lower(), known[name.lower()]))
+        out.append((folded, known[folded]))
     return out
 
 

@@ -41,6 +41,30 @@ QuietOption = Annotated[
 ]
 
 
+def complete_tier(ctx: typer.Context, param: object, incomplete: str) -> list[str]:
+    """Tab completion of tier names: the tiers of the tiers.yaml this command would read
+    (``--config`` typed so far, ``NODERR_CONFIG``, else discovery), or the beacon's three
+    slots without one. Reads only the file's top-level ``tiers`` keys, with libyaml, and
+    never fails: a broken file completes nothing."""
+    names = ["validator", "guardian", "oracle"]
+    try:
+        from noderr_deploy.config.locate import find_config
+
+        explicit = ctx.params.get("config") or environment(ctx).environ.get("NODERR_CONFIG")
+        path = find_config(explicit)
+        if path is not None:
+            import yaml
+
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            document = yaml.load(path.read_bytes(), Loader=loader)
+            tiers = document.get("tiers") if isinstance(document, dict) else None
+            names = [str(n) for n in tiers] if isinstance(tiers, dict) else []
+    except Exception:
+        return []
+    folded = incomplete.casefold()
+    return [n for n in names if n.casefold().startswith(folded)]
+
+
 def environment(ctx: typer.Context) -> Environment:
     """This run's :class:`Environment`, built once by the CLI (or here, the first time a
     command runs outside it)."""

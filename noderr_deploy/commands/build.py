@@ -16,6 +16,7 @@ from noderr_deploy.commands._options import (
     ConfigOption,
     JsonOption,
     QuietOption,
+    complete_tier,
     environment,
     load,
 )
@@ -32,7 +33,12 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
     ctx: typer.Context,
     tier: Annotated[
         list[str] | None,
-        typer.Option("--tier", "-t", help="Tier to build (repeatable); built in extends order."),
+        typer.Option(
+            "--tier",
+            "-t",
+            help="Tier to build (repeatable); built in extends order.",
+            shell_complete=complete_tier,
+        ),
     ] = None,
     all_tiers: Annotated[bool, typer.Option("--all", help="Build every tier.")] = False,
     version: Annotated[

@@ -22,6 +22,8 @@ from noderr_deploy.commands._chain import (
 from noderr_deploy.commands._options import (
     ConfigOption,
     JsonOption,
+    QuietOption,
+    complete_tier,
     environment,
     plan_flag_names,
 )
@@ -48,6 +50,7 @@ _TierOption = Annotated[
     typer.Option(
         "--tier",
         "-t",
+        shell_complete=complete_tier,
         help="Take the publish time from this tier's current version on the VersionBeacon"
         " (and the plan from its rolloutConfig).",
         rich_help_panel="Chain",
@@ -112,8 +115,9 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
         typer.Option(
             "--published-at",
             metavar="TIME",
-            help="When the version was published (ISO 8601 or unix seconds): adds each"
-            " node's activation time and whether it is active.",
+            help="When the version was published (ISO 8601, e.g. 2026-03-01T12:00:00Z or"
+            " 20260301; or unix seconds: a number of at least 10 digits or with a decimal"
+            " point): adds each node's activation time and whether it is active.",
         ),
     ] = None,
     at: Annotated[
@@ -143,8 +147,13 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
     json_: JsonOption = False,
     summary: Annotated[
         bool,
-        typer.Option("--summary", help="Print nodes and percentages per cohort instead of rows."),
+        typer.Option(
+            "--summary",
+            help="Print nodes and percentages per cohort instead of rows (a repeated id"
+            " counts once).",
+        ),
     ] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Show the rollout cohort of node ids: keccak256(utf8(id)) mod 100.
 
@@ -203,7 +212,9 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
         timeout=timeout,
     )
     source = resolve(flags, published_at=published_at, config=config, chain=chain)
-    run(environment(ctx), source, node_ids or [], file, fmt=fmt, summary=summary, at=at)
+    env = environment(ctx)
+    env.quiet = quiet
+    run(env, source, node_ids or [], file, fmt=fmt, summary=summary, at=at)
 
 
 def _format(format_: Format | None, json_: bool) -> Format:
@@ -254,10 +265,10 @@ def run(
 ) -> None:
     """Bucket the ids and write the result (stdout) and warnings (stderr)."""
 
-    from noderr_deploy.cohorts import assignments, buckets_of, count_buckets
     from noderr_deploy.errors import UsageError
     from noderr_deploy.ui import cohort as render
     from noderr_deploy.ui.output import Output
+    from noderr_deploy.units import count
 
     chain = source.chain
     # With --tier, a tier without a published version is the chain's state, not a usage
@@ -277,17 +288,25 @@ def run(
 
         out.info(chain_line(source))
         warnings += chain.notes()
-    if file is not None:
-        from noderr_deploy.nodeids import input_warnings, read_input, scan_ids
-
-        data, name = read_input(file, env.stdin)
-        warnings += input_warnings(data, name)
-        scan = scan_ids(data, name, keep_rows=not summary)
-        ids, buckets, bucket_counts = scan.ids, scan.buckets, scan.bucket_counts
     else:
-        ids = [_utf8(node_id, i) for i, node_id in enumerate(node_ids, start=1)]
-        buckets = buckets_of(ids)
-        bucket_counts = count_buckets(buckets)
+        line = plan_line(source)
+        if line:
+            out.info(line)
+    ids, buckets, bucket_counts, total, name, repeated = _read_ids(
+        env, node_ids, file, summary, warnings
+    )
+    if repeated:
+        repeats = sum(repeated.values())
+        what = "counted once in the summary" if summary else "each repeat gets its row"
+        warnings.append(
+            f"{name}: {count(repeats, 'repeated node id')}"
+            f" ({count(len(repeated), 'id')} given more than once): {what}"
+        )
+    if not summary and fmt == Format.table and total > render.TABLE_MAX_ROWS:
+        raise UsageError(
+            f"--format table shows at most {render.TABLE_MAX_ROWS:,} node ids and {name}"
+            f" holds {total:,}: use --format csv or jsonl (which stream), or --summary"
+        )
     for warning in warnings:
         out.warn(warning)
 
@@ -297,9 +316,53 @@ def run(
         render.write_summary(out, fmt, document, plan)
         return
     assert ids is not None and buckets is not None  # rows were asked for
-    rows = assignments(ids, buckets, plan, published, moment)
     single = file is None and len(node_ids) == 1
-    render.write_rows(out, fmt, rows, single=single, with_times=published is not None)
+    render.write_rows(
+        out, fmt, ids, buckets, plan=plan, published_at=published, at=moment, single=single
+    )
+
+
+def _read_ids(
+    env: Environment, node_ids: list[str], file: str | None, summary: bool, warnings: list[str]
+) -> tuple[list[bytes] | None, bytes | None, list[int], int, str, dict[bytes, int] | None]:
+    """The ids (UTF-8), their buckets, the bucket counts (repeats once with ``summary``),
+    how many ids, where they came from, and the repeated ones; input warnings are added."""
+    from collections import Counter
+
+    from noderr_deploy.cohorts import buckets_of, count_buckets
+
+    if file is not None:
+        from noderr_deploy.nodeids import input_warnings, read_input, scan_ids
+
+        data, name = read_input(file, env.stdin)
+        warnings += input_warnings(data, name)
+        scan = scan_ids(data, name, keep_rows=not summary)
+        counts = scan.unique_bucket_counts() if summary else scan.bucket_counts
+        return scan.ids, scan.buckets, counts, scan.total, name, scan.repeated
+    ids = [_utf8(node_id, i) for i, node_id in enumerate(node_ids, start=1)]
+    buckets = buckets_of(ids)
+    repeated = {raw: n - 1 for raw, n in Counter(ids).items() if n > 1} or None
+    counts = count_buckets(buckets_of(list(dict.fromkeys(ids))) if summary else buckets)
+    return ids, buckets, counts, len(ids), "the arguments", repeated
+
+
+def plan_line(source: RolloutSource) -> str | None:
+    """Which tiers.yaml supplied (part of) the plan, for stderr; None when none did."""
+    from noderr_deploy.chain.source import DEFAULT
+
+    p = source.plan
+    origins = list(dict.fromkeys(source.origins.values()))
+    files = [o for o in origins if o != DEFAULT and not o.startswith(("-", "NODERR_"))]
+    if not files:
+        return None
+    others = [o for o in origins if o not in files]
+    line = (
+        f"plan {p.canary_percentage}/{p.cohort_percentage}/{p.cohort_delay_hours:g}"
+        f" (canary/cohort %/delay h) from {', '.join(files)}"
+    )
+    if others:
+        line += " and " + ", ".join("defaults" if o == DEFAULT else o for o in others)
+    return line
 
 
 def _utf8(node_id: str, position: int) -> bytes:

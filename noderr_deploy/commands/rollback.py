@@ -22,6 +22,7 @@ from noderr_deploy.commands._options import (
     ConfigOption,
     JsonOption,
     QuietOption,
+    complete_tier,
     environment,
     plan_flag_names,
 )
@@ -85,6 +86,7 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         typer.Option(
             "--tier",
             "-t",
+            shell_complete=complete_tier,
             help="Evaluate this tier's current version on the VersionBeacon, with its on-chain"
             " rollout plan (needs --rpc-url and --beacon, or beacon: in tiers.yaml)."
             " --version still chooses the version; --canary/--cohort-size contradict it.",

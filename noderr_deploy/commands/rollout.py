@@ -22,6 +22,7 @@ from noderr_deploy.commands._options import (
     ConfigOption,
     JsonOption,
     QuietOption,
+    complete_tier,
     environment,
     load_optional,
 )
@@ -59,7 +60,10 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
     tier: Annotated[
         list[str] | None,
         typer.Option(
-            "--tier", "-t", help="Tier from tiers.yaml (repeatable). Default: every tier."
+            "--tier",
+            "-t",
+            help="Tier from tiers.yaml (repeatable). Default: every tier.",
+            shell_complete=complete_tier,
         ),
     ] = None,
     at: AtOption = None,

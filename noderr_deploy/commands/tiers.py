@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from noderr_deploy.commands._options import ConfigOption, JsonOption, environment, load
+from noderr_deploy.commands._options import (
+    ConfigOption,
+    JsonOption,
+    QuietOption,
+    environment,
+    load,
+)
 from noderr_deploy.ui.output import Output
 from noderr_deploy.units import format_size
 
@@ -45,6 +51,7 @@ def tiers(
         ),
     ] = False,
     json_: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """List the tiers resolved from tiers.yaml (inheritance applied, parents first).
 
@@ -57,12 +64,34 @@ def tiers(
         noderr tiers --check -c deploy/tiers.yaml
     """
     from noderr_deploy.config.schema import check_workspace
+    from noderr_deploy.errors import ConfigError
+    from noderr_deploy.units import count
 
-    out = Output.of(environment(ctx))
+    env = environment(ctx)
+    env.quiet = quiet
+    out = Output.of(env)
+    if check and json_:
+        # A result object either way: {"config", "valid", "tiers", "problems"}; exit 2 (and
+        # the error line on stderr) when invalid.
+        try:
+            cfg = load(config)
+            check_workspace(cfg)
+        except ConfigError as exc:
+            from noderr_deploy.config.locate import find_config
+
+            try:
+                path: str | None = str(find_config(config))
+            except ConfigError:
+                path = None  # the file named does not exist
+            problems = [exc.message, *exc.details]
+            out.json({"config": path, "valid": False, "tiers": None, "problems": problems})
+            raise
+        out.json({"config": str(cfg.path), "valid": True, "tiers": len(cfg.tiers), "problems": []})
+        return
     cfg = load(config)
     if check:
         check_workspace(cfg)
-        out.info(f"{cfg.path}: {len(cfg.tiers)} tiers, all package directories present")
+        out.info(f"{cfg.path}: {count(len(cfg.tiers), 'tier')}, all package directories present")
         return
     if json_:
         out.json(config_json(cfg))

@@ -21,6 +21,7 @@ from noderr_deploy.commands._options import (
     ConfigOption,
     JsonOption,
     QuietOption,
+    complete_tier,
     environment,
     load_optional,
 )
@@ -31,7 +32,12 @@ from noderr_deploy.ui.output import Output
 def version(  # noqa: PLR0917 - typer passes options as arguments
     ctx: typer.Context,
     node_id: Annotated[str, typer.Argument(help="The node's id, hashed byte-exact.")],
-    tier: Annotated[str, typer.Option("--tier", "-t", help="The node's tier (tiers.yaml).")],
+    tier: Annotated[
+        str,
+        typer.Option(
+            "--tier", "-t", help="The node's tier (tiers.yaml).", shell_complete=complete_tier
+        ),
+    ],
     current: Annotated[
         str | None,
         typer.Option("--current", help="The versionString the node runs now."),

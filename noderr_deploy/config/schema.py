@@ -264,9 +264,13 @@ class Config:
     health: HealthSettings = field(default_factory=HealthSettings)
 
     def tier(self, name: str) -> Tier:
-        for tier in self.tiers:
-            if tier.name == name:
-                return tier
+        """The tier called ``name``. Tier names match regardless of case, as they do
+        without a tiers.yaml (``ORACLE`` is ``oracle``); an exact match wins should two
+        tiers differ only in case."""
+        matches = [t for t in self.tiers if t.name.casefold() == name.casefold()]
+        exact = [t for t in matches if t.name == name]
+        if exact or len(matches) == 1:
+            return (exact or matches)[0]
         known = ", ".join(t.name for t in self.tiers)
         raise ConfigError(f"unknown tier {name!r} in {self.path} (known tiers: {known})")
 

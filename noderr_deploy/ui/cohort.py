@@ -1,38 +1,189 @@
 """Rendering of ``noderr cohort`` results: rows and summaries in every output format.
 
-Row formats stream, so a million ids never sit in memory as JSON or CSV text.
+Row formats stream in chunks, so a million ids never sit in memory as JSON or CSV text.
+Everything but the id in a row depends only on the id's bucket (its cohort, activation
+time and activity), so each format renders the 100 possible row tails once and a chunk of
+rows is two C-level maps and a join; only ids that need escaping (quotes, commas, control
+characters) take a per-id path.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from itertools import chain, compress, repeat
 from typing import IO, Any
 
 from noderr_deploy.cohorts import COHORTS, Assignment, RolloutPlan, phase, schedule
+from noderr_deploy.keccak import marked
 from noderr_deploy.ui.output import Output
-from noderr_deploy.units import iso
+from noderr_deploy.units import count, iso
 
 ROW_KEYS = ("nodeId", "bucket", "cohort", "activatesAt", "active")
 
+TABLE_MAX_ROWS = 10_000
+"""``--format table`` lays out whole columns: above this many ids it refuses (csv streams)."""
+
+_CHUNK = 1 << 16
+# An id needs the slow path in CSV when it holds a delimiter, a quote or a line break (a
+# lone CR included: csv readers end a record there, and Python's writer quotes only the
+# characters of its own line terminator); in JSON when it holds a quote, a backslash or a
+# control character.
+_CSV_SPECIAL = re.compile(rb'[,"\r\n]')
+_JSON_SPECIAL = re.compile(rb'[\x00-\x1f"\\]')
+_SEPARATOR = b"\x7f"  # special to neither format
+
 
 def write_rows(
-    out: Output, fmt: str, rows: Iterable[Assignment], *, single: bool, with_times: bool
+    out: Output,
+    fmt: str,
+    ids: Sequence[bytes],
+    buckets: bytes,
+    *,
+    plan: RolloutPlan,
+    published_at: datetime | None,
+    at: datetime,
+    single: bool,
 ) -> None:
-    """Rows in ``fmt``; ``single`` makes JSON one object instead of a list of one."""
-    if fmt == "json":
-        if single:
+    """Rows of UTF-8 ``ids`` and their ``buckets`` in ``fmt``; ``single`` makes JSON one
+    object instead of a list of one. ``table`` takes at most :data:`TABLE_MAX_ROWS`."""
+    if fmt == "table" or (fmt == "json" and single):
+        from noderr_deploy.cohorts import assignments
+
+        rows = assignments(ids, buckets, plan, published_at, at)
+        if fmt == "json":
             out.json(row_json(next(iter(rows))))
         else:
-            write_json_list(out.stdout, rows)
+            write_table(out, rows, with_times=published_at is not None)
+        return
+    tails = row_tails(fmt, plan, published_at, at)
+    if fmt == "csv":
+        chunks: Iterator[bytes] = _csv_chunks(ids, buckets, tails)
+        head = ",".join(ROW_KEYS).encode() + b"\n"
     elif fmt == "jsonl":
-        write_jsonl(out.stdout, rows)
-    elif fmt == "csv":
-        write_csv(out.stdout, rows)
+        chunks = _json_chunks(ids, buckets, tails, b"\n")
+        head = b""
     else:
-        write_table(out, rows, with_times=with_times)
+        chunks = _json_list(ids, buckets, tails)
+        head = b""
+    _write_bytes(out.stdout, head, chunks)
+
+
+def row_tails(
+    fmt: str, plan: RolloutPlan, published_at: datetime | None, at: datetime
+) -> list[bytes]:
+    """What follows the id in a row of each bucket 0..99, in ``fmt`` (csv, or JSON)."""
+    table = plan.cohort_table()
+    when: dict[str, tuple[str | None, bool | None]] = dict.fromkeys(COHORTS, (None, None))
+    if published_at is not None:
+        when = {e.cohort: (iso(e.activates_at), e.active) for e in schedule(plan, published_at, at)}
+    tails = []
+    for value in range(100):
+        name = table[value]
+        start, active = when[name]
+        if fmt == "csv":
+            flag = "" if active is None else ("true" if active else "false")
+            tail = f",{value},{name},{start or ''},{flag}\n"
+        else:
+            rest = json.dumps(
+                {"bucket": value, "cohort": name, "activatesAt": start, "active": active}
+            )
+            tail = ", " + rest[1:]
+        tails.append(tail.encode())
+    return tails
+
+
+def csv_field(raw: bytes) -> bytes:
+    """An id as a CSV field: quoted (quotes doubled) when :data:`_CSV_SPECIAL` says so."""
+    if _CSV_SPECIAL.search(raw):
+        return b'"' + raw.replace(b'"', b'""') + b'"'
+    return raw
+
+
+def _chunks(ids: Sequence[bytes], buckets: bytes) -> Iterator[tuple[Sequence[bytes], bytes]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK], buckets[start : start + _CHUNK]
+
+
+def _table(pattern: re.Pattern[bytes]) -> bytes:
+    return bytes(1 if pattern.fullmatch(bytes([b])) else 0 for b in range(256))
+
+
+_TABLES = {_CSV_SPECIAL: _table(_CSV_SPECIAL), _JSON_SPECIAL: _table(_JSON_SPECIAL)}
+
+
+def _special(part: Sequence[bytes], pattern: re.Pattern[bytes]) -> Sequence[int]:
+    """Indices of the ids of ``part`` that hold a byte ``pattern`` (one class) matches."""
+    if not pattern.search(_SEPARATOR.join(part)):
+        return ()
+    if marked is not None:  # the C extension: one pass over the bytes, no Python per id
+        return marked(part, _TABLES[pattern])
+    return list(compress(range(len(part)), map(pattern.search, part)))
+
+
+def _csv_chunks(ids: Sequence[bytes], buckets: bytes, tails: list[bytes]) -> Iterator[bytes]:
+    for part, values in _chunks(ids, buckets):
+        fields = part
+        special = _special(part, _CSV_SPECIAL)
+        if special:
+            fields = list(part)
+            for i in special:
+                fields[i] = csv_field(part[i])
+        # One join over (id, tail) pairs: no concatenated bytes object per row.
+        yield b"".join(
+            chain.from_iterable(zip(fields, map(tails.__getitem__, values), strict=True))
+        )
+
+
+def _json_inner(raw: bytes) -> bytes:
+    """The id as the inside of a JSON string (escaped, without the quotes)."""
+    return json.dumps(raw.decode("utf-8"), ensure_ascii=False).encode()[1:-1]
+
+
+def _json_chunks(
+    ids: Sequence[bytes], buckets: bytes, tails: list[bytes], end: bytes
+) -> Iterator[bytes]:
+    """Rows as JSON objects, each followed by ``end``, a chunk at a time."""
+    prefix = repeat(b'{"nodeId": "')
+    closed = [b'"' + tail + end for tail in tails]
+    for part, values in _chunks(ids, buckets):
+        inner = part
+        special = _special(part, _JSON_SPECIAL)
+        if special:
+            inner = list(part)
+            for i in special:
+                inner[i] = _json_inner(part[i])
+        yield b"".join(
+            chain.from_iterable(zip(prefix, inner, map(closed.__getitem__, values), strict=False))
+        )
+
+
+def _json_list(ids: Sequence[bytes], buckets: bytes, tails: list[bytes]) -> Iterator[bytes]:
+    """A JSON list, one object per line."""
+    separator = b",\n  "
+    first = True
+    for block in _json_chunks(ids, buckets, tails, separator):
+        yield (b"[\n  " if first else separator) + block[: -len(separator)]
+        first = False
+    yield b"[]\n" if first else b"\n]\n"
+
+
+def _write_bytes(stream: IO[str], head: bytes, chunks: Iterable[bytes]) -> None:
+    """Write UTF-8 bytes to a text stream: through its buffer when it has one."""
+    binary = getattr(stream, "buffer", None)
+    stream.flush()
+    if binary is not None:
+        binary.write(head)
+        for chunk in chunks:
+            binary.write(chunk)
+        binary.flush()
+        return
+    stream.write(head.decode("utf-8"))
+    for chunk in chunks:
+        stream.write(chunk.decode("utf-8"))
 
 
 def write_summary(out: Output, fmt: str, document: dict[str, Any], plan: RolloutPlan) -> None:
@@ -56,37 +207,6 @@ def row_json(row: Assignment) -> dict[str, Any]:
         "activatesAt": iso(row.activates_at) if row.activates_at is not None else None,
         "active": row.active,
     }
-
-
-def write_json_list(stream: IO[str], rows: Iterable[Assignment]) -> None:
-    """A JSON list, one object per line, written as it goes."""
-    stream.write("[")
-    separator = "\n  "
-    for row in rows:
-        stream.write(separator + json.dumps(row_json(row), ensure_ascii=False))
-        separator = ",\n  "
-    stream.write("\n]\n" if separator != "\n  " else "]\n")
-
-
-def write_jsonl(stream: IO[str], rows: Iterable[Assignment]) -> None:
-    for row in rows:
-        stream.write(json.dumps(row_json(row), ensure_ascii=False) + "\n")
-
-
-def write_csv(stream: IO[str], rows: Iterable[Assignment]) -> None:
-    """CSV with a header; ids holding commas, quotes or spaces are quoted by the csv module."""
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(ROW_KEYS)
-    for row in rows:
-        writer.writerow(
-            (
-                row.node_id,
-                row.bucket,
-                row.cohort,
-                iso(row.activates_at) if row.activates_at is not None else "",
-                "" if row.active is None else ("true" if row.active else "false"),
-            )
-        )
 
 
 def write_table(out: Output, rows: Iterable[Assignment], with_times: bool) -> None:
@@ -164,7 +284,7 @@ def write_summary_table(out: Output, document: dict[str, Any], plan: RolloutPlan
     total_row: list[str | int | bool | None] = ["total", "0-99", document["total"], share]
     rows.append(total_row + ([None, None] if timed else []))
     title = (
-        f"{document['total']} node ids; canary {plan.canary_percentage}%,"
+        f"{count(document['total'], 'node id')}; canary {plan.canary_percentage}%,"
         f" cohort {plan.cohort_percentage}%, delay {plan.cohort_delay_hours:g} h"
     )
     if timed:
@@ -173,7 +293,9 @@ def write_summary_table(out: Output, document: dict[str, Any], plan: RolloutPlan
 
 
 def write_summary_csv(stream: IO[str], document: dict[str, Any]) -> None:
+    """``cohort,nodes,percent``; percentages always with two decimals (``25.00``)."""
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(("cohort", "nodes", "percent"))
     for name in COHORTS:
-        writer.writerow((name, document["cohorts"][name], document["percentages"][name]))
+        percent = f"{document['percentages'][name]:.2f}"
+        writer.writerow((name, document["cohorts"][name], percent))

@@ -11,13 +11,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from noderr_deploy.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
 UPDATER_WARNING = (
-    "warning: the node auto-updater never updates buckets 90..99 (10% of nodes): canary 10"
+    "warning: the node auto-updater never updates buckets 90..99 (10% of buckets): canary 10"
     " + 4 x cohort 20 < 100, while the deployment engine places them in cohort4\n"
 )
 
@@ -152,7 +154,7 @@ def test_jsonl() -> None:
 
 def test_csv_quotes_commas_quotes_and_keeps_spaces() -> None:
     ids = ['a,"b"', " node-1 ", "nœud 🚀"]
-    out = ok(*ids, "--format", "csv", "--published-at", "0", "--at", "0")
+    out = ok(*ids, "--format", "csv", "--published-at", "0.0", "--at", "0.0")
     lines = out.splitlines()
     assert lines[0] == "nodeId,bucket,cohort,activatesAt,active"
     assert lines[1].startswith('"a,""b""",')
@@ -512,4 +514,196 @@ def test_cohort_imports_nothing_heavy(where: str, isolated: Path) -> None:
         check=True,
     )
     assert done.stdout == "node id  bucket  cohort\nnode-1   63      cohort3\n"
-    assert done.stderr == "[]\n"
+    plan = f"plan 5/25/24 (canary/cohort %/delay h) from {REPO / 'tiers.yaml'}\n"
+    assert done.stderr == (plan if where == "repo" else "") + "[]\n"
+
+
+# -- issue 17: what a careful user tripped on -------------------------------------------------
+
+
+def test_compact_dates_are_iso_basic_and_only_long_numbers_are_seconds() -> None:
+    rows = json.loads(ok("node-2", "x", "--json", "--published-at", "20260301", "--at", "20260303"))
+    assert rows[0]["activatesAt"] == "2026-03-03T00:00:00Z"
+    assert rows[0]["active"] is True
+    seconds = json.loads(
+        ok("node-2", "--json", "--published-at", "1772366400", "--at", "1772366400.5")
+    )
+    assert seconds["activatesAt"] == "2026-03-03T12:00:00Z"
+    assert "fewer than 10 digits" in fails("x", "--published-at", "2026-03-01", "--at", "2026")
+    assert fails("x", "--published-at", "99999999999999").startswith(
+        "error: --published-at: unix time out of range: '99999999999999'"
+    )
+
+
+def test_ambient_chain_settings_never_break_an_offline_run() -> None:
+    env = {"NODERR_RPC_TIMEOUT": "abc", "NODERR_CHAIN_ID": "base-sepolia"}
+    assert ok("node-1", env=env) == "node id  bucket  cohort\nnode-1   63      cohort3\n"
+    assert ok("node-1", "--summary", "--json", env=env).startswith("{")
+    # Once the chain is read they matter, and the message names the variable.
+    assert fails("node-1", "--rpc-url", DEAD_RPC, "--beacon", BEACON, env=env) == (
+        "error: NODERR_CHAIN_ID='base-sepolia' (needed to read the chain):"
+        " 'base-sepolia' is not a valid integer.\n"
+    )
+    assert fails("node-1", "--rpc-url", DEAD_RPC, "--beacon", BEACON, "--timeout", "x") == (
+        "error: --timeout: 'x' is not a valid float.\n"
+    )
+
+
+def test_rollback_check_offline_ignores_ambient_chain_settings() -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            *("rollback", "check", "--health", str(REPO / "examples/health/reports.jsonl")),
+            *("--version", "1.4.2", "--at", "2026-11-26T12:20:00Z", "--json", "-q"),
+        ],
+        env={"NODERR_RPC_TIMEOUT": "abc", "NODERR_CHAIN_ID": "base-sepolia"},
+    )
+    assert result.exit_code == 3, result.stderr
+    assert json.loads(result.stdout)["verdict"] == "rollback"
+
+
+def test_repeated_ids_count_once_in_the_summary(isolated: Path) -> None:
+    path = isolated / "ids.txt"
+    path.write_bytes(b"node-1\nnode-2\nnode-1\nnode-1\n")
+    result = run("-f", str(path), "--summary", "--json")
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert document["total"] == 2
+    warning = (
+        f"{path}: 2 repeated node ids (1 id given more than once): counted once in the summary"
+    )
+    assert result.stderr == f"warning: {warning}\n"  # type: ignore[attr-defined]
+    assert document["warnings"] == [warning]
+    rows = run("-f", str(path), "--format", "jsonl")
+    assert len(rows.stdout.splitlines()) == 4  # type: ignore[attr-defined]
+    assert "each repeat gets its row" in rows.stderr  # type: ignore[attr-defined]
+
+
+def test_empty_file_and_empty_path(isolated: Path) -> None:
+    (isolated / "empty.txt").write_bytes(b"")
+    assert fails("-f", "empty.txt", "--summary") == (
+        "error: empty.txt: empty input (no node ids; one node id per line)\n"
+    )
+    assert fails("-f", "-", stdin=b"") == (
+        "error: <stdin>: empty input (no node ids; one node id per line)\n"
+    )
+    assert fails("-f", "") == "error: --file: the path is empty (give a file, or '-' for stdin)\n"
+
+
+def test_offline_runs_name_the_tiers_yaml_unless_quiet(isolated: Path) -> None:
+    config = isolated / "tiers.yaml"
+    config.write_text("rollout: {canary_percentage: 10}\n")
+    result = run("node-1")
+    assert result.exit_code == 0
+    assert result.stderr == (  # type: ignore[attr-defined]
+        f"plan 10/25/24 (canary/cohort %/delay h) from {config.resolve()} and defaults\n"
+    )
+    assert run("node-1", "--quiet").stderr == ""  # type: ignore[attr-defined]
+    assert run("node-1", "-q").stderr == ""  # type: ignore[attr-defined]
+    # Flags for every value: the file supplies nothing, and nothing is said.
+    assert ok("node-1", "--canary", "5", "--cohort-size", "25", "--delay-hours", "1")
+
+
+def test_a_huge_table_is_refused_with_a_hint(isolated: Path) -> None:
+    path = isolated / "ids.txt"
+    path.write_text("".join(f"n{i}\n" for i in range(10_001)))
+    assert fails("-f", str(path)) == (
+        f"error: --format table shows at most 10,000 node ids and {path} holds 10,001:"
+        " use --format csv or jsonl (which stream), or --summary\n"
+    )
+    assert len(ok("-f", str(path), "--format", "csv").splitlines()) == 10_002
+
+
+def test_counts_delays_and_summary_numbers_read_well() -> None:
+    out = ok("node-1", "--summary", "--delay-hours", "-0")
+    assert out.startswith("1 node id; canary 5%, cohort 25%, delay 0 h\n")
+    csv_out = ok("node-1", "node-2", "node-5", "--summary", "--format", "csv")
+    assert csv_out.splitlines()[1:] == [
+        "canary,0,0.00",
+        "cohort1,1,33.33",
+        "cohort2,1,33.33",
+        "cohort3,1,33.33",
+        "cohort4,0,0.00",
+    ]
+
+
+def test_a_lone_cr_in_an_id_is_quoted_in_csv(isolated: Path) -> None:
+    path = isolated / "ids.txt"
+    path.write_bytes(b"a\rb\nplain\n c \n")
+    out = ok("-f", str(path), "--format", "csv")
+    assert out.splitlines()[1].startswith('"a')
+    rows = list(csv.DictReader(io.StringIO(out, newline="")))
+    assert [r["nodeId"] for r in rows] == ["a\rb", "plain", " c "]
+
+
+_IDS = st.lists(
+    st.text(st.characters(blacklist_characters="\n", blacklist_categories=["Cs"]), min_size=1)
+    .map(lambda s: s.encode())
+    .filter(lambda b: not b.endswith(b"\r")),
+    min_size=1,
+    max_size=30,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_IDS, st.booleans(), st.booleans())
+def test_csv_and_jsonl_round_trip_any_ids(ids: list[bytes], timed: bool, c_scan: bool) -> None:
+    from noderr_deploy.ui import cohort as render
+
+    with pytest.MonkeyPatch.context() as patch:
+        if not c_scan:  # the pure-Python path of an install without the extension
+            patch.setattr(render, "marked", None)
+        _round_trip(ids, timed)
+
+
+def _round_trip(ids: list[bytes], timed: bool) -> None:
+    from datetime import UTC, datetime
+
+    from noderr_deploy.cohorts import RolloutPlan, assignments, buckets_of
+    from noderr_deploy.ui import cohort as render
+    from noderr_deploy.ui.output import Output
+
+    plan = RolloutPlan(10, 20, 12)
+    published = datetime(2026, 3, 1, tzinfo=UTC) if timed else None
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    buckets = buckets_of(ids)
+    expected = list(assignments(ids, buckets, plan, published, at))
+    texts = {}
+    for fmt in ("csv", "jsonl", "json"):
+        stream = io.StringIO()
+        render.write_rows(
+            Output(stream, io.StringIO()),
+            fmt,
+            ids,
+            buckets,
+            plan=plan,
+            published_at=published,
+            at=at,
+            single=False,
+        )
+        texts[fmt] = stream.getvalue()
+    rows = list(csv.DictReader(io.StringIO(texts["csv"], newline="")))
+    assert [r["nodeId"] for r in rows] == [raw.decode() for raw in ids]
+    assert [int(r["bucket"]) for r in rows] == list(buckets)
+    assert [r["cohort"] for r in rows] == [a.cohort for a in expected]
+    # JSON Lines: exactly what json.dumps writes for each row, and the list the same rows.
+    assert texts["jsonl"].split("\n")[:-1] == [  # not splitlines: U+0085 is in ids
+        json.dumps(render.row_json(a), ensure_ascii=False) for a in expected
+    ]
+    assert json.loads(texts["json"]) == [render.row_json(a) for a in expected]
+
+
+def test_an_id_that_looks_like_an_option_hints_at_double_dash() -> None:
+    result = run("-node-1")
+    assert result.exit_code == 2
+    assert result.stderr == (  # type: ignore[attr-defined]
+        "error: No such option '-n'. (an argument that starts with '-' goes after '--':"
+        " noderr cohort -- -node-1; see 'noderr cohort --help')\n"
+    )
+    assert ok("--", "-node-1") == "node id  bucket  cohort\n-node-1  91      cohort4\n"
+    near = run("a", "--summry")
+    assert "Did you mean '--summary'?" in near.stderr  # type: ignore[attr-defined]
+    assert "goes after '--'" not in near.stderr  # type: ignore[attr-defined]
+    odd = run("-\x1b[2Jx")
+    assert "noderr cohort -- ID;" in odd.stderr  # type: ignore[attr-defined]
+    assert "\x1b" not in odd.stderr.split("(")[1]  # type: ignore[attr-defined]

@@ -31,7 +31,7 @@ tiers:
 PLAN = RolloutPlan(10, 20, 12)
 """The non-default rollout config the tests put on chain."""
 UPDATER_WARNING = (
-    "warning: the node auto-updater never updates buckets 90..99 (10% of nodes): canary 10"
+    "warning: the node auto-updater never updates buckets 90..99 (10% of buckets): canary 10"
     " + 4 x cohort 20 < 100, while the deployment engine places them in cohort4"
 )
 
