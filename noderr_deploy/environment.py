@@ -92,6 +92,12 @@ class GuardedStream:
         return isatty(self._stream)
 
     @property
+    def buffer(self) -> _GuardedBytes | None:
+        """The binary stream beneath, with the same rules (for output written as bytes)."""
+        binary = getattr(self._stream, "buffer", None)
+        return None if binary is None else _GuardedBytes(self, binary)
+
+    @property
     def encoding(self) -> str | None:
         return getattr(self._stream, "encoding", None)
 
@@ -106,6 +112,40 @@ class GuardedStream:
             os.close(devnull)
         except (OSError, AttributeError, ValueError):
             pass  # not a real descriptor (a test's buffer): dropping writes is enough
+
+
+class _GuardedBytes:
+    """The binary side of a :class:`GuardedStream`: the same reader-left and failure rules."""
+
+    def __init__(self, text: GuardedStream, binary: Any) -> None:
+        self._text = text
+        self._binary = binary
+
+    def write(self, data: bytes) -> int:
+        if self._text.reader_left:
+            return len(data)
+        try:
+            return int(self._binary.write(data))
+        except BrokenPipeError:
+            self._text._left()
+            return len(data)
+        except OSError as exc:
+            name = self._text.name
+            raise StreamError(f"cannot write to {name}: {exc.strerror or exc}") from None
+
+    def flush(self) -> None:
+        if self._text.reader_left:
+            return
+        try:
+            self._binary.flush()
+        except BrokenPipeError:
+            self._text._left()
+        except OSError as exc:
+            name = self._text.name
+            raise StreamError(f"cannot write to {name}: {exc.strerror or exc}") from None
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._binary, attribute)
 
 
 def _binary(stream: Any) -> IO[bytes] | None:

@@ -89,7 +89,8 @@ def parse_time(text: str) -> datetime:
         # The range a report's numeric timestamp has: from the epoch to the end of 9999.
         if not 0 <= seconds <= MAX_UNIX_SECONDS:
             raise ValueError(
-                f"unix time out of range: {text!r} (0 to {MAX_UNIX_SECONDS:.0f} seconds)"
+                f"unix time out of range: {text!r} (it must fall within the years 1..9999,"
+                f" from 0 to {MAX_UNIX_SECONDS:.0f} seconds)"
             )
         return datetime.fromtimestamp(seconds, tz=UTC)
     try:
