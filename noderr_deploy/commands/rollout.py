@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from datetime import timedelta
 
     from noderr_deploy.chain.state import RolloutStatus, TierStatus
+    from noderr_deploy.config.schema import Config
     from noderr_deploy.environment import Environment
     from noderr_deploy.health.model import HealthRead
 
@@ -76,14 +77,14 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
     json_: JsonOption = False,
     quiet: QuietOption = False,
     health: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Option(
             "--health",
             "-H",
-            metavar="FILE",
+            metavar="FILE|DSN",
             help="Health export (as for 'noderr rollback check': .jsonl/.ndjson, .json, .csv,"
-            " optionally .gz; a directory; '-' for stdin). Repeatable. Adds per cohort: nodes"
-            " reporting, nodes on the tier's version, success rate.",
+            " optionally .gz; a directory; '-' for stdin; or a PostgreSQL DSN). Repeatable."
+            " Adds per cohort: nodes reporting, nodes on the tier's version, success rate.",
             show_default=False,
             rich_help_panel=_HEALTH,
         ),
@@ -150,7 +151,7 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
     )
     # Health exports first: malformed input fails before the network is touched, and the
     # reader's worker processes are forked before any spinner thread or web3 runs.
-    read = _read_health(env, out, sources, skip_invalid) if sources else None
+    read = _read_health(env, out, sources, skip_invalid, cfg) if sources else None
     with out.status(f"reading the VersionBeacon {settings.beacon_address}"):
         snapshot, requests = read_from_settings(settings, [slot for _, slot in tiers])
     out.info(
@@ -172,7 +173,7 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
     render(out, result, explicit_at=moment is not None)
 
 
-def _health_sources(health: list[Path] | None, files: list[Path] | None) -> list[str | Path]:
+def _health_sources(health: list[str] | None, files: list[Path] | None) -> list[str | Path]:
     from noderr_deploy.errors import UsageError
 
     if files and not health:
@@ -197,10 +198,17 @@ def _max_age(text: str | None, *, given: bool) -> timedelta | None:
 
 
 def _read_health(
-    env: Environment, out: Output, sources: list[str | Path], skip_invalid: bool
+    env: Environment,
+    out: Output,
+    sources: list[str | Path],
+    skip_invalid: bool,
+    cfg: Config | None = None,
 ) -> HealthRead:
+    from noderr_deploy.health.postgres import is_dsn
     from noderr_deploy.health.read import read_latest
 
+    if len(sources) == 1 and is_dsn(str(sources[0])):
+        return _read_table(str(sources[0]), skip_invalid, cfg)
     if out.stderr_is_tty:
         # A line, not a spinner: no thread may run while the reader forks its workers.
         out.info(f"reading health reports from {len(sources)} path(s)...")
@@ -210,6 +218,26 @@ def _read_health(
         for line in read.problems.lines(5):
             out.warn(f"  {line}")
     return read
+
+
+def _read_table(dsn: str, skip_invalid: bool, cfg: Config | None) -> HealthRead:
+    """The latest report per node straight from PostgreSQL (table and columns from
+    tiers.yaml ``health``, as for ``rollback check``)."""
+    from noderr_deploy.health.columns import ColumnMap
+    from noderr_deploy.health.model import HealthRead
+    from noderr_deploy.health.postgres import TableQuery, read_table
+    from noderr_deploy.health.read import check_read
+
+    query = TableQuery()
+    if cfg is not None:
+        query = TableQuery(
+            table=cfg.health.table,
+            columns=ColumnMap.of(cfg.health.columns),
+            unit=cfg.health.timestamp_unit,
+        )
+    read = read_table(dsn, query)
+    check_read(read.problems, read.records, [read.source], skip_invalid=skip_invalid)
+    return HealthRead(read.latest, read.records, read.problems, [read.source], read.future)
 
 
 def render(out: Output, result: RolloutStatus, *, explicit_at: bool = False) -> None:

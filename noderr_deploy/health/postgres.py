@@ -259,7 +259,7 @@ def _resolve(conn: psycopg.Connection[Any], query: TableQuery) -> Any:
             " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s)",
             [query.table],
         ).fetchone()
-    except psycopg.errors.InvalidName as exc:
+    except psycopg.ProgrammingError as exc:  # not a table name (syntax, too many dots)
         raise TableError(f"table {query.table!r}: {' '.join(str(exc).split())}") from None
     if found is None:
         raise TableError(

@@ -180,7 +180,7 @@ def parallel_size(source: str | Path, sizes: ReadSizes) -> int:
     except OSError as exc:
         raise unreadable(path, exc) from exc
     first = head.lstrip().split(b"\n", 1)[0].strip()
-    if head[:2] == b"\x1f\x8b" or first.startswith(b"[") or first == b"{":
+    if head[:2] == b"\x1f\x8b" or (_opens_array(first) and first.startswith(b"[")) or first == b"{":
         return 0
     return info.st_size
 
@@ -229,8 +229,8 @@ def _read_stream(
     first = _first_line(stream, sizes.chunk)
     if kind != "csv":
         start = first.lstrip()[:1]
-        if start == b"[":
-            kind = "array"  # whatever the name says: the content is an array
+        if start == b"[" and (kind != "lines" or _opens_array(first)):
+            kind = "array"  # whatever the name says: the content is an array of records
         elif kind is None:
             kind = "lines" if start in (b"{", b"") else "csv"
         else:
@@ -254,6 +254,13 @@ def _read_stream(
         from noderr_deploy.health.csvfile import read_csv
 
         read_csv(stream, name, latest, problems)
+
+
+def _opens_array(first: bytes) -> bool:
+    """Whether a first line opens an array of records (``[`` alone, as pretty-printed, or
+    ``[{``), not a line that is itself a malformed record such as ``[]``."""
+    rest = first.strip()[1:].lstrip()
+    return not rest or rest.startswith(b"{")
 
 
 def _first_line(stream: Any, chunk: int) -> bytes:

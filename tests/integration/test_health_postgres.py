@@ -154,6 +154,9 @@ def test_dead_server_is_a_server_error(postgres_dsn: str) -> None:
 def test_missing_table_and_columns_are_named(telemetry_db: TelemetryDb) -> None:
     with pytest.raises(TableError, match="no table 'heartbeats'"):
         read_table(telemetry_db.dsn, TableQuery(table="heartbeats"))
+    for name in ("a.b.c.d", "x; DROP TABLE node_telemetry"):
+        with pytest.raises(TableError, match=f"table '{name}': "):
+            read_table(telemetry_db.dsn, TableQuery(table=name))
     telemetry_db.conn.execute("ALTER TABLE node_telemetry DROP COLUMN cpu_usage")
     telemetry_db.conn.execute("ALTER TABLE node_telemetry DROP COLUMN version")
     with pytest.raises(TableError) as caught:

@@ -222,3 +222,32 @@ def test_without_health_the_document_is_unchanged(
     doc = ok_json(status("--json", "-t", "oracle"))
     assert "healthReports" not in doc
     assert "health" not in doc["tiers"][0]
+
+
+def test_health_straight_from_postgresql_matches_the_export(
+    beacon: BeaconDriver, status: Callable[..., Any], tmp_path: Path, telemetry_db: Any
+) -> None:
+    """The same reports in node_telemetry (with a health_status column): the same rows."""
+    beacon.publish(VALIDATOR, "1.0.0")
+    beacon.publish(ORACLE, "2.0.0")
+    export = fleet(tmp_path)
+    telemetry_db.conn.execute("ALTER TABLE node_telemetry ADD COLUMN health_status text")
+    docs = [json.loads(line) for line in export.read_text().splitlines()]
+    telemetry_db.insert(
+        {
+            "node_id": d["nodeId"],
+            "version": d["version"],
+            "timestamp": d["timestamp"],
+            "cpu_usage": d["metrics"]["cpu"],
+            "memory_usage": d["metrics"]["memory"],
+            "errors": d["metrics"]["errors"],
+            "uptime": d["metrics"]["uptime"],
+            "health_status": d.get("healthStatus"),
+        }
+        for d in docs
+    )
+    from_file = ok_json(status("--json", "--health", str(export)))
+    direct = ok_json(status("--json", "--health", telemetry_db.dsn))
+    assert [rows(t) for t in direct["tiers"]] == [rows(t) for t in from_file["tiers"]]
+    assert direct["healthReports"] == from_file["healthReports"]
+    assert telemetry_db.dsn.split("@")[0] not in json.dumps(direct)
