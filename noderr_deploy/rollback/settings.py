@@ -131,6 +131,15 @@ def resolve_thresholds(
 
     base = file.rollback
     default = Thresholds()
+    for flag, value in (
+        ("--unhealthy-threshold", unhealthy),
+        ("--error-rate-threshold", error_rate),
+    ):
+        if value is not None and not -1e308 < value < 1e308:  # NaN and infinity
+            raise UsageError(
+                f"invalid thresholds: {flag} must be a finite number, not {value}"
+                " (or its NODERR_* variable)"
+            )
     try:
         return Thresholds(
             unhealthy_ratio=_first(
