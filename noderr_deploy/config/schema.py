@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -19,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -53,7 +55,9 @@ _REPOSITORY = r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$
 
 
 def _size(value: Any) -> Any:
-    if value is None or isinstance(value, bool):
+    if isinstance(value, bool):
+        raise ValueError("expected a size such as 500MB, not a boolean (true/false)")
+    if value is None:
         return value
     return parse_size(value) if isinstance(value, str | int) else value
 
@@ -74,8 +78,28 @@ Size = Annotated[int, BeforeValidator(_size), Field(ge=0)]
 StringMap = Annotated[dict[str, str], BeforeValidator(_string_map)]
 
 
+def _numeric(annotation: Any) -> bool:
+    """Whether a field holds a number and never a boolean (``int``, ``float``, ``Size``,
+    optionally ``None``)."""
+    union = get_origin(annotation) in (Union, UnionType)
+    kinds = (set(get_args(annotation)) if union else {annotation}) - {type(None)}
+    kinds = {get_args(k)[0] if get_origin(k) is Annotated else k for k in kinds}
+    return bool(kinds) and kinds <= {int, float}
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads YAML's `true` as 1 where a number belongs; a percentage, a slot or
+        # a size budget of `true` is a mistake to report, not a value.
+        if isinstance(value, bool) and info.field_name is not None:
+            field_info = cls.model_fields[info.field_name]
+            if _numeric(field_info.annotation):
+                raise ValueError("expected a number, not a boolean (true/false)")
+        return value
 
 
 class RolloutSettings(_Strict):

@@ -73,8 +73,8 @@ def read_settings(path: Path) -> FileSettings:
     :func:`config.load_config` would, from one parse of the file.
 
     Only these two sections are checked: the rest of the file is ``noderr tiers --check``'s
-    business. (libyaml keeps the last of duplicate keys where the full loader reports them;
-    that is the one leniency of this path.)
+    business. Within them, this path and the full loader agree on every input (the same
+    parser, the same rules, the same defaults; ``tests/config/test_one_parser.py``).
     """
     return _read(path, ("rollout", "rollback"))
 
@@ -98,18 +98,24 @@ def _read(path: Path, sections: Collection[str]) -> FileSettings:
 
 
 def _parse(path: Path) -> dict[object, object] | None:
-    """The file's top-level mapping, or None for anything else (left to the full loader)."""
+    """The file's top-level mapping, or None for anything the full loader must judge: a
+    file that does not read or parse, a top level that is not a mapping, a duplicated key.
+
+    The same parser as the full loader (:func:`noderr_deploy.config.yamlpos.load_located`):
+    a merge key stays a key named ``<<`` and a tag gives the same value, so that what
+    this path accepts the full loader accepts with the same values.
+    """
     import yaml
 
+    from noderr_deploy.config.yamlpos import load_located
+
     try:
-        loader = yaml.CSafeLoader
-    except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-        loader = yaml.SafeLoader  # type: ignore[assignment]
-    try:
-        document = yaml.load(path.read_bytes(), Loader=loader)
-    except (OSError, yaml.YAMLError):
+        located = load_located(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
         return None
-    return document if isinstance(document, dict) else None
+    if located.duplicates or not isinstance(located.data, dict):
+        return None
+    return located.data
 
 
 def _plan_defaults() -> PlanValues:
