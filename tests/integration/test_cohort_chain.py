@@ -227,7 +227,7 @@ def test_tier_without_a_version_keeps_the_chain_plan(
     beacon.set_rollout(10, 20, 12)
     beacon.publish(ORACLE, "1.0.0")
     number, _ = head(node)
-    for extra in ((), ("--at", "0")):
+    for extra in ((), ("--at", "0.0")):
         result = ok(cohort("validator-eu-1", "--tier", "guardian", "--json", *extra))
         assert json.loads(result.stdout) == {
             "nodeId": "validator-eu-1",
