@@ -74,7 +74,8 @@ def _string_map(value: Any) -> Any:
     return value
 
 
-Size = Annotated[int, BeforeValidator(_size), Field(ge=0)]
+# A budget of 0 bytes admits no image at all: a typo, not a setting.
+Size = Annotated[int, BeforeValidator(_size), Field(gt=0)]
 StringMap = Annotated[dict[str, str], BeforeValidator(_string_map)]
 
 
