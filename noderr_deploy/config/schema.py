@@ -7,6 +7,7 @@ through ``extends``. Every problem is reported at once, each naming
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ from noderr_deploy.config.thresholds import (
     min_nodes_problem,
     unhealthy_problem,
 )
+from noderr_deploy.config.workspace import dependency_closure
 from noderr_deploy.config.yamlpos import Located, Mark, Path_, load_located
 from noderr_deploy.errors import ConfigError
 from noderr_deploy.units import parse_size
@@ -220,6 +222,13 @@ class Tier:
     base_image: str
     build_args: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    closure: tuple[str, ...] = ()
+    """``packages``, then the workspace packages their ``workspace:`` dependencies pull in
+    (sorted); just ``packages`` when the workspace is not there (e.g. on an ops machine)."""
+    dependency_of: dict[str, str] = field(default_factory=dict)
+    """Each pulled-in package -> the package whose package.json named it."""
+    closure_problems: tuple[str, ...] = ()
+    """Dependencies outside the workspace, broken package.json files: check_workspace's."""
 
 
 @dataclass(frozen=True)
@@ -337,6 +346,7 @@ def parse_config(text: str, path: Path) -> Config:
         problems.raise_if_any()
         raise AssertionError("unreachable") from None
     tiers = _resolve_tiers(spec.tiers, spec.dockerfile, path, problems)
+    tiers = _with_closures(tiers, path.parent / spec.workspace)
     problems.raise_if_any()
     base = path.parent
     return Config(
@@ -477,6 +487,21 @@ def _merge(  # noqa: PLR0917
     )
 
 
+def _with_closures(tiers: tuple[Tier, ...], workspace: Path) -> tuple[Tier, ...]:
+    resolved = []
+    for tier in tiers:
+        closure = dependency_closure(workspace, tier.packages)
+        resolved.append(
+            dataclasses.replace(
+                tier,
+                closure=closure.packages,
+                dependency_of=closure.dependency_of,
+                closure_problems=closure.problems,
+            )
+        )
+    return tuple(resolved)
+
+
 def check_workspace(config: Config) -> None:
     """Check that every package directory and Dockerfile exists; all problems at once."""
     lines = []
@@ -492,6 +517,7 @@ def check_workspace(config: Config) -> None:
             lines.append(
                 f"{config.path}: tier {tier.name!r}: Dockerfile {tier.dockerfile} not found"
             )
+        lines.extend(f"{config.path}: tier {tier.name!r}: {p}" for p in tier.closure_problems)
     if lines:
         raise ConfigError(
             f"{config.path}: {len(lines)} missing file(s) in the workspace {config.workspace}",

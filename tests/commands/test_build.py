@@ -86,6 +86,7 @@ def test_dry_run_json_plan(project: Path) -> None:
             "team": "oracle",
             "xyz.noderr.tier": "oracle",
             "xyz.noderr.packages": "types,utils,ml",
+            "xyz.noderr.closure": "types,utils,ml",
             "xyz.noderr.beacon-tier": "2",
         },
         "dockerfile": str(project.parent / "df" / "Dockerfile"),
@@ -119,6 +120,7 @@ def test_dry_run_table(project: Path) -> None:
         "label org.opencontainers.image.vendor   Noderr\n"
         "label xyz.noderr.tier                   all\n"
         "label xyz.noderr.packages               types,utils\n"
+        "label xyz.noderr.closure                types,utils\n"
         "label xyz.noderr.beacon-tier            0\n"
         "\n"
     )
