@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
@@ -500,6 +501,17 @@ def _with_closures(tiers: tuple[Tier, ...], workspace: Path) -> tuple[Tier, ...]
             )
         )
     return tuple(resolved)
+
+
+def check_closures(config: Config, tiers: Sequence[Tier]) -> None:
+    """Exit 2 when a ``workspace:`` dependency of ``tiers`` is outside the workspace (or a
+    package.json of theirs is unreadable): as ``tiers --check`` says, before a build."""
+    lines = [f"{config.path}: tier {t.name!r}: {p}" for t in tiers for p in t.closure_problems]
+    if lines:
+        raise ConfigError(
+            f"{config.path}: {len(lines)} workspace dependency problem(s) in {config.workspace}",
+            details=lines,
+        )
 
 
 def check_workspace(config: Config) -> None:
