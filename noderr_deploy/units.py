@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+# ASCII digits only: str.isdigit and \d (without re.ASCII) accept full-width and other
+# Unicode digits, which no operator means in a size.
+_SIZE = re.compile(r"^[ \t]*([0-9]+(?:\.[0-9]+)?)[ \t]*([A-Za-z]*)[ \t]*$", re.ASCII)
 # Decimal units as docker reports them, binary ones as operators sometimes mean.
 _SIZE_UNITS = {
     "": 1,
@@ -22,8 +25,14 @@ _SIZE_UNITS = {
 
 
 def parse_size(text: str | int) -> int:
-    """Bytes in a size such as ``500MB``, ``1.5GB`` or ``512MiB`` (a bare number is bytes)."""
-    if isinstance(text, int) and not isinstance(text, bool):
+    """Bytes in a size such as ``500MB``, ``1.5GB`` or ``512MiB`` (a bare number is bytes).
+
+    Computed exactly (``2.01GB`` is 2,010,000,000 bytes, not float's 2,009,999,999); a size
+    that is not a whole number of bytes (``0.4B``) and a boolean are errors.
+    """
+    if isinstance(text, bool):
+        raise ValueError(f"not a size: {text!r} (use e.g. 500MB, 1.5GB, 512MiB)")
+    if isinstance(text, int):
         if text < 0:
             raise ValueError("a size cannot be negative")
         return text
@@ -34,7 +43,10 @@ def parse_size(text: str | int) -> int:
     factor = _SIZE_UNITS.get(unit.lower())
     if factor is None:
         raise ValueError(f"unknown size unit {unit!r} in {text!r} (B, kB, MB, GB, KiB, MiB, GiB)")
-    return int(float(number) * factor)
+    exact = Decimal(number) * factor
+    if exact != exact.to_integral_value():
+        raise ValueError(f"{text!r} is not a whole number of bytes")
+    return int(exact)
 
 
 def format_size(n: int) -> str:

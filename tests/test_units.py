@@ -110,3 +110,30 @@ def test_redact_text_replaces_every_occurrence() -> None:
     assert redact_text(text, url) == (
         "cannot reach https://rpc.example/v2/***: refused (https://rpc.example/v2/***)"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2.01GB", 2_010_000_000), ("1.1MB", 1_100_000), ("0.5kB", 500), ("1.5KiB", 1536),
+     ("2.3GB", 2_300_000_000), ("7", 7), (" 12 MB ", 12_000_000), ("0.001kB", 1)],
+)  # fmt: skip
+def test_sizes_are_exact(text: str, expected: int) -> None:
+    assert parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0.4B", "1.5", "0.0001kB", "1.0000000001GB"])
+def test_sizes_that_are_not_whole_bytes(text: str) -> None:
+    with pytest.raises(ValueError, match="not a whole number of bytes"):
+        parse_size(text)
+
+
+@pytest.mark.parametrize("text", ["\uff15\uff10\uff10MB", "5\u0660MB", "1e3MB", "-5MB", "5\nMB"])
+def test_sizes_take_ascii_digits_only(text: str) -> None:
+    with pytest.raises(ValueError, match="not a size"):
+        parse_size(text)
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_a_boolean_is_not_a_size(value: bool) -> None:
+    with pytest.raises(ValueError, match="not a size"):
+        parse_size(value)

@@ -147,6 +147,9 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
         raise UsageError(f"--metadata-file {metadata_file}: no directory {metadata_file.parent}")
     cfg = load(config)
     tiers = select_tiers(cfg, tier or [], all_tiers)
+    from noderr_deploy.config.schema import check_closures
+
+    check_closures(cfg, tiers)
     auth = _registry_auth(env.environ) if push else None
     git = read_git(cfg.workspace)
     settings = BuildSettings(

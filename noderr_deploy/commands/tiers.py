@@ -33,6 +33,8 @@ def tier_json(tier: Tier) -> dict[str, Any]:
         "baseImage": tier.base_image,
         "buildArgs": dict(tier.build_args),
         "labels": dict(tier.labels),
+        "closure": list(tier.closure),
+        "dependencyOf": dict(tier.dependency_of),
     }
 
 

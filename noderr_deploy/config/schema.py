@@ -7,7 +7,9 @@ through ``extends``. Every problem is reported at once, each naming
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
@@ -43,6 +45,7 @@ from noderr_deploy.config.thresholds import (
     min_nodes_problem,
     unhealthy_problem,
 )
+from noderr_deploy.config.workspace import dependency_closure
 from noderr_deploy.config.yamlpos import Located, Mark, Path_, load_located
 from noderr_deploy.errors import ConfigError
 from noderr_deploy.health.columns import DEFAULT_TABLE, ColumnError, ColumnMap, column_name
@@ -75,7 +78,8 @@ def _string_map(value: Any) -> Any:
     return value
 
 
-Size = Annotated[int, BeforeValidator(_size), Field(ge=0)]
+# A budget of 0 bytes admits no image at all: a typo, not a setting.
+Size = Annotated[int, BeforeValidator(_size), Field(gt=0)]
 StringMap = Annotated[dict[str, str], BeforeValidator(_string_map)]
 
 
@@ -246,6 +250,13 @@ class Tier:
     base_image: str
     build_args: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    closure: tuple[str, ...] = ()
+    """``packages``, then the workspace packages their ``workspace:`` dependencies pull in
+    (sorted); just ``packages`` when the workspace is not there (e.g. on an ops machine)."""
+    dependency_of: dict[str, str] = field(default_factory=dict)
+    """Each pulled-in package -> the package whose package.json named it."""
+    closure_problems: tuple[str, ...] = ()
+    """Dependencies outside the workspace, broken package.json files: check_workspace's."""
 
 
 @dataclass(frozen=True)
@@ -368,6 +379,7 @@ def parse_config(text: str, path: Path) -> Config:
         problems.raise_if_any()
         raise AssertionError("unreachable") from None
     tiers = _resolve_tiers(spec.tiers, spec.dockerfile, path, problems)
+    tiers = _with_closures(tiers, path.parent / spec.workspace)
     problems.raise_if_any()
     base = path.parent
     return Config(
@@ -509,6 +521,32 @@ def _merge(  # noqa: PLR0917
     )
 
 
+def _with_closures(tiers: tuple[Tier, ...], workspace: Path) -> tuple[Tier, ...]:
+    resolved = []
+    for tier in tiers:
+        closure = dependency_closure(workspace, tier.packages)
+        resolved.append(
+            dataclasses.replace(
+                tier,
+                closure=closure.packages,
+                dependency_of=closure.dependency_of,
+                closure_problems=closure.problems,
+            )
+        )
+    return tuple(resolved)
+
+
+def check_closures(config: Config, tiers: Sequence[Tier]) -> None:
+    """Exit 2 when a ``workspace:`` dependency of ``tiers`` is outside the workspace (or a
+    package.json of theirs is unreadable): as ``tiers --check`` says, before a build."""
+    lines = [f"{config.path}: tier {t.name!r}: {p}" for t in tiers for p in t.closure_problems]
+    if lines:
+        raise ConfigError(
+            f"{config.path}: {len(lines)} workspace dependency problem(s) in {config.workspace}",
+            details=lines,
+        )
+
+
 def check_workspace(config: Config) -> None:
     """Check that every package directory and Dockerfile exists; all problems at once."""
     lines = []
@@ -524,6 +562,7 @@ def check_workspace(config: Config) -> None:
             lines.append(
                 f"{config.path}: tier {tier.name!r}: Dockerfile {tier.dockerfile} not found"
             )
+        lines.extend(f"{config.path}: tier {tier.name!r}: {p}" for p in tier.closure_problems)
     if lines:
         raise ConfigError(
             f"{config.path}: {len(lines)} missing file(s) in the workspace {config.workspace}",

@@ -154,9 +154,16 @@ def _rollout_values(section: object) -> PlanValues | None:
         if key == "cohort_delay_hours":
             if type(value) not in (int, float):
                 return None
+            try:
+                # The model holds a float: so does this path, or 10**23 would read as an int
+                # here and as 1e+23 there.
+                values[key] = float(value)
+            except OverflowError:  # an int too large for a float: the full loader tells
+                return None
         elif type(value) is not int:
             return None
-        values[key] = value
+        else:
+            values[key] = value
     merged = {**_plan_defaults(), **values}
     if plan_problems(
         int(merged["canary_percentage"]),

@@ -34,7 +34,12 @@ _REGISTRY = re.compile(
     r"(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$"
 )
 RESERVED_BUILD_ARGS = ("TIER", "PACKAGES", "VERSION", "BASE_IMAGE")
-RESERVED_LABELS = ("xyz.noderr.tier", "xyz.noderr.packages", "xyz.noderr.beacon-tier")
+RESERVED_LABELS = (
+    "xyz.noderr.tier",
+    "xyz.noderr.packages",
+    "xyz.noderr.closure",
+    "xyz.noderr.beacon-tier",
+)
 LARGEST_LAYERS = 5
 
 
@@ -190,6 +195,7 @@ def image_labels(
     created: datetime,
     git: GitInfo,
     configured: Mapping[str, str] = {},
+    closure: Sequence[str] | None = None,
 ) -> dict[str, str]:
     """OCI labels, the ``xyz.noderr.*`` labels, and the tier's labels from tiers.yaml."""
     for name in configured:
@@ -210,6 +216,8 @@ def image_labels(
         **configured,
         "xyz.noderr.tier": tier,
         "xyz.noderr.packages": ",".join(packages),
+        # The declared packages plus the workspace packages they depend on: what is inside.
+        "xyz.noderr.closure": ",".join(closure if closure is not None else packages),
         "xyz.noderr.beacon-tier": str(beacon_tier),
     }
 
@@ -241,7 +249,7 @@ def plan_build(
     """
     created = now or git.committed or clock()
     base_image = settings.base_image or tier.base_image
-    context = assemble_context(config.workspace, tier.packages, tier.dockerfile)
+    context = assemble_context(config.workspace, tier.closure or tier.packages, tier.dockerfile)
     return BuildPlan(
         tier=tier.name,
         packages=tuple(tier.packages),
@@ -263,6 +271,7 @@ def plan_build(
             created=created,
             git=git,
             configured=tier.labels,
+            closure=tier.closure or tier.packages,
         ),
         dockerfile=tier.dockerfile,
         context=context,

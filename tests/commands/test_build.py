@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -86,6 +87,7 @@ def test_dry_run_json_plan(project: Path) -> None:
             "team": "oracle",
             "xyz.noderr.tier": "oracle",
             "xyz.noderr.packages": "types,utils,ml",
+            "xyz.noderr.closure": "types,utils,ml",
             "xyz.noderr.beacon-tier": "2",
         },
         "dockerfile": str(project.parent / "df" / "Dockerfile"),
@@ -119,6 +121,7 @@ def test_dry_run_table(project: Path) -> None:
         "label org.opencontainers.image.vendor   Noderr\n"
         "label xyz.noderr.tier                   all\n"
         "label xyz.noderr.packages               types,utils\n"
+        "label xyz.noderr.closure                types,utils\n"
         "label xyz.noderr.beacon-tier            0\n"
         "\n"
     )
@@ -195,3 +198,18 @@ def test_help_has_examples_and_every_variable() -> None:
                  "NODERR_IMAGE_VERSION", "NODERR_BASE_IMAGE", "NODERR_BUILD_NETWORK",
                  "NODERR_REGISTRY_USER"):  # fmt: skip
         assert text in result.output
+
+
+def test_a_dependency_outside_the_workspace_stops_the_build(
+    write_config: Any, tmp_path: Path
+) -> None:
+    path = write_config("tiers:\n  all: {beacon_tier: 0, size_budget: 1GB, packages: [a]}\n")
+    (tmp_path / "packages" / "a").mkdir(parents=True)
+    (tmp_path / "packages" / "a" / "package.json").write_text(
+        '{"name": "@noderr/a", "dependencies": {"@noderr/ghost": "workspace:*"}}'
+    )
+    (tmp_path / "dockerfiles").mkdir()
+    (tmp_path / "dockerfiles" / "Dockerfile").write_text("FROM scratch\n")
+    result = runner.invoke(app, ["build", "--all", "--dry-run", "-c", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "'@noderr/ghost' ('workspace:*') is not a package of the workspace" in result.stderr

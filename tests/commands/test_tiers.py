@@ -64,6 +64,8 @@ def test_json_contract(write_config: Any) -> None:
                 "baseImage": "node:20-alpine",
                 "buildArgs": {},
                 "labels": {},
+                "closure": ["types", "utils"],
+                "dependencyOf": {},
             },
             {
                 "name": "oracle",
@@ -76,6 +78,8 @@ def test_json_contract(write_config: Any) -> None:
                 "baseImage": "node:20-alpine",
                 "buildArgs": {"NODE_ENV": "production"},
                 "labels": {"team": "oracle"},
+                "closure": ["types", "utils", "ml"],
+                "dependencyOf": {},
             },
         ],
     }

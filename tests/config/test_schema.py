@@ -304,3 +304,22 @@ def test_check_workspace_names_each_missing_directory(write_config: Any) -> None
     assert info.value.details == [
         f"{path}: tier 'all': package 'utils': no {path.parent / 'packages/utils/package.json'}"
     ]
+
+
+@pytest.mark.parametrize(
+    ("budget", "problem"),
+    [
+        ("0", "size_budget: Input should be greater than 0"),
+        ("0MB", "size_budget: Input should be greater than 0"),
+        ("0.4B", "size_budget: '0.4B' is not a whole number of bytes"),
+        ("\uff15\uff10\uff10MB", "size_budget: not a size: '\uff15\uff10\uff10MB'"),
+    ],
+)
+def test_size_budgets_are_exact_and_positive(write_config: Any, budget: str, problem: str) -> None:
+    path = write_config(f"tiers:\n  all: {{beacon_tier: 0, size_budget: {budget}}}\n")
+    assert problems_of(path)[1].startswith(f"{path}:2:38: tiers.all.{problem}")
+
+
+def test_size_budget_is_read_exactly(write_config: Any) -> None:
+    config = load_config(write_config("tiers:\n  all: {beacon_tier: 0, size_budget: 2.01GB}\n"))
+    assert config.tiers[0].size_budget_bytes == 2_010_000_000

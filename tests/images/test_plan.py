@@ -120,6 +120,7 @@ def test_labels() -> None:
         "team": "oracle",
         "xyz.noderr.tier": "oracle",
         "xyz.noderr.packages": "types,ml",
+        "xyz.noderr.closure": "types,ml",
         "xyz.noderr.beacon-tier": "2",
     }
     with pytest.raises(UsageError, match=r"xyz\.noderr\.tier is set by noderr"):
