@@ -163,13 +163,24 @@ def root(
 
 
 def _register() -> None:
-    from noderr_deploy.commands import build, cohort, rollback, rollout, tiers, version
+    from noderr_deploy.commands import (
+        build,
+        cohort,
+        publish,
+        rollback,
+        rollback_propose,
+        rollout,
+        tiers,
+        version,
+    )
 
     app.command("build")(build.build)
     app.command("tiers")(tiers.tiers)
     app.command("cohort")(cohort.cohort)
     app.add_typer(rollout.app, name="rollout")
     app.command("version")(version.version)
+    app.command("publish")(publish.publish)
+    rollback.app.command("propose")(rollback_propose.propose)
     app.add_typer(rollback.app, name="rollback")
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from noderr_deploy.commands._action import SafeOption
 from noderr_deploy.commands._chain import (
     BeaconOption,
     BlockOption,
@@ -26,6 +27,12 @@ from noderr_deploy.commands._rollback_settings import (
     require_version,
     resolve_target,
     resolve_thresholds,
+)
+from noderr_deploy.commands.rollback_propose import (
+    ProposeFormatOption,
+    ProposeOption,
+    check_propose,
+    proposing,
 )
 from noderr_deploy.errors import ExitCode, UsageError
 from noderr_deploy.ui.output import Output
@@ -192,6 +199,9 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
     chain_id: ChainIdOption = None,
     block: BlockOption = "latest",
     timeout: TimeoutOption = None,
+    propose: ProposeOption = None,
+    propose_format: ProposeFormatOption = "proposal",
+    safe: SafeOption = None,
 ) -> None:
     """Per-cohort rollback verdict from exported health reports.
 
@@ -230,6 +240,7 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         raise UsageError("missing --health FILE (a file, a directory, or - for stdin)")
     moment, age = _moment_and_age(at, max_age, env.now)
     require_version(version, tier)
+    proposal = check_propose(propose, tier, propose_format, safe)
     if tier is not None:
         check_plan_flags(ctx, canary, cohort_size)
         canary = cohort_size = None  # from the environment: the chain's plan wins
@@ -298,7 +309,19 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         records=read.records,
         invalid=read.problems.count,
     )
-    _finish(out, result, fmt, require_data=require_data)
+    # A rollback verdict (exit 3) also hands humans the proposal, with --propose.
+    with proposing(
+        env,
+        out,
+        proposal,
+        result,
+        config=config,
+        rpc_url=rpc_url,
+        beacon=beacon,
+        chain_id=chain_id,
+        timeout=timeout,
+    ):
+        _finish(out, result, fmt, require_data=require_data)
 
 
 def _moment_and_age(

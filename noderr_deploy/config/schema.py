@@ -145,6 +145,8 @@ class BeaconSettings(_Strict):
     rpc_url: str | None = None
     address: str | None = None
     chain_id: int | None = Field(None, ge=1)
+    abi: str | None = None
+    """The deployed contract's ABI file (relative to tiers.yaml), for publish and propose."""
 
 
 class TierSpec(_Strict):
