@@ -150,7 +150,8 @@ def _serialise(value: Any) -> str:
 
 def _js_order(key: str) -> list[int]:
     # Array.prototype.sort compares UTF-16 code units, not code points.
-    return list(memoryview(key.encode("utf-16-be")).cast("H"))
+    units = key.encode("utf-16-be")
+    return [int.from_bytes(units[i : i + 2], "big") for i in range(0, len(units), 2)]
 
 
 def _stringify(value: Any) -> str:
