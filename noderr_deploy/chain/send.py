@@ -76,7 +76,7 @@ def read_keystore(
         key = bytes(Account.decrypt(document, password))
     except ValueError as exc:
         if "MAC mismatch" in str(exc):
-            raise UsageError(f"--keystore {path}: wrong password") from None
+            raise UsageError(f"--keystore {path}: wrong password (or a damaged keystore)") from None
         raise InputError(f"--keystore {path}: cannot decrypt: damaged keystore") from None
     except Exception:
         # eth-keyfile raises KeyError/TypeError/NotImplementedError on odd files; their

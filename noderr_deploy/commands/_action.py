@@ -159,6 +159,12 @@ class Delivery:
             raise UsageError(f"--format {self.fmt!r}: use safe, proposal or tx")
         safe = self.safe
         if self.send:
+            if self.fmt != Format.proposal.value:
+                # (--safe may come from NODERR_SAFE_ADDRESS: it is ignored when sending)
+                raise UsageError(
+                    f"--send and --format {self.fmt} exclude each other (a sent"
+                    " call is no proposal)"
+                )
             if self.out is not None:
                 raise UsageError("--send and --out exclude each other (a sent call is no file)")
             if (self.keystore is None) == (self.sender is None):
@@ -190,12 +196,15 @@ def resolve_abi(config: Config | None, abi: Path | None) -> WriteAbi:
     return load_abi(None)
 
 
-def check_text(value: str, flag: str) -> str:
-    """Text for the chain must be valid Unicode (argv bytes that are not UTF-8 are not)."""
+def check_text(value: str, flag: str, *, printable: bool = False) -> str:
+    """Text for the chain must be valid Unicode (argv bytes that are not UTF-8 are not);
+    with ``printable``, free of control characters too (a version string nodes compare)."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise UsageError(f"{flag}: not valid UTF-8 text") from None
+    if printable and not value.isprintable():
+        raise UsageError(f"{flag} {value!r}: control characters are not allowed")
     return value
 
 

@@ -172,7 +172,9 @@ def publish(  # noqa: PLR0917 - a command takes its options as parameters
         from_metadata=from_metadata,
         registry=registry,
     )
-    check_text(version, "--version")
+    check_text(version, "--version", printable=True)
+    if not version.strip():
+        raise UsageError("--version is empty")
     settings = chain_settings(
         cfg,
         rpc_url=rpc_url,

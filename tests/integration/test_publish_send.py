@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,10 @@ from typer.testing import CliRunner
 from noderr_deploy.cli import app
 from tests.health_data import ids_in, jsonl, record
 from tests.support.anvil import Anvil
+from tests.support.auth_registry import PASSWORD as PASSWORD_REGISTRY
+from tests.support.auth_registry import USER, AuthRegistryError, auth_registry
 from tests.support.beacon_chain import CONTRACTS, ORACLE, VALIDATOR, BeaconDriver
+from tests.support.components import require
 from tests.support.registry_api import push_test_image
 from tests.support.safe import dev_key
 from tests.support.solidity import CompiledContract
@@ -230,7 +233,7 @@ def test_wrong_password_is_one_line(
         NODERR_KEYSTORE_PASSWORD="wrong " + PASSWORD,
     )
     assert result.exit_code == 2
-    assert result.stderr == f"error: --keystore {key}: wrong password\n"
+    assert result.stderr == f"error: --keystore {key}: wrong password (or a damaged keystore)\n"
     assert PASSWORD not in result.stdout + result.stderr
 
 
@@ -669,3 +672,68 @@ def test_propose_needs_tier(run: Callable[..., Any], tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert result.stderr == "error: --propose needs --tier: the tier whose rollback is proposed\n"
+
+
+@pytest.fixture(scope="module")
+def locked_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    try:
+        with auth_registry(tmp_path_factory.mktemp("auth-registry")) as address:
+            yield address
+    except AuthRegistryError as error:
+        require("registry with authentication", str(error))
+
+
+@pytest.mark.parametrize(
+    ("credentials", "code", "message"),
+    [
+        ({"NODERR_REGISTRY_USER": USER, "NODERR_REGISTRY_PASSWORD": PASSWORD_REGISTRY}, 0, None),
+        (
+            {"NODERR_REGISTRY_USER": USER, "NODERR_REGISTRY_PASSWORD": "wrong-password"},
+            1,
+            "error: cannot look up image {image}: registry answered HTTP 401: the credentials"
+            " were refused\n",
+        ),
+        (
+            {},
+            1,
+            "error: cannot look up image {image}: registry answered HTTP 401: it wants"
+            " credentials (NODERR_REGISTRY_USER/NODERR_REGISTRY_PASSWORD or docker login)\n",
+        ),
+        (
+            {"NODERR_REGISTRY_USER": USER},
+            2,
+            "error: NODERR_REGISTRY_PASSWORD is not set: set both registry variables, or neither\n",
+        ),
+    ],
+)
+def test_image_lookup_with_the_builds_credentials(  # noqa: PLR0917 - pytest passes fixtures
+    node: Anvil,
+    published: BeaconDriver,
+    run: Callable[..., Any],
+    locked_registry: str,
+    credentials: dict[str, str],
+    code: int,
+    message: str | None,
+) -> None:
+    name = f"noderr-locked-{uuid.uuid4().hex[:8]}/noderr-node-os"
+    push_test_image(locked_registry, name, "6.0.0-oracle", auth=(USER, PASSWORD_REGISTRY))
+    result = run(
+        "publish",
+        "--tier",
+        "oracle",
+        "--version",
+        "6.0.0",
+        "--config-hash",
+        "0x" + "03" * 32,
+        "--registry",
+        f"{locked_registry}/{name.split('/', maxsplit=1)[0]}",
+        "--quiet",
+        url=node.url,
+        address=published.address,
+        DOCKER_CONFIG=str(Path("/nonexistent")),
+        **credentials,
+    )
+    assert result.exit_code == code, result.stderr
+    if message is not None:
+        assert result.stderr == message.format(image=f"{locked_registry}/{name}:6.0.0-oracle")
+    assert PASSWORD_REGISTRY not in result.stdout + result.stderr
