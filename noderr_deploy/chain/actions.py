@@ -38,9 +38,6 @@ _HINTS = {
     "image": "--image-tag",
     "config_hash": "--config-hash or --config FILE",
     "to_version_id": "--to-version-id",
-    "canary_percentage": "--canary",
-    "cohort_percentage": "--cohort-size",
-    "cohort_delay": "--delay-hours",
 }
 
 
@@ -186,7 +183,11 @@ def prepare_rollback(
         reason=request.reason,
         to_version_id=to_version,
         emergency=True,
-        hints={**_HINTS, "reason": "--reason"},
+        hints={
+            **_HINTS,
+            "reason": "--reason",
+            **({"to_version_id": f"{PUBLISHED_EVENT} events"} if notes else {}),
+        },
     )
     call = bind(function, values, request.args)
     title = f"Emergency rollback of tier {request.tier}"

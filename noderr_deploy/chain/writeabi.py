@@ -45,6 +45,8 @@ ALIASES: dict[str, str] = {
 """Normalised parameter name -> the value it binds (see :class:`Values`)."""
 
 _INT = re.compile(r"^(u?)int(\d*)$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+_TYPE = re.compile(r"^[a-z][a-z0-9]*(\[\d*\])*$")
 _BYTES = re.compile(r"^bytes(\d+)$")
 _UNITS = (("hours", 3600), ("hour", 3600), ("days", 86400), ("minutes", 60), ("ms", 0.001))
 
@@ -152,6 +154,11 @@ def _param(entry: Any, where: str) -> Param:
     internal = entry.get("internalType") or kind
     if not isinstance(name, str) or not isinstance(internal, str):
         raise ValueError(f"{where}: a parameter name or internalType that is not text")
+    # Names and types end up in messages and in a Safe batch: only what Solidity allows.
+    if name and not _IDENTIFIER.match(name):
+        raise ValueError(f"{where}: parameter name {name!r} is not an identifier")
+    if not _TYPE.match(kind) or not internal.isprintable():
+        raise ValueError(f"{where}: parameter type {kind!r} is not an ABI type")
     return Param(name, kind, internal, components, bool(entry.get("indexed", False)))
 
 
@@ -172,6 +179,8 @@ def parse_abi(document: Any, source: str) -> WriteAbi:
             continue
         if not isinstance(name, str) or not name:
             raise InputError(f"{source}: entry {i} ({kind}) has no name")
+        if not _IDENTIFIER.match(name):
+            raise InputError(f"{source}: entry {i}: {kind} name {name!r} is not an identifier")
         try:
             inputs = tuple(_param(p, f"{name} input") for p in entry.get("inputs") or [])
         except ValueError as exc:

@@ -229,6 +229,16 @@ def test_uint256_args_round_trip(number: int) -> None:
             '[{"type": "function", "name": "f", "inputs": [{"name": "t", "type": "tuple"}]}]',
             "tuple parameter without components",
         ),
+        (
+            '[{"type": "function", "name": "f",'
+            ' "inputs": [{"name": "\\u001b[2J", "type": "uint8"}]}]',
+            "parameter name '\\x1b[2J' is not an identifier",
+        ),
+        (
+            '[{"type": "function", "name": "f", "inputs": [{"name": "t", "type": "uint8 x"}]}]',
+            "parameter type 'uint8 x' is not an ABI type",
+        ),
+        ('[{"type": "function", "name": "f[red]", "inputs": []}]', "'f[red]' is not an identifier"),
     ],
 )
 def test_damaged_abi_files_are_exit_2_naming_the_file(

@@ -737,3 +737,93 @@ def test_image_lookup_with_the_builds_credentials(  # noqa: PLR0917 - pytest pas
     if message is not None:
         assert result.stderr == message.format(image=f"{locked_registry}/{name}:6.0.0-oracle")
     assert PASSWORD_REGISTRY not in result.stdout + result.stderr
+
+
+def on_a_terminal(
+    argv: list[str], env: dict[str, str], answers: list[tuple[bytes, bytes]]
+) -> tuple[int, str]:
+    """Run ``noderr`` with a pseudo-terminal as stdin, stdout and stderr; type each answer
+    once its prompt appears. Returns the exit code and everything the terminal showed."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "noderr_deploy", *argv],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        close_fds=True,
+    )
+    os.close(slave)
+    shown = b""
+    pending = list(answers)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if pending and pending[0][0] in shown:
+                os.write(master, pending.pop(0)[1])
+        elif process.poll() is not None:
+            break
+    os.close(master)
+    return process.wait(timeout=10), shown.decode(errors="replace")
+
+
+@pytest.mark.parametrize(("answer", "code"), [(b"n\r", 2), (b"y\r", 0)])
+def test_on_a_terminal_it_asks_for_the_password_and_confirmation(  # noqa: PLR0917
+    node: Anvil,
+    published: BeaconDriver,
+    tmp_path: Path,
+    config: Path,
+    answer: bytes,
+    code: int,
+) -> None:
+    import os
+
+    key = keystore(tmp_path, 0)
+    env = {k: v for k, v in os.environ.items() if k != "NODERR_KEYSTORE_PASSWORD"}
+    env |= {
+        "NODERR_RPC_URL": node.url,
+        "NODERR_BEACON_ADDRESS": published.address,
+        "NODERR_CONFIG": str(config),
+        "COLUMNS": "200",
+    }
+    argv = [
+        "rollback",
+        "propose",
+        "--tier",
+        "oracle",
+        "--reason",
+        "tty",
+        "--send",
+        "--keystore",
+        str(key),
+    ]
+    rc, shown = on_a_terminal(
+        argv,
+        env,
+        [
+            (b"Password for keystore", PASSWORD.encode() + b"\r"),
+            (b"Send this transaction? [y/N]", answer),
+        ],
+    )
+    assert rc == code, shown
+    assert PASSWORD not in shown  # not echoed
+    assert "toVersionId (uint256) = 1  [VersionPublished events]" in shown
+    if code == 0:
+        assert "now has version id 3: 1.0.0 (image 1.0.0-oracle, emergency rollback)" in shown
+    else:
+        assert "error: not sent (declined)" in shown
