@@ -827,3 +827,34 @@ def test_on_a_terminal_it_asks_for_the_password_and_confirmation(  # noqa: PLR09
         assert "now has version id 3: 1.0.0 (image 1.0.0-oracle, emergency rollback)" in shown
     else:
         assert "error: not sent (declined)" in shown
+
+
+@pytest.mark.parametrize("sender", [0, 5])  # the owner (sent), a stranger (reverts)
+def test_secrets_in_the_rpc_url_never_show(
+    node: Anvil, published: BeaconDriver, run: Callable[..., Any], tmp_path: Path, sender: int
+) -> None:
+    from tests.support.rpc_servers import CountingProxy
+
+    key = keystore(tmp_path, sender)
+    with CountingProxy(node.url) as proxy:
+        host = proxy.url.removeprefix("http://")
+        url = f"http://alice:hunter2@{host}/v2/abcDEF1234567890xyzSECRET?apikey=k3y"
+        result = run(
+            "rollback",
+            "propose",
+            "--tier",
+            "oracle",
+            "--reason",
+            "x",
+            "--send",
+            "--keystore",
+            str(key),
+            "--yes",
+            url=url,
+            address=published.address,
+            NODERR_KEYSTORE_PASSWORD=PASSWORD,
+        )
+        assert any("eth_sendRawTransaction" in r for r in proxy.requests) == (sender == 0)
+    assert result.exit_code == (0 if sender == 0 else 1), result.stderr
+    for secret in ("hunter2", "abcDEF1234567890xyzSECRET", "k3y", PASSWORD):
+        assert secret not in result.stdout + result.stderr
