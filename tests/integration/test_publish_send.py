@@ -858,3 +858,36 @@ def test_secrets_in_the_rpc_url_never_show(
     assert result.exit_code == (0 if sender == 0 else 1), result.stderr
     for secret in ("hunter2", "abcDEF1234567890xyzSECRET", "k3y", PASSWORD):
         assert secret not in result.stdout + result.stderr
+
+
+def test_no_receipt_within_the_timeout_is_exit_1(
+    node: Anvil, published: BeaconDriver, run: Callable[..., Any]
+) -> None:
+    node.rpc("evm_setAutomine", [False])  # the transaction stays pending
+    result = run(
+        "rollback",
+        "propose",
+        "--tier",
+        "oracle",
+        "--reason",
+        "x",
+        "--send",
+        "--from",
+        node.accounts()[0],
+        "--chain-id",
+        "31337",
+        "--yes",
+        "--timeout",
+        "3",
+        "--quiet",
+        url=node.url,
+        address=published.address,
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: transaction 0x")
+    assert result.stderr.endswith(
+        " sent, but no receipt within --timeout 3 s (it may still be mined: look it up before"
+        " sending again)\n"
+    )
+    node.rpc("evm_mine")
+    assert current(run, node.url, published.address)["versionId"] == 3
