@@ -70,8 +70,8 @@ TimeoutOption = Annotated[
         "--timeout",
         envvar="NODERR_RPC_TIMEOUT",
         show_envvar=True,
-        min=0.1,
-        help="Seconds allowed for all RPC requests together (up to 3 attempts each)."
+        help="Seconds allowed for all RPC requests of the command together (connecting,"
+        " sending, waiting and reading; up to 3 attempts each), above 0 and at most 3600."
         "  [default: 10]",
         rich_help_panel=_PANEL,
     ),
@@ -100,8 +100,10 @@ def chain_settings(
     from noderr_deploy.chain.rpc import (
         DEFAULT_TIMEOUT,
         ChainSettings,
+        check_timeout,
         checksum_address,
         parse_block,
+        parse_endpoint,
     )
 
     file = config.beacon if config is not None else None
@@ -111,6 +113,7 @@ def chain_settings(
         raise UsageError(
             "no RPC endpoint: pass --rpc-url or set NODERR_RPC_URL" + where.format("rpc_url")
         )
+    parse_endpoint(url)  # a malformed URL is a usage error before anything is read
     address = beacon or (file.address if file else None)
     if not address:
         raise UsageError(
@@ -122,7 +125,7 @@ def chain_settings(
         beacon_address=checksum_address(address),
         chain_id=chain_id if chain_id is not None else (file.chain_id if file else None),
         block=parse_block(block),
-        timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+        timeout=check_timeout(timeout) if timeout is not None else DEFAULT_TIMEOUT,
     )
 
 

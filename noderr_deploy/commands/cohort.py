@@ -289,6 +289,8 @@ def run(
         bucket_counts = count_buckets(buckets)
     for warning in warnings:
         out.warn(warning)
+    for note in plan.notes():
+        out.info(note)
 
     if summary:
         counts = plan.cohort_counts(bucket_counts)

@@ -131,7 +131,11 @@ def summary_json(
         document["at"] = iso(at)
         document["phase"] = phase(plan, published_at, at)
         document["schedule"] = [
-            {"cohort": e.cohort, "activatesAt": iso(e.activates_at), "active": e.active}
+            {
+                "cohort": e.cohort,
+                "activatesAt": iso(e.activates_at) if e.activates_at is not None else None,
+                "active": e.active,
+            }
             for e in schedule(plan, published_at, at)
         ]
     return document
