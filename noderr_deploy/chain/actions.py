@@ -272,7 +272,7 @@ def published_versions(
             topics.append(None)
     while topics and topics[-1] is None:
         topics.pop()
-    logs = client.call(
+    logs = client.request(
         "eth_getLogs",
         [{"address": address, "fromBlock": "0x0", "toBlock": hex(block), "topics": topics}],
         f"the {event.name} events of {address}",

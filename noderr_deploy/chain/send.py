@@ -11,6 +11,7 @@ Encoding is eth_abi's, signing eth-account's, sending web3's (imported only here
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 from noderr_deploy.chain.proposal import Action
 from noderr_deploy.chain.rpc import checksum_address
 from noderr_deploy.errors import ChainError, InputError, UsageError
-from noderr_deploy.redact import redact_text, redact_url
+from noderr_deploy.redact import printable, redact_endpoint, scrub
 
 if TYPE_CHECKING:
     from eth_typing import ChecksumAddress
@@ -29,6 +30,22 @@ if TYPE_CHECKING:
 PASSWORD_VARIABLE = "NODERR_KEYSTORE_PASSWORD"
 GAS_MARGIN = 1.2
 """The gas limit is the node's estimate with this margin."""
+
+
+def load_signing() -> None:
+    """Import web3 and eth-account, keeping the interpreter's recursion limit.
+
+    py_ecc (imported by both) raises the limit to 100,000 at import; ``json`` then follows a
+    hostile node's deeply nested reply down the C stack and the process dies of a
+    segmentation fault instead of failing with a message. The limit is put back at once:
+    nothing we call needs the deep recursion (py_ecc's BLS pairings are not used).
+    """
+    limit = sys.getrecursionlimit()
+    try:
+        import eth_account  # noqa: F401
+        import web3  # noqa: F401
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 @dataclass(frozen=True)
@@ -70,6 +87,7 @@ def read_keystore(
                 " (there is no terminal to ask on)"
             )
         password = prompt(f"Password for keystore {path.name}: ")
+    load_signing()
     from eth_account import Account
 
     try:
@@ -103,6 +121,7 @@ class Sender:
     def __init__(
         self, rpc_url: str, timeout: float, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
+        load_signing()
         from web3 import HTTPProvider, Web3
 
         self.url = rpc_url
@@ -117,7 +136,7 @@ class Sender:
 
     @property
     def shown(self) -> str:
-        return redact_url(self.url)
+        return redact_endpoint(self.url)
 
     def _left(self) -> float:
         return max(0.1, self.deadline - self.clock())
@@ -246,14 +265,12 @@ class Sender:
 def _reason(exc: Exception) -> str:
     text = str(getattr(exc, "message", None) or exc)
     text = text.removeprefix("execution reverted: ").removeprefix("execution reverted")
-    # Text from the chain: shown as a repr when it holds anything unprintable.
-    text = text.strip() or "no reason given"
-    return text if text.isprintable() else repr(text)
+    # Text from the chain: control characters escaped, cut to a line.
+    return printable(text.strip() or "no reason given", 300)
 
 
 def _message(exc: Exception, url: str) -> str:
     text = str(exc.args[0] if exc.args else exc)
     if isinstance(exc.args[0] if exc.args else None, dict):
         text = str(exc.args[0].get("message", text))
-    text = redact_text(text, url)
-    return text if text.isprintable() else repr(text)
+    return printable(scrub(text, url))

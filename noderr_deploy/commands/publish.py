@@ -199,15 +199,7 @@ def publish(  # noqa: PLR0917 - a command takes its options as parameters
             " --no-verify-image so the registry is asked"
         )
     published_tag = f"{tag}@{digest}" if pin_digest else tag
-    plan = (
-        RolloutPlan(
-            cfg.rollout.canary_percentage,
-            cfg.rollout.cohort_percentage,
-            cfg.rollout.cohort_delay_hours,
-        )
-        if cfg is not None
-        else RolloutPlan()
-    )
+    plan = cfg.rollout.plan() if cfg is not None else RolloutPlan()
     request = PublishRequest(
         tier=tier_name,
         beacon_tier=slot,

@@ -13,7 +13,7 @@ from eth_account import Account
 
 from noderr_deploy.chain.actions import RollbackRequest, previous_version_id, published_versions
 from noderr_deploy.chain.beacon import VersionInfo
-from noderr_deploy.chain.rpc import RpcClient
+from noderr_deploy.chain.rpc import Deadline, RpcClient
 from noderr_deploy.chain.send import read_keystore
 from noderr_deploy.chain.writeabi import load_abi
 from noderr_deploy.errors import InputError, UsageError
@@ -123,11 +123,17 @@ def log(version_id: int, tier: int, text: str, block: int, index: int = 0) -> di
 
 
 def client(reply: Any, sent: list[Any]) -> RpcClient:
-    def send(payload: list[tuple[str, list[Any]]], timeout: float) -> Any:
-        sent.append(payload)
-        return [{"jsonrpc": "2.0", "id": 1, "result": reply}]
+    """A client whose node answers every call with ``reply`` (a real RpcClient, its
+    transport replaced)."""
 
-    return RpcClient(url="http://127.0.0.1:1", timeout=5, send=send)
+    def transport(body: bytes, deadline: Deadline) -> bytes:
+        calls = json.loads(body)
+        sent.append([(c["method"], c["params"]) for c in calls])
+        return json.dumps(
+            [{"jsonrpc": "2.0", "id": c["id"], "result": reply} for c in calls]
+        ).encode()
+
+    return RpcClient("http://127.0.0.1:1", deadline=Deadline(5), transport=transport)
 
 
 def version(version_id: int, text: str) -> VersionInfo:
@@ -203,3 +209,27 @@ def test_an_answer_that_is_not_a_list() -> None:
         published_versions(
             client({"x": 1}, []), ADDRESS, EVENT, tier_name="oracle", beacon_tier=2, block=1
         )
+
+
+def test_signing_libraries_keep_the_recursion_limit() -> None:
+    # In a fresh interpreter: here web3 was imported long ago. Deeply nested JSON from a
+    # hostile node must stay an error message, not a crash of the C stack.
+    import subprocess
+    import sys
+
+    code = """
+import sys
+before = sys.getrecursionlimit()
+from noderr_deploy.chain.send import load_signing
+load_signing()
+assert sys.getrecursionlimit() == before, sys.getrecursionlimit()
+import json
+try:
+    json.loads("[" * 200000 + "]" * 200000)
+except RecursionError:
+    print("recursion error")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert (done.returncode, done.stdout) == (0, "recursion error\n"), done.stderr
