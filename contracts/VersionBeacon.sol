@@ -4,8 +4,10 @@ pragma solidity ^0.8.20;
 /// @title VersionBeacon (test stand-in)
 /// @notice Exposes exactly the read surface of the deployed, upgradeable VersionBeacon proxy
 ///         that `noderr rollout status` and `noderr version` read (see
-///         noderr_deploy/abi/VersionBeacon.json), plus the writes the tests need. No access
-///         control or upgradeability: only the ABI and the stored values matter here.
+///         noderr_deploy/abi/VersionBeacon.json), plus the writes of
+///         noderr_deploy/abi/VersionBeaconWrite.json (what `noderr publish` and
+///         `noderr rollback propose` call by default). Writes are the owner's only (the
+///         deployer, until `transferOwnership`, e.g. to a Safe); no upgradeability.
 contract VersionBeacon {
     enum NodeTier {
         VALIDATOR,
@@ -35,13 +37,28 @@ contract VersionBeacon {
     mapping(NodeTier => uint256) public currentVersionId;
     RolloutConfig public rolloutConfig;
     uint256 public nextVersionId = 1;
+    address public owner;
 
     event VersionPublished(uint256 indexed versionId, NodeTier indexed tier, string versionString);
     event EmergencyRollback(uint256 indexed versionId, NodeTier indexed tier, uint256 fromVersionId);
     event RolloutConfigUpdated(uint8 canaryPercentage, uint8 cohortPercentage, uint256 cohortDelayHours, bool isActive);
 
+    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+
+    modifier onlyOwner() {
+        require(msg.sender == owner, "VersionBeacon: caller is not the owner");
+        _;
+    }
+
     constructor() {
         rolloutConfig = RolloutConfig(5, 25, 24, true);
+        owner = msg.sender;
+    }
+
+    function transferOwnership(address newOwner) external onlyOwner {
+        require(newOwner != address(0), "VersionBeacon: new owner is the zero address");
+        emit OwnershipTransferred(owner, newOwner);
+        owner = newOwner;
     }
 
     // ---- reads beyond the public getters ----
@@ -61,7 +78,7 @@ contract VersionBeacon {
         return rolloutConfig;
     }
 
-    // ---- writes (tests only) ----
+    // ---- writes (the owner only) ----
 
     function publishVersion(
         NodeTier tier,
@@ -69,7 +86,7 @@ contract VersionBeacon {
         string memory dockerImageTag,
         bytes32 configHash,
         bool isEmergencyRollback
-    ) public returns (uint256 versionId) {
+    ) public onlyOwner returns (uint256 versionId) {
         versionId = nextVersionId++;
         uint256 previous = currentVersionId[tier];
         if (previous != 0) {
@@ -88,7 +105,7 @@ contract VersionBeacon {
         uint8 cohortPercentage,
         uint256 cohortDelayHours,
         bool isActive
-    ) external {
+    ) external onlyOwner {
         require(canaryPercentage <= 100 && cohortPercentage <= 100, "Percentage above 100");
         rolloutConfig = RolloutConfig(canaryPercentage, cohortPercentage, cohortDelayHours, isActive);
         emit RolloutConfigUpdated(canaryPercentage, cohortPercentage, cohortDelayHours, isActive);
@@ -96,7 +113,11 @@ contract VersionBeacon {
 
     /// Re-publish an earlier version of `tier` as its current one, flagged as an emergency
     /// rollback (a new version id, published now, so every cohort is told at once to update).
-    function emergencyRollback(NodeTier tier, uint256 toVersionId) external returns (uint256 versionId) {
+    function emergencyRollback(NodeTier tier, uint256 toVersionId)
+        external
+        onlyOwner
+        returns (uint256 versionId)
+    {
         require(toVersionId != 0 && toVersionId < nextVersionId, "Unknown version");
         uint256 from = currentVersionId[tier];
         Version memory target = versions[toVersionId];

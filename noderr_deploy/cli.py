@@ -222,6 +222,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "version",
         "Show the version a node should run, as the deployment engine decides it.",
     ),
+    "publish": (
+        "noderr_deploy.commands.publish",
+        "publish",
+        "Propose publishing a version of a tier on the VersionBeacon (or --send it).",
+    ),
     "rollout": (
         "noderr_deploy.commands.rollout",
         "app",

@@ -63,18 +63,38 @@ def percentage_problem(value: int) -> str | None:
 
 
 def delay_problem(hours: float) -> str | None:
-    """Why ``hours`` cannot be the delay between cohorts (None when it can)."""
+    """Why ``hours`` cannot be the delay between cohorts (None when it can).
+
+    Whole hours only: the VersionBeacon stores ``cohortDelayHours`` as an integer, so a
+    plan with 1.5 h could never be published; any size is fine (a delay past the year
+    9999 means the later cohorts never activate).
+    """
     # `not >=` also rejects NaN, which would otherwise slip through a `< 0` test.
     if not hours >= 0 or math.isinf(hours):
         return f"{hours} is not a finite number of hours >= 0"
+    if hours != int(hours):
+        return f"{hours:g} is not a whole number of hours (the VersionBeacon stores whole hours)"
     return None
 
 
-def cohort4_problem(canary: int, cohort: int) -> str | None:
-    """Why a canary and cohort size leave cohort4 empty (None when they do not)."""
-    if canary + 3 * cohort > 100:
-        return f"canary {canary} + 3 x cohort {cohort} > 100: cohort4 would be empty"
+def cohort4_note(canary: int, cohort: int) -> str | None:
+    """What an operator should know when cohort4 is empty (None when it is not).
+
+    Not a problem: the engine's rule is cumulative, so cohort3 simply ends at bucket 99.
+    """
+    if canary + 3 * cohort >= 100:
+        return (
+            f"cohort4 is empty: canary {canary} + 3 x cohort {cohort} >= 100, so"
+            f" {_last_cohort(canary, cohort)} ends at bucket 99"
+        )
     return None
+
+
+def _last_cohort(canary: int, cohort: int) -> str:
+    for k, edge in enumerate((canary, canary + cohort, canary + 2 * cohort), start=0):
+        if edge >= 100:
+            return COHORTS[k]
+    return "cohort3"
 
 
 PLAN_KEYS = ("canary_percentage", "cohort_percentage", "cohort_delay_hours")
@@ -91,20 +111,25 @@ def plan_problems(canary: int, cohort: int, delay_hours: float) -> list[tuple[st
     ):
         if problem:
             out.append((key, problem))
-    if not out:
-        problem = cohort4_problem(canary, cohort)
-        if problem:
-            out.append((None, problem))
     return out
+
+
+_MAX_HOURS = timedelta.max // timedelta(hours=1)
+"""Delays beyond this many hours do not fit a timedelta (nor any date after 1970)."""
 
 
 @dataclass(frozen=True)
 class RolloutPlan:
-    """Cohort sizes (percent of buckets) and the delay between cohorts."""
+    """Cohort sizes (percent of buckets) and the delay between cohorts, in whole hours.
+
+    Every plan the deployment engine runs is valid: percentages 0..100 each, in any
+    combination (with ``canary + 3 x cohort >= 100`` cohort4 is empty), and a delay of any
+    size, up to the contract's uint256 maximum.
+    """
 
     canary_percentage: int = 5
     cohort_percentage: int = 25
-    cohort_delay_hours: float = 24
+    cohort_delay_hours: int = 24
 
     def __post_init__(self) -> None:
         # -0.0 passes `>= 0` and would print as "delay -0 h": the plan holds +0.0 instead.
@@ -113,6 +138,14 @@ class RolloutPlan:
         problems = self.problems()
         if problems:
             raise ValueError("; ".join(problems))
+        # 24.0 from a float flag or YAML: one type (int) wherever the plan goes, JSON too.
+        object.__setattr__(self, "cohort_delay_hours", int(self.cohort_delay_hours))
+
+    @classmethod
+    def of(cls, canary: int, cohort: int, delay_hours: float) -> RolloutPlan:
+        """A plan from values typed loosely (``24.0`` from YAML or a flag); a fractional
+        delay is a :class:`ValueError`, never truncated."""
+        return cls(canary, cohort, delay_hours)  # type: ignore[arg-type]  # checked, then int
 
     def problems(self) -> list[str]:
         """Every reason this plan is invalid (empty when it is valid)."""
@@ -121,15 +154,21 @@ class RolloutPlan:
         )
         return [f"{key}: {message}" if key else message for key, message in found]
 
-    @property
-    def delay(self) -> timedelta:
-        return timedelta(hours=self.cohort_delay_hours)
+    def offset(self, k: int) -> timedelta | None:
+        """``k`` delays, or None when that is beyond any representable time span."""
+        hours = k * self.cohort_delay_hours
+        return None if hours > _MAX_HOURS else timedelta(hours=hours)
 
     def bounds(self) -> dict[str, tuple[int, int]]:
-        """Each cohort's bucket range ``[low, high)``."""
+        """Each cohort's bucket range ``[low, high)`` (an empty cohort has ``low == high``)."""
         c, s = self.canary_percentage, self.cohort_percentage
-        edges = [0, c, c + s, c + 2 * s, c + 3 * s, 100]
+        edges = [min(e, 100) for e in (0, c, c + s, c + 2 * s, c + 3 * s)] + [100]
         return {name: (edges[i], edges[i + 1]) for i, name in enumerate(COHORTS)}
+
+    def notes(self) -> list[str]:
+        """Facts about this plan an operator should see (not warnings, not errors)."""
+        note = cohort4_note(self.canary_percentage, self.cohort_percentage)
+        return [note] if note else []
 
     def cohort_of_bucket(self, value: int) -> Cohort:
         c, s = self.canary_percentage, self.cohort_percentage
@@ -173,21 +212,34 @@ def cohort_index(cohort: str) -> int:
     return COHORTS.index(cohort)
 
 
-def activates_at(plan: RolloutPlan, published_at: datetime, cohort: str) -> datetime:
-    """When ``cohort`` becomes active for a version published at ``published_at``."""
-    return published_at + cohort_index(cohort) * plan.delay
+def activates_at(plan: RolloutPlan, published_at: datetime, cohort: str) -> datetime | None:
+    """When ``cohort`` becomes active for a version published at ``published_at``; None
+    when that is past the year 9999: it never activates (a delay up to uint256 max)."""
+    offset = plan.offset(cohort_index(cohort))
+    if offset is None:
+        return None
+    try:
+        return published_at + offset
+    except OverflowError:
+        return None
 
 
 def is_active(plan: RolloutPlan, published_at: datetime, cohort: str, at: datetime) -> bool:
-    """A cohort is active once ``at - published_at >= k * delay``."""
-    return at >= activates_at(plan, published_at, cohort)
+    """The engine's ``isCohortActive``: the canary always (from the publish on, and for an
+    ``at`` before it too), cohort k once ``at - published_at >= k * delay``."""
+    if cohort_index(cohort) == 0:
+        return True
+    start = activates_at(plan, published_at, cohort)
+    return start is not None and at >= start
 
 
 def phase(plan: RolloutPlan, published_at: datetime, at: datetime) -> Phase:
-    """The rollout phase at ``at``: the newest active cohort, or ``complete`` after 5 delays."""
+    """The rollout phase at ``at``: the newest active cohort, or ``complete`` after 5 delays
+    (``canary`` before the publish time, and forever when the delay never elapses)."""
     elapsed = at - published_at
     for k, name in enumerate(PHASES[:-1], start=1):
-        if elapsed < k * plan.delay:
+        offset = plan.offset(k)
+        if offset is None or elapsed < offset:
             return name  # type: ignore[return-value]
     return "complete"
 
@@ -195,7 +247,8 @@ def phase(plan: RolloutPlan, published_at: datetime, at: datetime) -> Phase:
 @dataclass(frozen=True)
 class ScheduleEntry:
     cohort: Cohort
-    activates_at: datetime
+    activates_at: datetime | None
+    """None: never (past the year 9999)."""
     active: bool
 
 

@@ -397,7 +397,7 @@ def test_json_document_keys_and_number_forms() -> None:
         '  "plan": {\n'
         '    "canaryPercentage": 100,\n'
         '    "cohortPercentage": 0,\n'
-        '    "cohortDelayHours": 24.0\n'
+        '    "cohortDelayHours": 24\n'
         "  },\n"
         '  "thresholds": {\n'
         '    "unhealthyRatio": 0.0,\n'

@@ -6,7 +6,8 @@ surface). A tier is read with ``currentVersionId`` then ``versions(id)`` rather 
 come from one block, in three HTTP requests whatever the number of tiers:
 
 1. ``eth_chainId`` + the block (number and timestamp);
-2. ``eth_getCode`` + ``rolloutConfig()`` + ``currentVersionId(t)`` for every tier;
+2. ``eth_getCode`` + ``rolloutConfig()`` + ``nextVersionId()`` + ``currentVersionId(t)`` for
+   every tier;
 3. ``versions(id)`` for every tier that has one.
 """
 
@@ -16,7 +17,7 @@ import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
@@ -24,10 +25,12 @@ from noderr_deploy.chain.rpc import (
     BlockInfo,
     BlockRef,
     ChainSettings,
+    Reply,
     RpcClient,
     checksum_address,
     connect,
     resolve_block,
+    timestamp,
 )
 from noderr_deploy.cohorts import RolloutPlan
 from noderr_deploy.errors import ChainError
@@ -163,26 +166,45 @@ def _call_request(address: str, call: _Call, block: int) -> tuple[str, list[Any]
     return ("eth_call", [{"to": address, "data": call.function.encode(*call.args)}, hex(block)])
 
 
-def _result(client: RpcClient, address: str, call: _Call, entry: dict[str, Any]) -> tuple[Any, ...]:
+def _result(client: RpcClient, address: str, call: _Call, reply: Reply) -> tuple[Any, ...]:
     """Decode one ``eth_call`` answer, or raise a one-line error naming the function."""
-    if "error" in entry:
-        message = client.message_of(entry)
+    if not reply.ok:
+        message = reply.error or ""
         if "revert" in message.lower():
             raise ChainError(
                 f"{call.label} on {address} reverted ({message}): is this a VersionBeacon?"
             )
         raise ChainError(f"{call.label} on {address} failed on {client.redacted_url}: {message}")
-    raw = entry.get("result")
+    data = client.data(reply.result, f"{call.label} on {address}")
     try:
-        data = bytes.fromhex(str(raw).removeprefix("0x"))
         return call.function.decode(data)
     except Exception:
         # eth_abi raises a family of decoding errors; any of them means the same thing here.
-        size = len(str(raw).removeprefix("0x")) // 2 if isinstance(raw, str) else 0
         raise ChainError(
-            f"{call.label} on {address} returned {size} bytes that do not decode as"
+            f"{call.label} on {address} returned {len(data)} bytes that do not decode as"
             f" ({', '.join(call.function.outputs)}): is this a VersionBeacon?"
         ) from None
+
+
+def _slot_result(
+    client: RpcClient, address: str, call: _Call, reply: Reply, tier: int
+) -> tuple[Any, ...]:
+    """``currentVersionId(tier)``: a revert for a slot the beacon's enum lacks says so."""
+    if not reply.ok and tier not in TIER_NAMES and "revert" in (reply.error or "").lower():
+        known = ", ".join(f"{k} {v}" for k, v in TIER_NAMES.items())
+        raise ChainError(
+            f"beacon tier {tier} is not a tier slot of the VersionBeacon at {address}:"
+            f" {call.label} reverted ({reply.error}); its slots are {known}"
+            " (check beacon_tier in tiers.yaml)"
+        )
+    return _result(client, address, call, reply)
+
+
+def check_slot(tier: int) -> int:
+    """``tier`` if it fits the beacon's ``uint8`` tier argument."""
+    if not 0 <= tier <= 255:
+        raise ChainError(f"beacon tier {tier} is not a tier slot (the beacon's slots are uint8)")
+    return tier
 
 
 def read_beacon(
@@ -192,35 +214,50 @@ def read_beacon(
     block: BlockRef = "latest",
     chain_id: int | None = None,
 ) -> BeaconSnapshot:
-    """Read the rollout config and each tier's current version, all at one block."""
-    tiers = sorted(set(beacon_tiers))
+    """Read the rollout config and each tier's current version, all at one block.
+
+    A current version id that was never published (at or past ``nextVersionId``, or a
+    ``versions`` entry without a publish time) is a :class:`ChainError`, never a version
+    to update to.
+    """
+    tiers = sorted({check_slot(t) for t in beacon_tiers})
     chain, pinned = resolve_block(client, block, chain_id)
     n = pinned.number
 
     config_call = _Call(abi_function("rolloutConfig"), ())
+    next_call = _Call(abi_function("nextVersionId"), ())
     id_calls = [_Call(abi_function("currentVersionId"), (t,)) for t in tiers]
-    entries = client.batch(
+    # nextVersionId only when there are version ids to check against it.
+    next_calls = [next_call] if tiers else []
+    replies = client.batch(
         [
             ("eth_getCode", [address, hex(n)]),
             _call_request(address, config_call, n),
-            *(_call_request(address, c, n) for c in id_calls),
+            *(_call_request(address, c, n) for c in (*next_calls, *id_calls)),
         ],
         f"the VersionBeacon at {address}",
     )
-    code_entry, config_entry, *id_entries = entries
-    if "error" in code_entry:
+    code_reply, config_reply, *rest = replies
+    next_replies, id_replies = rest[: len(next_calls)], rest[len(next_calls) :]
+    if not code_reply.ok:
         raise ChainError(
-            f"eth_getCode({address}) failed on {client.redacted_url}:"
-            f" {client.message_of(code_entry)}"
+            f"eth_getCode({address}) failed on {client.redacted_url}: {code_reply.error}"
         )
-    if str(code_entry.get("result", "0x")) in ("0x", "0x0", ""):
+    if not client.data(code_reply.result, f"the code at {address}"):
         raise ChainError(f"no contract at {address} on chain {chain} (block {n})")
-    canary, cohort, delay, active = _result(client, address, config_call, config_entry)
+    canary, cohort, delay, active = _result(client, address, config_call, config_reply)
     rollout = RolloutConfig(int(canary), int(cohort), int(delay), bool(active))
+    next_id = _result(client, address, next_call, next_replies[0])[0] if tiers else 0
     ids = {
-        t: int(_result(client, address, call, entry)[0])
-        for t, call, entry in zip(tiers, id_calls, id_entries, strict=True)
+        t: int(_slot_result(client, address, call, reply, t)[0])
+        for t, call, reply in zip(tiers, id_calls, id_replies, strict=True)
     }
+    for t, i in ids.items():
+        if i >= int(next_id):
+            raise ChainError(
+                f"beacon tier {t}'s currentVersionId is {i}, but version {i} was never"
+                f" published on {address} (nextVersionId is {next_id}, block {n})"
+            )
 
     versions: dict[int, VersionInfo | None] = {t: None for t in tiers}
     wanted = sorted({i for i in ids.values() if i != 0})
@@ -231,8 +268,8 @@ def read_beacon(
             f"versions on the VersionBeacon at {address}",
         )
         by_id = {
-            i: _version(i, _result(client, address, call, entry))
-            for i, call, entry in zip(wanted, version_calls, answers, strict=True)
+            i: _version(i, _result(client, address, call, reply), address)
+            for i, call, reply in zip(wanted, version_calls, answers, strict=True)
         }
         versions = {t: (by_id[i] if i else None) for t, i in ids.items()}
     return BeaconSnapshot(
@@ -240,14 +277,18 @@ def read_beacon(
     )
 
 
-def _version(version_id: int, values: Sequence[Any]) -> VersionInfo:
-    version_string, image_tag, config_hash, timestamp, publisher, active, emergency = values
+def _version(version_id: int, values: Sequence[Any], address: str) -> VersionInfo:
+    version_string, image_tag, config_hash, published, publisher, active, emergency = values
+    if int(published) == 0:
+        raise ChainError(
+            f"version {version_id} on {address} has no publish time: it was never published"
+        )
     return VersionInfo(
         version_id=version_id,
         version_string=str(version_string),
         docker_image_tag=str(image_tag),
         config_hash="0x" + bytes(config_hash).hex(),
-        published_at=datetime.fromtimestamp(int(timestamp), tz=UTC),
+        published_at=timestamp(int(published), f"version {version_id}'s publish time"),
         publisher=checksum_address(str(publisher), "publisher"),
         is_active=bool(active),
         is_emergency_rollback=bool(emergency),
@@ -259,9 +300,12 @@ def read_from_settings(
 ) -> tuple[BeaconSnapshot, int]:
     """Connect with ``settings`` and read; also returns the HTTP request count."""
     client = connect(settings)
-    snapshot = read_beacon(
-        client, settings.beacon_address, beacon_tiers, settings.block, settings.chain_id
-    )
+    try:
+        snapshot = read_beacon(
+            client, settings.beacon_address, beacon_tiers, settings.block, settings.chain_id
+        )
+    finally:
+        client.close()
     return snapshot, client.requests_sent
 
 

@@ -160,7 +160,7 @@ def resolve_rollout(
             f"invalid rollout plan: {subject}{message}",
             details=[f"{k} = {values[k]} (from {origins[k]})" for k in PLAN_KEYS],
         )
-    return RolloutSource(RolloutPlan(canary, cohort, delay), published_at, origins)
+    return RolloutSource(RolloutPlan.of(canary, cohort, delay), published_at, origins)
 
 
 def check_chain_conflicts(

@@ -66,7 +66,11 @@ class TierStatus:
             "isEmergencyRollback": v.is_emergency_rollback if v else None,
             "phase": self.phase,
             "schedule": [
-                {"cohort": e.cohort, "activatesAt": iso(e.activates_at), "active": e.active}
+                {
+                    "cohort": e.cohort,
+                    "activatesAt": iso(e.activates_at) if e.activates_at is not None else None,
+                    "active": e.active,
+                }
                 for e in self.schedule
             ],
         }
@@ -119,16 +123,38 @@ class RolloutStatus:
     def paused(self) -> bool:
         return not self.rollout.is_active
 
+    def warnings(self) -> list[str]:
+        """What an operator must know: a paused rollout, the updater's cut-off."""
+        return rollout_warnings(self.rollout, self.where)
+
+    @property
+    def where(self) -> str:
+        return (
+            f"the VersionBeacon {self.address} (chain {self.chain_id}, block {self.block.number})"
+        )
+
     def to_json(self) -> dict[str, Any]:
         document = {
+            "chainId": self.chain_id,
+            "beacon": self.address,
             "block": self.block.number,
             "time": iso(self.block.time),
+            "at": iso(self.at),
             "rollout": self.rollout.to_json(),
+            "paused": self.paused,
+            "warnings": self.warnings(),
+            "notes": self.rollout.plan().notes(),
             "tiers": [t.to_json() for t in self.tiers],
         }
         if self.health is not None:
             document["healthReports"] = self.health.to_json()
         return document
+
+
+def rollout_warnings(rollout: RolloutConfig, where: str) -> list[str]:
+    """The warnings every command that reads the beacon's plan shows (stderr and JSON)."""
+    found = [f"the rollout is PAUSED on {where}"] if not rollout.is_active else []
+    return found + rollout.plan().warnings()
 
 
 def tier_status(
@@ -189,7 +215,10 @@ def with_health(
 
     fresh: Mapping[str, HealthReport] = latest
     if max_age is not None:
-        cutoff = status.at - max_age
+        try:
+            cutoff = status.at - max_age
+        except OverflowError:  # --at near the year 1: nothing is older than that
+            cutoff = status.at.replace(year=1, month=1, day=1, hour=0, minute=0, second=0)
         fresh = {n: r for n, r in latest.items() if utc(r.timestamp) >= cutoff}
     plan = status.rollout.plan()
     ids = list(fresh)
@@ -221,17 +250,23 @@ def with_health(
 
 @dataclass(frozen=True)
 class NodeVersion:
-    """What one node should run."""
+    """What one node should run, judged at ``at``."""
 
     node_id: str
     tier: str
     version: VersionInfo
     cohort: Cohort
     bucket: int
-    activates_at: datetime
+    activates_at: datetime | None
+    """None: never (the delay reaches past the year 9999)."""
     should_update: bool
     update_priority: UpdatePriority
     current: str | None
+    at: datetime
+    paused: bool = False
+    """The beacon's rollout is paused (``rolloutConfig.isActive`` false)."""
+    warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         v = self.version
@@ -242,11 +277,16 @@ class NodeVersion:
             "versionString": v.version_string,
             "dockerImageTag": v.docker_image_tag,
             "configHash": v.config_hash,
+            "publishedAt": iso(v.published_at),
             "cohort": self.cohort,
             "bucket": self.bucket,
-            "activatesAt": iso(self.activates_at),
+            "activatesAt": iso(self.activates_at) if self.activates_at is not None else None,
+            "at": iso(self.at),
             "shouldUpdate": self.should_update,
             "updatePriority": self.update_priority,
+            "paused": self.paused,
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
         }
 
 
@@ -258,9 +298,16 @@ def node_version(
     *,
     at: datetime,
     current: str | None = None,
+    paused: bool = False,
+    warnings: Sequence[str] = (),
 ) -> NodeVersion:
     """The engine's decision for ``node_id``: update once its cohort is active and it runs
-    another version than ``version`` (an unknown ``current`` counts as another)."""
+    another version than ``version`` (an unknown ``current`` counts as another).
+
+    The canary is active from the publish time on and also for an ``at`` before it, as the
+    engine's ``isCohortActive`` has it. ``paused`` is reported (a field and a warning), not
+    folded into ``should_update``, which is the engine's cohort rule alone.
+    """
     node_bucket = bucket(node_id)
     cohort = plan.cohort_of_bucket(node_bucket)
     active = is_active(plan, version.published_at, cohort, at)
@@ -274,4 +321,8 @@ def node_version(
         should_update=active and current != version.version_string,
         update_priority="emergency" if version.is_emergency_rollback else "normal",
         current=current,
+        at=at,
+        paused=paused,
+        warnings=tuple(warnings),
+        notes=tuple(plan.notes()),
     )

@@ -119,8 +119,9 @@ TimeoutOption = Annotated[
         "--timeout",
         envvar="NODERR_RPC_TIMEOUT",
         show_envvar=True,
-        click_type=_Ambient(click.FloatRange(min=0.1), "NODERR_RPC_TIMEOUT"),
-        help="Seconds allowed for all RPC requests together (up to 3 attempts each)."
+        click_type=_Ambient(click.FLOAT, "NODERR_RPC_TIMEOUT"),
+        help="Seconds allowed for all RPC requests of the command together (connecting,"
+        " sending, waiting and reading; up to 3 attempts each), above 0 and at most 3600."
         "  [default: 10]",
         rich_help_panel=_PANEL,
     ),
@@ -149,8 +150,10 @@ def chain_settings(
     from noderr_deploy.chain.rpc import (
         DEFAULT_TIMEOUT,
         ChainSettings,
+        check_timeout,
         checksum_address,
         parse_block,
+        parse_endpoint,
     )
 
     _ambient_problem()
@@ -161,6 +164,7 @@ def chain_settings(
         raise UsageError(
             "no RPC endpoint: pass --rpc-url or set NODERR_RPC_URL" + where.format("rpc_url")
         )
+    parse_endpoint(url)  # a malformed URL is a usage error before anything is read
     address = beacon or (file.address if file else None)
     if not address:
         raise UsageError(
@@ -172,7 +176,7 @@ def chain_settings(
         beacon_address=checksum_address(address),
         chain_id=chain_id if chain_id is not None else (file.chain_id if file else None),
         block=parse_block(block),
-        timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+        timeout=check_timeout(timeout) if timeout is not None else DEFAULT_TIMEOUT,
     )
 
 

@@ -309,6 +309,8 @@ def run(
         )
     for warning in warnings:
         out.warn(warning)
+    for note in plan.notes():
+        out.info(note)
 
     if summary:
         counts = plan.cohort_counts(bucket_counts)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from noderr_deploy.commands._action import SafeOption
 from noderr_deploy.commands._chain import (
     BeaconOption,
     BlockOption,
@@ -25,6 +26,12 @@ from noderr_deploy.commands._options import (
     complete_tier,
     environment,
     plan_flag_names,
+)
+from noderr_deploy.commands.rollback_propose import (
+    ProposeFormatOption,
+    ProposeOption,
+    check_propose,
+    proposing,
 )
 from noderr_deploy.errors import ExitCode, UsageError
 from noderr_deploy.ui.output import Output
@@ -250,6 +257,9 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
     chain_id: ChainIdOption = None,
     block: BlockOption = "latest",
     timeout: TimeoutOption = None,
+    propose: ProposeOption = None,
+    propose_format: ProposeFormatOption = "proposal",
+    safe: SafeOption = None,
 ) -> None:
     """Per-cohort rollback verdict from exported health reports.
 
@@ -304,6 +314,7 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
             "missing --health FILE (a file, a directory, - for stdin, or a PostgreSQL DSN)"
         )
     moment = _moment(at, env.now)
+    proposal = check_propose(propose, tier, propose_format, safe)
     if tier is not None:
         _check_plan_flags(ctx, canary, cohort_size)
         canary = cohort_size = None  # from the environment: the chain's plan wins
@@ -345,7 +356,19 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         )
     )
     outcome = run_check(request, read_chain=chain, stdin=env.stdin)
-    _finish(out, outcome, fmt, require_data=require_data)
+    # A rollback verdict (exit 3) also hands humans the proposal, with --propose.
+    with proposing(
+        env,
+        out,
+        proposal,
+        outcome.result,
+        config=config,
+        rpc_url=rpc_url,
+        beacon=beacon,
+        chain_id=chain_id,
+        timeout=timeout,
+    ):
+        _finish(out, outcome, fmt, require_data=require_data)
 
 
 def _check_plan_flags(ctx: typer.Context, canary: int | None, cohort_size: int | None) -> None:
@@ -480,3 +503,13 @@ def _finish(out: Output, outcome: CheckOutcome, fmt: Format, *, require_data: bo
         raise typer.Exit(ExitCode.NEGATIVE)
     if result.verdict == "inconclusive" and require_data:
         raise typer.Exit(ExitCode.INCONCLUSIVE)
+
+
+def _register_propose() -> None:
+    # `noderr rollback propose` lives in its own module, beside `check`.
+    from noderr_deploy.commands.rollback_propose import propose as propose_command
+
+    app.command("propose")(propose_command)
+
+
+_register_propose()

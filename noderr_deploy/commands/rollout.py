@@ -116,7 +116,9 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
 
     Every value is read at one block (--block, default latest).
     "Now" for the phases is that block's timestamp (chain time), unless --at is given.
-    Phases: canary, cohort1..cohort4, complete. A paused rollout is shown as PAUSED.
+    Phases: canary, cohort1..cohort4, complete. A paused rollout is shown as PAUSED
+    (and warned about on stderr). A cohort whose activation would fall past the year
+    9999 (a delay up to the contract's uint256 maximum) never activates.
 
     With --health, per tier and cohort (the beacon's plan): nodes reporting,
     nodes whose latest report runs the tier's current versionString, and
@@ -159,6 +161,10 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
         f" {settings.redacted_url} in {requests} HTTP request(s)"
     )
     result = rollout_status(snapshot, tiers, moment)
+    for warning in result.warnings():
+        out.warn(warning)
+    for note in result.rollout.plan().notes():
+        out.info(note)
     if read is not None:
         result = with_health(
             result,
@@ -313,7 +319,10 @@ def _render_tier(out: Output, t: TierStatus) -> None:
     out.text(f"  published    {iso(v.published_at)} by {v.publisher}")
     out.text(f"  isActive     {'yes' if v.is_active else 'no'}")
     columns: tuple[str, ...] = ("cohort", "activates at", "active")
-    rows: list[tuple[Cell, ...]] = [(e.cohort, iso(e.activates_at), e.active) for e in t.schedule]
+    rows: list[tuple[Cell, ...]] = [
+        (e.cohort, iso(e.activates_at) if e.activates_at is not None else "never", e.active)
+        for e in t.schedule
+    ]
     if t.health is not None:
         columns += ("reporting", "on version", "healthy", "success")
         rows = [

@@ -25,7 +25,7 @@ from noderr_deploy.commands._options import (
     environment,
     load_optional,
 )
-from noderr_deploy.errors import ChainError
+from noderr_deploy.errors import ChainError, UsageError
 from noderr_deploy.ui.output import Output
 
 
@@ -57,7 +57,10 @@ def version(  # noqa: PLR0917 - typer passes options as arguments
     Reads the tier's current version and the rollout config from the VersionBeacon.
     shouldUpdate: the node's cohort is active (at the block's time, or --at)
     and --current differs from the published versionString (no --current: it differs).
+    The canary is active from the publish time on, and also for an --at before it
+    (the engine's isCohortActive); the other cohorts k once k x delay has passed.
     updatePriority: emergency for an emergency rollback, else normal.
+    A paused rollout is a warning and "paused" in --json.
     Exit 1 if no version is published for the tier.
 
     Examples:
@@ -67,11 +70,12 @@ def version(  # noqa: PLR0917 - typer passes options as arguments
         noderr version node-042 --tier oracle --json | jq .shouldUpdate
     """
     from noderr_deploy.chain.beacon import read_from_settings
-    from noderr_deploy.chain.state import node_version
+    from noderr_deploy.chain.state import node_version, rollout_warnings
     from noderr_deploy.units import iso
 
     env = environment(ctx)
     out = Output.of(env, quiet=quiet)
+    check_node_id(node_id)
     cfg = load_optional(config)
     ((tier_name, slot),) = select_tiers(cfg, [tier])
     moment = parse_at(at)
@@ -79,12 +83,14 @@ def version(  # noqa: PLR0917 - typer passes options as arguments
         cfg, rpc_url=rpc_url, beacon=beacon, chain_id=chain_id, block=block, timeout=timeout
     )
     snapshot, _ = read_from_settings(settings, [slot])
+    where = (
+        f"the VersionBeacon {snapshot.address}, chain {snapshot.chain_id},"
+        f" block {snapshot.block.number}"
+    )
     published = snapshot.versions[slot]
     if published is None:
         raise ChainError(
-            f"no version published for tier {tier_name!r} (beacon tier {slot}) on the"
-            f" VersionBeacon {snapshot.address}, chain {snapshot.chain_id},"
-            f" block {snapshot.block.number}"
+            f"no version published for tier {tier_name!r} (beacon tier {slot}) on {where}"
         )
     result = node_version(
         node_id,
@@ -93,7 +99,13 @@ def version(  # noqa: PLR0917 - typer passes options as arguments
         snapshot.rollout.plan(),
         at=moment or snapshot.block.time,
         current=current,
+        paused=not snapshot.rollout.is_active,
+        warnings=rollout_warnings(snapshot.rollout, where),
     )
+    for warning in result.warnings:
+        out.warn(warning)
+    for note in result.notes:
+        out.info(note)
     if json_:
         out.json(result.to_json())
         return
@@ -103,6 +115,8 @@ def version(  # noqa: PLR0917 - typer passes options as arguments
         verdict += f" ({result.update_priority} priority)"
     elif current == v.version_string:
         verdict += " (already on it)"
+    elif result.activates_at is None:
+        verdict += " (its cohort never activates: the delay reaches past the year 9999)"
     else:
         verdict += " (cohort not active yet)"
     rows = [
@@ -111,10 +125,22 @@ def version(  # noqa: PLR0917 - typer passes options as arguments
         ("version", f"{v.version_id} {v.version_string}"),
         ("image tag", v.docker_image_tag),
         ("config hash", v.config_hash),
+        ("published", iso(v.published_at)),
         ("cohort", f"{result.cohort} (bucket {result.bucket})"),
-        ("activates at", iso(result.activates_at)),
+        ("activates at", iso(result.activates_at) if result.activates_at else "never"),
         ("should update", verdict),
     ]
     if not snapshot.rollout.is_active:
         rows.append(("rollout", "PAUSED on the beacon"))
     out.table(("field", "value"), rows)
+
+
+def check_node_id(node_id: str) -> None:
+    """A :class:`UsageError` for an id the engine cannot hash: empty, or not UTF-8."""
+    if not node_id:
+        raise UsageError("the node id is empty (the deployment engine refuses an empty id)")
+    try:
+        node_id.encode("utf-8")
+    except UnicodeEncodeError:
+        # Arguments that were not valid UTF-8 arrive with surrogate escapes.
+        raise UsageError("the node id is not valid UTF-8") from None

@@ -29,7 +29,6 @@ from pydantic import (
 
 from noderr_deploy.cohorts import (
     RolloutPlan,
-    cohort4_problem,
     delay_problem,
     percentage_problem,
 )
@@ -108,7 +107,7 @@ class _Strict(BaseModel):
 
 
 class RolloutSettings(_Strict):
-    # The range and cohort4 rules live in noderr_deploy.cohorts, shared with the
+    # The range and whole-hour rules live in noderr_deploy.cohorts, shared with the
     # `noderr cohort` fast path and its flags; pydantic only checks the types here.
     canary_percentage: int = 5
     cohort_percentage: int = 25
@@ -130,15 +129,10 @@ class RolloutSettings(_Strict):
             raise ValueError(problem)
         return value
 
-    @model_validator(mode="after")
-    def _cohort4_not_empty(self) -> RolloutSettings:
-        problem = cohort4_problem(self.canary_percentage, self.cohort_percentage)
-        if problem:
-            raise ValueError(problem)
-        return self
-
     def plan(self) -> RolloutPlan:
-        return RolloutPlan(self.canary_percentage, self.cohort_percentage, self.cohort_delay_hours)
+        return RolloutPlan.of(
+            self.canary_percentage, self.cohort_percentage, self.cohort_delay_hours
+        )
 
 
 class RollbackSettings(_Strict):
@@ -199,6 +193,8 @@ class BeaconSettings(_Strict):
     rpc_url: str | None = None
     address: str | None = None
     chain_id: int | None = Field(None, ge=1)
+    abi: str | None = None
+    """The deployed contract's ABI file (relative to tiers.yaml), for publish and propose."""
 
 
 class TierSpec(_Strict):

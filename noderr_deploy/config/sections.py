@@ -74,7 +74,7 @@ class FileSettings:
     def plan(self) -> RolloutPlan:
         """The file's rollout plan, the defaults filling in what it leaves out."""
         values = {**_plan_defaults(), **self.rollout}
-        return RolloutPlan(
+        return RolloutPlan.of(
             int(values["canary_percentage"]),
             int(values["cohort_percentage"]),
             # As the full loader reads it: a float, even when the file says 24.

@@ -131,10 +131,8 @@ class ReportCounts(_Model, frozen=True):
 class PlanInfo(_Model, frozen=True):
     canary_percentage: int
     cohort_percentage: int
-    cohort_delay_hours: float
-
-    def __post_init__(self) -> None:
-        _as_float(self, "cohort_delay_hours")
+    cohort_delay_hours: int
+    """Whole hours, as the VersionBeacon stores them: an integer in every JSON document."""
 
 
 class RollbackResult(_Model, frozen=True):

@@ -79,7 +79,11 @@ def row_tails(
     table = plan.cohort_table()
     when: dict[str, tuple[str | None, bool | None]] = dict.fromkeys(COHORTS, (None, None))
     if published_at is not None:
-        when = {e.cohort: (iso(e.activates_at), e.active) for e in schedule(plan, published_at, at)}
+        # A cohort that never activates (a delay too large to represent) has no time.
+        when = {
+            e.cohort: (iso(e.activates_at) if e.activates_at is not None else None, e.active)
+            for e in schedule(plan, published_at, at)
+        }
     tails = []
     for value in range(100):
         name = table[value]
@@ -251,7 +255,11 @@ def summary_json(
         document["at"] = iso(at)
         document["phase"] = phase(plan, published_at, at)
         document["schedule"] = [
-            {"cohort": e.cohort, "activatesAt": iso(e.activates_at), "active": e.active}
+            {
+                "cohort": e.cohort,
+                "activatesAt": iso(e.activates_at) if e.activates_at is not None else None,
+                "active": e.active,
+            }
             for e in schedule(plan, published_at, at)
         ]
     return document

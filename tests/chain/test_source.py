@@ -56,16 +56,36 @@ def test_all_flags_never_read_the_file(tmp_path: Path) -> None:
 def test_invalid_merge_names_every_source(tmp_path: Path) -> None:
     path = tmp_path / "tiers.yaml"
     path.write_text("rollout: {cohort_percentage: 30}\n")
-    flags = PlanFlags(canary_percentage=20, names={"canary_percentage": "NODERR_CANARY_PERCENTAGE"})
+    flags = PlanFlags(
+        canary_percentage=20,
+        cohort_delay_hours=1.5,
+        names={
+            "canary_percentage": "NODERR_CANARY_PERCENTAGE",
+            "cohort_delay_hours": "--delay-hours",
+        },
+    )
     with pytest.raises(UsageError) as caught:
         resolve_rollout(flags, published_at=None, config=path)
     assert caught.value.message == (
-        "invalid rollout plan: canary 20 + 3 x cohort 30 > 100: cohort4 would be empty"
+        "invalid rollout plan: --delay-hours: 1.5 is not a whole number of hours"
+        " (the VersionBeacon stores whole hours)"
     )
     assert caught.value.details == [
         "canary_percentage = 20 (from NODERR_CANARY_PERCENTAGE)",
         f"cohort_percentage = 30 (from {path})",
-        "cohort_delay_hours = 24 (from default)",
+        "cohort_delay_hours = 1.5 (from --delay-hours)",
+    ]
+
+
+def test_a_plan_that_leaves_cohort4_empty_is_valid(tmp_path: Path) -> None:
+    path = tmp_path / "tiers.yaml"
+    path.write_text("rollout: {cohort_percentage: 30}\n")
+    flags = PlanFlags(canary_percentage=20, names={"canary_percentage": "--canary"})
+    source = resolve_rollout(flags, published_at=None, config=path)
+    assert source.plan.bounds()["cohort3"] == (80, 100)
+    assert source.plan.bounds()["cohort4"] == (100, 100)
+    assert source.plan.notes() == [
+        "cohort4 is empty: canary 20 + 3 x cohort 30 >= 100, so cohort3 ends at bucket 99"
     ]
 
 

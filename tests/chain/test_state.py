@@ -83,7 +83,8 @@ def test_should_update_once_the_cohort_is_active(cohort: str) -> None:
     same = node_version(node_id, "oracle", version(), PLAN, at=T0 + k * DAY, current="1.4.0")
     assert (before.cohort, before.bucket) == (cohort, bucket(node_id))
     assert before.activates_at == T0 + k * DAY
-    assert (before.should_update, after.should_update, same.should_update) == (False, True, False)
+    # The canary is active from the publish time on, and before it too (isCohortActive).
+    assert (before.should_update, after.should_update, same.should_update) == (k == 0, True, False)
 
 
 def test_canary_updates_at_publish_time() -> None:
@@ -102,21 +103,27 @@ def test_emergency_priority_and_json() -> None:
         "versionString": "1.4.0",
         "dockerImageTag": "1.4.0-oracle",
         "configHash": "0x" + "ab" * 32,
+        "publishedAt": "2026-03-01T12:00:00Z",
         "cohort": "cohort2",
         "bucket": bucket(node_id),
         "activatesAt": "2026-03-03T12:00:00Z",
+        "at": "2026-03-01T12:00:00Z",
         "shouldUpdate": False,
         "updatePriority": "emergency",
+        "paused": False,
+        "warnings": [],
+        "notes": [],
     }
 
 
 def test_invalid_rollout_config_on_chain() -> None:
+    # The contract's setter refuses percentages above 100; a beacon holding one is broken.
     with pytest.raises(ChainError) as failure:
-        RolloutConfig(40, 30, 24, True).plan()
+        RolloutConfig(140, 30, 24, True).plan()
     assert failure.value.message == (
-        "the beacon's rollout config is invalid: canary 40 + 3 x cohort 30 > 100:"
-        " cohort4 would be empty"
+        "the beacon's rollout config is invalid: canary_percentage: 140 is not within 0..100"
     )
+    assert RolloutConfig(40, 30, 24, True).plan().bounds()["cohort4"] == (100, 100)
 
 
 # -- health exports ---------------------------------------------------------------------------

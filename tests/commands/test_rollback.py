@@ -74,7 +74,7 @@ def test_json_contract(tmp_path: Path) -> None:
         "tier": None,
         "version": "1.0.0",
         "at": AT,
-        "plan": {"canaryPercentage": 5, "cohortPercentage": 25, "cohortDelayHours": 24.0},
+        "plan": {"canaryPercentage": 5, "cohortPercentage": 25, "cohortDelayHours": 24},
         "thresholds": {"unhealthyRatio": 0.1, "errorRate": 0.05, "minNodes": 1},
         "reports": {
             "records": 5,
@@ -263,8 +263,8 @@ def test_exit_2_when_nothing_valid_is_left(tmp_path: Path) -> None:
         (("--version", "1", "--unhealthy-threshold", "1.5"), "error: Invalid value for"),
         (("--version", "1", "--min-nodes", "0"), "error: Invalid value for"),
         (
-            ("--version", "1", "--canary", "50", "--cohort-size", "20"),
-            "error: invalid rollout plan: canary 50 + 3 x cohort 20 > 100",
+            ("--version", "1", "--canary", "101"),
+            "error: invalid rollout plan: canary_percentage: 101 is not within 0..100",
         ),
         (
             ("--version", "1", "--json", "--format", "markdown"),

@@ -81,8 +81,19 @@ def test_no_beacon_address(tmp_path: Path) -> None:
          "--at: not a time: 'yesterday' (use ISO 8601 like 2026-01-31T12:00:00Z, or unix seconds)"),
         (["--tier", "nope"], "unknown tier 'nope' in {config} (known tiers: validator)"),
         (["--rpc-url", "ws://127.0.0.1:8546"],
-         "RPC URL 'ws://127.0.0.1:8546' is not an http:// or https:// URL"
+         "the RPC URL's scheme 'ws' is not http or https"
          " (websocket and IPC endpoints are not supported)"),
+        (["--rpc-url", "http://127.0.0.1:8545/key\n"],
+         "the RPC URL contains whitespace or a control character (a trailing newline?);"
+         " the URL is not shown, as it may hold a key"),
+        (["--timeout", "inf"], "--timeout inf: give a number of seconds above 0 and at most 3600"),
+        (["--timeout", "nan"], "--timeout nan: give a number of seconds above 0 and at most 3600"),
+        (["--timeout", "1e308"],
+         "--timeout 1e+308: give a number of seconds above 0 and at most 3600"),
+        (["--timeout", "0"], "--timeout 0: give a number of seconds above 0 and at most 3600"),
+        (["--timeout", "-3"], "--timeout -3: give a number of seconds above 0 and at most 3600"),
+        (["--block", str(2**64)],
+         f"--block '{2**64}': beyond any chain's range (at most 2^64 - 1)"),
     ],
 )  # fmt: skip
 def test_usage_errors_exit_2(args: list[str], message: str, tiers_yaml: Path) -> None:
@@ -100,7 +111,7 @@ def test_flag_beats_env_beats_tiers_yaml(tiers_yaml: Path) -> None:
     for result, url in (
         (by_flag, f"http://127.0.0.1:{flag}"),
         (by_env, f"http://127.0.0.1:{env}"),
-        (by_file, "http://127.0.0.1:1/from-file"),
+        (by_file, "http://127.0.0.1:1/***"),
     ):
         assert result.exit_code == 1
         assert result.stderr == (

@@ -190,10 +190,19 @@ def test_out_of_range(write_config: Any, section: str, expected: str) -> None:
     assert expected in problem
 
 
-def test_cohort4_would_be_empty(write_config: Any) -> None:
+def test_a_plan_with_cohort4_empty_is_accepted(write_config: Any) -> None:
+    # The engine's cumulative rule runs it: cohort3 ends at bucket 99.
     path = write_config("rollout:\n  canary_percentage: 30\n  cohort_percentage: 25\n" + MINIMAL)
+    plan = load_config(path).rollout.plan()
+    assert plan.bounds()["cohort3"] == (80, 100)
+    assert plan.bounds()["cohort4"] == (100, 100)
+
+
+def test_a_fractional_delay_is_refused(write_config: Any) -> None:
+    path = write_config("rollout:\n  cohort_delay_hours: 1.5\n" + MINIMAL)
     assert problems_of(path)[1] == (
-        f"{path}:2:3: rollout: canary 30 + 3 x cohort 25 > 100: cohort4 would be empty"
+        f"{path}:2:23: rollout.cohort_delay_hours: 1.5 is not a whole number of hours"
+        " (the VersionBeacon stores whole hours)"
     )
 
 

@@ -198,11 +198,16 @@ def test_version_json_and_emergency_priority(
         "versionString": "1.0.0",
         "dockerImageTag": "1.0.0-oracle",
         "configHash": "0x" + "11" * 32,
+        "publishedAt": iso(rollback.timestamp),
         "cohort": "cohort4",
         "bucket": bucket(node_id),
         "activatesAt": iso(rollback.timestamp + 4 * DAY),
+        "at": iso(rollback.timestamp),
         "shouldUpdate": False,
         "updatePriority": "emergency",
+        "paused": False,
+        "warnings": [],
+        "notes": [],
     }
     status = status_json(run, node.url, beacon.address, "--tier", "oracle")["tiers"][0]
     assert status["isEmergencyRollback"] is True
@@ -250,7 +255,7 @@ def test_three_tier_status_needs_three_http_requests(
     assert [t["versionString"] for t in doc["tiers"]] == ["1.0.0"] * 3
     assert proxy.requests == [
         ["eth_chainId", "eth_getBlockByNumber"],
-        ["eth_getCode", "eth_call", "eth_call", "eth_call", "eth_call"],
+        ["eth_getCode", "eth_call", "eth_call", "eth_call", "eth_call", "eth_call"],
         ["eth_call", "eth_call", "eth_call"],
     ]
 
@@ -300,9 +305,12 @@ def test_call_that_reverts_names_the_function(
     )
     assert result.exit_code == 1
     assert result.stderr.startswith(
-        f"error: currentVersionId(7) on {beacon.address} reverted (execution reverted"
+        f"error: beacon tier 7 is not a tier slot of the VersionBeacon at {beacon.address}:"
+        " currentVersionId(7) reverted (execution reverted"
     )
-    assert result.stderr.endswith("is this a VersionBeacon?\n")
+    assert result.stderr.endswith(
+        "; its slots are 0 VALIDATOR, 1 GUARDIAN, 2 ORACLE (check beacon_tier in tiers.yaml)\n"
+    )
 
 
 def test_wrong_chain_id(node: Anvil, beacon: BeaconDriver, run: Callable[..., Any]) -> None:
@@ -343,7 +351,7 @@ def test_port_with_nothing_listening_is_redacted(run: Callable[..., Any]) -> Non
     result = run("rollout", "status", url=url, address="0x" + "11" * 20)
     assert result.exit_code == 1
     assert result.stderr == (
-        f"error: RPC http://***@127.0.0.1:{port}/v2/*** unreachable (reading the chain id and"
+        f"error: RPC http://127.0.0.1:{port}/*** unreachable (reading the chain id and"
         " block): connection refused after 3 attempt(s)\n"
     )
 
@@ -362,7 +370,7 @@ def test_socket_that_never_answers_fails_within_the_timeout(
     elapsed = time.monotonic() - started
     assert result.exit_code == 1
     assert result.stderr == (
-        f"error: RPC {silent.url} did not answer within 1.5 s (reading the chain id and block;"
+        f"error: RPC {silent.url}: no answer within 1.5 s (reading the chain id and block;"
         " raise --timeout or NODERR_RPC_TIMEOUT)\n"
     )
     assert 1.4 < elapsed < 3.0
@@ -426,6 +434,7 @@ def test_version_text_when_paused(
         f"version        {published.version_id} 2.0.0",
         "image tag      2.0.0-all",
         f"config hash    0x{'11' * 32}",
+        f"published      {iso(published.timestamp)}",
         f"cohort         cohort3 (bucket {bucket(node_id)})",
         f"activates at   {iso(published.timestamp + 3 * DAY)}",
         "should update  no (already on it)",

@@ -119,7 +119,7 @@ def test_summary_with_the_chain_plan(
     assert document["plan"] == {
         "canaryPercentage": 10,
         "cohortPercentage": 20,
-        "cohortDelayHours": 12.0,
+        "cohortDelayHours": 12,
     }
     assert document["warnings"] == [UPDATER_WARNING.removeprefix("warning: ")]
     assert "publishedAt" not in document  # no tier, no --published-at: no schedule
@@ -284,20 +284,24 @@ def test_requests_a_chain_read_makes(
         ok(cohort("node-1", "--rpc-url", proxy.url))
     assert proxy.requests == [
         ["eth_chainId", "eth_getBlockByNumber"],
-        ["eth_getCode", "eth_call", "eth_call"],  # rolloutConfig, currentVersionId
+        # rolloutConfig, nextVersionId, currentVersionId
+        ["eth_getCode", "eth_call", "eth_call", "eth_call"],
         ["eth_call"],  # versions
         ["eth_chainId", "eth_getBlockByNumber"],
         ["eth_getCode", "eth_call"],  # rolloutConfig only: no tier
     ]
 
 
-def test_a_rollout_config_the_engine_cannot_use_is_exit_1(
+def test_a_rollout_config_that_leaves_cohort4_empty_runs(
     beacon: BeaconDriver, cohort: Callable[..., Any]
 ) -> None:
-    beacon.set_rollout(40, 25, 24)  # canary 40 + 3 x 25 > 100: no room for cohort4
-    result = cohort("node-1", "--beacon", beacon.address)
-    assert (result.exit_code, result.stdout) == (1, "")
-    assert result.stderr == (
-        "error: the beacon's rollout config is invalid:"
-        " canary 40 + 3 x cohort 25 > 100: cohort4 would be empty\n"
+    beacon.set_rollout(10, 40, 24)  # the engine's cumulative rule: cohort3 ends at bucket 99
+    plan = RolloutPlan(10, 40, 24)
+    node_id = node_in("cohort3", plan)
+    result = ok(cohort(node_id, "--beacon", beacon.address, "--json"))
+    assert json.loads(result.stdout)["cohort"] == "cohort3"
+    assert bucket(node_id) >= 90
+    assert (
+        "cohort4 is empty: canary 10 + 3 x cohort 40 >= 100, so cohort3 ends at bucket 99"
+        in result.stderr.splitlines()
     )

@@ -69,7 +69,7 @@ def test_tier_takes_version_and_plan_from_the_chain(
     assert document["plan"] == {
         "canaryPercentage": 10,
         "cohortPercentage": 20,
-        "cohortDelayHours": 24.0,
+        "cohortDelayHours": 24,
     }
     assert document["reports"]["otherVersion"] == 10
     assert document["cohorts"][0]["nodes"] == 10

@@ -144,3 +144,77 @@ class CountingProxy(_Server):
                     self._reply(response.status, response.read())
 
         super().__init__(Handler)
+
+
+class ScriptedServer(_Server):
+    """Answers each POST with ``answer(request)`` -> ``(status, body)``, where ``request`` is
+    the decoded JSON-RPC batch; ``requests`` holds every batch received."""
+
+    def __init__(self, answer: Any) -> None:
+        self.answer = answer
+        self.requests: list[Any] = []
+        owner = self
+
+        class Handler(_Handler):
+            def do_POST(self) -> None:
+                sent = json.loads(self._body())
+                owner.requests.append(sent)
+                status, body = owner.answer(sent)
+                self._reply(status, body)
+
+        super().__init__(Handler)
+
+
+class TrickleServer(_Background):
+    """Sends a valid HTTP reply ``delay`` seconds per byte: the headers (``headers=True``)
+    or only the body. Each connection gets its own thread, so a client's retry is seen."""
+
+    def __init__(self, body: bytes, *, delay: float = 0.2, headers: bool = False) -> None:
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self.body = body
+        self.delay = delay
+        self.slow_headers = headers
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        head = (
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(self.body)}\r\n\r\n"
+        ).encode()
+        try:
+            conn.recv(65536)
+            slow, fast = (head + self.body, b"") if self.slow_headers else (self.body, head)
+            conn.sendall(fast)
+            for i in range(len(slow)):
+                if self._stop.wait(self.delay):
+                    break
+                conn.sendall(slow[i : i + 1])
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self._sock.close()

@@ -1,0 +1,297 @@
+"""Options and flow shared by the commands that turn a decision into a beacon call
+(``noderr publish``, ``noderr rollback propose``, ``rollback check --propose``).
+
+The flow: resolve the chain settings and the write ABI, let the command's core function
+prepare the call, show it decoded on stderr, then either write the proposal (stdout or
+``--out``, atomically) or, with ``--send``, sign, confirm, send and re-read the beacon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from noderr_deploy.errors import UsageError
+
+if TYPE_CHECKING:
+    from noderr_deploy.chain.actions import Prepared
+    from noderr_deploy.chain.rpc import ChainSettings, RpcClient
+    from noderr_deploy.chain.writeabi import WriteAbi
+    from noderr_deploy.config.schema import Config
+    from noderr_deploy.environment import Environment
+    from noderr_deploy.ui.output import Output
+
+_OUT = "Output"
+_SEND = "Sending (instead of proposing)"
+SEND_TIMEOUT = 120.0
+
+
+FormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="safe|proposal|tx",
+        help="safe: a Safe Transaction Builder batch (needs --safe); proposal: the governance"
+        " client's {type, description, target, data, value, metadata}; tx: {chainId, to,"
+        " value, data}.",
+        rich_help_panel=_OUT,
+    ),
+]
+SafeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--safe",
+        envvar="NODERR_SAFE_ADDRESS",
+        show_envvar=True,
+        metavar="ADDRESS",
+        help="The Safe that will execute the batch (--format safe).",
+        rich_help_panel=_OUT,
+    ),
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        "-o",
+        metavar="FILE",
+        dir_okay=False,
+        help="Write the proposal to FILE (atomically) instead of stdout.",
+        rich_help_panel=_OUT,
+    ),
+]
+AbiOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--abi",
+        metavar="FILE",
+        dir_okay=False,
+        help="The deployed VersionBeacon's ABI (JSON list, or an artifact with 'abi')."
+        " Default: tiers.yaml beacon.abi, else the shipped test contract's write ABI.",
+    ),
+]
+ArgOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--arg",
+        metavar="NAME=VALUE",
+        help="Give (or override) the function's parameter NAME (repeatable; tuples and"
+        " arrays as JSON).",
+        show_default=False,
+    ),
+]
+SendOption = Annotated[
+    bool,
+    typer.Option(
+        "--send",
+        help="Sign and send the transaction instead of proposing it.",
+        rich_help_panel=_SEND,
+    ),
+]
+KeystoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--keystore",
+        metavar="FILE",
+        dir_okay=False,
+        envvar="NODERR_KEYSTORE",
+        show_envvar=True,
+        help="Encrypted JSON keystore to sign with; its password from"
+        " NODERR_KEYSTORE_PASSWORD, else a terminal prompt (never a flag).",
+        rich_help_panel=_SEND,
+    ),
+]
+FromOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        metavar="ADDRESS",
+        help="Send from an account the node unlocks (development chains: needs --chain-id,"
+        " and the account in the node's eth_accounts).",
+        rich_help_panel=_SEND,
+    ),
+]
+YesOption = Annotated[
+    bool,
+    typer.Option(
+        "--yes",
+        "-y",
+        help="Send without asking (needed without a terminal).",
+        rich_help_panel=_SEND,
+    ),
+]
+ActionTimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        envvar="NODERR_RPC_TIMEOUT",
+        show_envvar=True,
+        min=0.1,
+        help="Seconds for all RPC requests together; with --send, for the receipt too."
+        " Default: 10, or 120 with --send.",
+        rich_help_panel="Chain",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How the prepared call leaves: as a document, or sent."""
+
+    fmt: str = "proposal"
+    safe: str | None = None
+    out: Path | None = None
+    send: bool = False
+    keystore: Path | None = None
+    sender: str | None = None
+    yes: bool = False
+
+    def check(self) -> Delivery:
+        """Contradictions and missing companions, before anything is read."""
+        from noderr_deploy.chain.proposal import Format
+        from noderr_deploy.chain.rpc import checksum_address
+
+        if self.fmt not in {f.value for f in Format}:
+            raise UsageError(f"--format {self.fmt!r}: use safe, proposal or tx")
+        safe = self.safe
+        if self.send:
+            if self.fmt != Format.proposal.value:
+                # (--safe may come from NODERR_SAFE_ADDRESS: it is ignored when sending)
+                raise UsageError(
+                    f"--send and --format {self.fmt} exclude each other (a sent"
+                    " call is no proposal)"
+                )
+            if self.out is not None:
+                raise UsageError("--send and --out exclude each other (a sent call is no file)")
+            if (self.keystore is None) == (self.sender is None):
+                raise UsageError("--send needs exactly one of --keystore FILE and --from ADDRESS")
+        elif self.keystore is not None or self.sender is not None or self.yes:
+            flag = "--keystore" if self.keystore else "--from" if self.sender else "--yes"
+            raise UsageError(f"{flag} is for --send")
+        if self.fmt == Format.safe.value and not self.send:
+            if safe is None:
+                raise UsageError("--format safe needs --safe ADDRESS (the Safe that executes it)")
+            safe = checksum_address(safe, "--safe address")
+        if (
+            self.out is not None
+            and not (self.out.parent if str(self.out.parent) else Path()).is_dir()
+        ):
+            raise UsageError(f"--out {self.out}: no directory {self.out.parent}")
+        return Delivery(self.fmt, safe, self.out, self.send, self.keystore, self.sender, self.yes)
+
+
+def resolve_abi(config: Config | None, abi: Path | None) -> WriteAbi:
+    """``--abi``, else tiers.yaml ``beacon.abi`` (relative to the file), else the default."""
+    from noderr_deploy.chain.writeabi import load_abi
+
+    if abi is not None:
+        return load_abi(abi)
+    configured = getattr(config.beacon, "abi", None) if config is not None else None
+    if configured and config is not None:
+        return load_abi(config.path.parent / configured)
+    return load_abi(None)
+
+
+def check_text(value: str, flag: str, *, printable: bool = False) -> str:
+    """Text for the chain must be valid Unicode (argv bytes that are not UTF-8 are not);
+    with ``printable``, free of control characters too (a version string nodes compare)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{flag}: not valid UTF-8 text") from None
+    if printable and not value.isprintable():
+        raise UsageError(f"{flag} {value!r}: control characters are not allowed")
+    return value
+
+
+def run(
+    env: Environment,
+    out: Output,
+    settings: ChainSettings,
+    delivery: Delivery,
+    prepare: Callable[[RpcClient, str], Prepared],
+) -> Prepared:
+    """Prepare the call with ``prepare(client, beacon_address)``, show it, then deliver it."""
+    from noderr_deploy.chain.rpc import connect
+    from noderr_deploy.ui.action import summary
+
+    client = connect(settings)
+    prepared = prepare(client, settings.beacon_address)
+    if not out.quiet:
+        for line in summary(prepared):
+            out.stderr.write(line + "\n")
+        out.stderr.flush()
+    if delivery.send:
+        _send(env, out, settings, delivery=delivery, prepared=prepared, client=client)
+    else:
+        _write(env, out, delivery, prepared)
+    return prepared
+
+
+def _write(env: Environment, out: Output, delivery: Delivery, prepared: Prepared) -> None:
+    from noderr_deploy.chain.proposal import Format, render, write_atomically
+
+    created = int(env.now().timestamp() * 1000)
+    text = render(prepared.action, Format(delivery.fmt), safe=delivery.safe, created_at_ms=created)
+    if delivery.out is None:
+        out.stdout.write(text)
+        out.stdout.flush()
+        return
+    write_atomically(delivery.out, text)
+    out.info(f"wrote the {delivery.fmt} proposal to {delivery.out}")
+
+
+def _send(
+    env: Environment,
+    out: Output,
+    settings: ChainSettings,
+    *,
+    delivery: Delivery,
+    prepared: Prepared,
+    client: RpcClient,
+) -> None:
+    from noderr_deploy.chain.beacon import read_beacon
+    from noderr_deploy.chain.send import Sender, read_keystore
+    from noderr_deploy.ui.action import printable, sent_document, sent_lines
+    from noderr_deploy.ui.output import to_json
+
+    action = prepared.action
+    interactive = env.stdin_isatty and env.stderr_isatty
+    if not delivery.yes and not interactive:
+        raise UsageError("--send without a terminal to confirm on: add --yes")
+    sender = Sender(settings.rpc_url, settings.timeout)
+    if delivery.keystore is not None:
+        signer = read_keystore(
+            delivery.keystore, environ=env.environ, prompt=_password_prompt if interactive else None
+        )
+    else:
+        assert delivery.sender is not None
+        signer = sender.node_signer(delivery.sender, settings.chain_id, action.chain_id)
+    tx = sender.transaction(action, signer)
+    if not out.quiet or not delivery.yes:
+        out.stderr.write(
+            f"  send:     from {signer.address} ({printable(signer.source)}),"
+            f" gas limit {tx['gas']}\n"
+        )
+        out.stderr.flush()
+    if not delivery.yes and not typer.confirm("Send this transaction?", default=False, err=True):
+        raise UsageError("not sent (declined)")
+    result = sender.send(tx, signer, action.call.function.name)
+    after = read_beacon(
+        client, action.target, [action.beacon_tier], result.block, action.chain_id
+    ).versions.get(action.beacon_tier)
+    if not out.quiet:
+        for line in sent_lines(result, signer, action.tier, after):
+            out.stderr.write(line + "\n")
+    out.stdout.write(to_json(sent_document(result, action.tier, action.beacon_tier, after)) + "\n")
+    out.stdout.flush()
+
+
+def _password_prompt(message: str) -> str:
+    import getpass
+
+    return getpass.getpass(message)

@@ -1,0 +1,90 @@
+"""The human side of a proposed or sent beacon call: what it does, decoded, on stderr.
+
+Everything here may hold text from outside (a reason, a version string read from the chain,
+an ABI's parameter names): it is written as plain text, never as markup, with control
+characters shown escaped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from noderr_deploy.chain.writeabi import show_value
+
+if TYPE_CHECKING:
+    from noderr_deploy.chain.actions import Prepared
+    from noderr_deploy.chain.beacon import VersionInfo
+    from noderr_deploy.chain.send import SendResult, Signer
+
+
+def printable(text: str) -> str:
+    """``text`` with every unprintable character escaped as Python would (``\\n``,
+    ``\\x1b``), so a terminal shows it and never obeys it."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def version_line(version: VersionInfo | None) -> str:
+    if version is None:
+        return "no version"
+    flag = ", emergency rollback" if version.is_emergency_rollback else ""
+    return printable(
+        f"version id {version.version_id}: {version.version_string}"
+        f" (image {version.docker_image_tag}{flag})"
+    )
+
+
+def summary(prepared: Prepared) -> list[str]:
+    """The lines shown before a proposal is written or a transaction sent."""
+    action = prepared.action
+    before = prepared.before
+    lines = [
+        printable(action.title),
+        f"  contract: VersionBeacon {action.target} on chain {action.chain_id}",
+        f"  now:      tier {printable(action.tier)} (beacon tier {action.beacon_tier}) has"
+        f" {version_line(prepared.current)} at block {before.block.number}",
+        f"  call:     {printable(action.call.function.signature)}",
+    ]
+    for (name, kind, value), origin in zip(
+        action.call.named_args(), action.call.origins, strict=True
+    ):
+        lines.append(
+            f"    {printable(name or '?')} ({kind}) = {printable(show_value(value))}"
+            f"  [{printable(origin)}]"
+        )
+    lines += [f"  note:     {printable(n)}" for n in prepared.notes]
+    return lines
+
+
+def sent_lines(
+    result: SendResult, signer: Signer, tier: str, after: VersionInfo | None
+) -> list[str]:
+    return [
+        f"sent {result.transaction_hash} from {result.sender} ({printable(signer.source)}):"
+        f" mined in block {result.block}, gas used {result.gas_used}",
+        f"tier {printable(tier)} now has {version_line(after)} (read at block {result.block})",
+    ]
+
+
+def sent_document(
+    result: SendResult, tier: str, beacon_tier: int, after: VersionInfo | None
+) -> dict[str, Any]:
+    """The ``--send`` result on stdout (JSON, camelCase)."""
+    return {
+        "transactionHash": result.transaction_hash,
+        "blockNumber": result.block,
+        "gasUsed": result.gas_used,
+        "from": result.sender,
+        "tier": tier,
+        "beaconTier": beacon_tier,
+        "version": None
+        if after is None
+        else {
+            "versionId": after.version_id,
+            "versionString": after.version_string,
+            "dockerImageTag": after.docker_image_tag,
+            "configHash": after.config_hash,
+            "isEmergencyRollback": after.is_emergency_rollback,
+        },
+    }
