@@ -147,8 +147,13 @@ class BeaconSettings(_Strict):
     chain_id: int | None = Field(None, ge=1)
 
 
+class ContextSpec(_Strict):
+    include: list[str] = Field(default_factory=list)
+
+
 class TierSpec(_Strict):
     extends: str | None = None
+    context: ContextSpec = Field(default_factory=ContextSpec)
     beacon_tier: int | None = Field(None, ge=0, le=255)
     size_budget: Size | None = None
     packages: list[Annotated[str, Field(pattern=_NAME)]] = Field(default_factory=list)
@@ -174,6 +179,7 @@ class TiersFile(_Strict):
     registry: str = "ghcr.io/noderrxyz"
     workspace: str = "."
     dockerfile: str = "dockerfiles/Dockerfile"
+    context: ContextSpec = Field(default_factory=ContextSpec)
     rollout: RolloutSettings = Field(default_factory=RolloutSettings)
     rollback: RollbackSettings = Field(default_factory=RollbackSettings)
     beacon: BeaconSettings = Field(default_factory=BeaconSettings)  # type: ignore[arg-type]
@@ -195,6 +201,8 @@ class Tier:
     base_image: str
     build_args: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    context_include: tuple[str, ...] = ()
+    """``context.include`` of tiers.yaml's top level, then the parents', then the tier's own."""
 
 
 @dataclass(frozen=True)
@@ -313,6 +321,7 @@ def parse_config(text: str, path: Path) -> Config:
         raise AssertionError("unreachable") from None
     tiers = _resolve_tiers(spec.tiers, spec.dockerfile, path, problems)
     problems.raise_if_any()
+    tiers = _with_includes(tiers, spec)
     base = path.parent
     return Config(
         path=path,
@@ -324,6 +333,20 @@ def parse_config(text: str, path: Path) -> Config:
         beacon=spec.beacon,
         tiers=tiers,
     )
+
+
+def _with_includes(tiers: tuple[Tier, ...], spec: TiersFile) -> tuple[Tier, ...]:
+    """Each tier's ``context.include``: the top level's, its ancestors', its own (in order)."""
+    import dataclasses
+
+    by_name: dict[str, Tier] = {}
+    for tier in tiers:  # parents first
+        inherited = (
+            by_name[tier.extends].context_include if tier.extends else tuple(spec.context.include)
+        )
+        own = tuple(p for p in spec.tiers[tier.name].context.include if p not in inherited)
+        by_name[tier.name] = dataclasses.replace(tier, context_include=(*inherited, *own))
+    return tuple(by_name[t.name] for t in tiers)
 
 
 def _resolve_valid_tiers(raw: Any, path: Path, problems: _Problems) -> None:
