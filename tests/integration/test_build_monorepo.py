@@ -42,7 +42,8 @@ tiers:
   oracle: {{extends: all, beacon_tier: 2, size_budget: 1.5GB, packages: [ml-client, ml],
             dockerfile: docker/oracle/Dockerfile}}
   probe:  {{beacon_tier: 0, size_budget: 1GB, packages: [core, system-orchestrator,
-            performance, reputation], dockerfile: docker/probe/Dockerfile}}
+            performance, reputation], dockerfile: docker/probe/Dockerfile,
+            context: {{include: [docker/all/, "docker/*/start.sh"]}}}}
 """
 
 runner = CliRunner()
@@ -127,6 +128,8 @@ def test_no_secret_of_any_case_reaches_the_image(
         assert absent not in found
     assert "/ctx/packages/core/empty" in found  # empty directories kept
     assert "/ctx/docker/probe/Dockerfile" in found
+    # context.include'd folders obey the same rules: their secrets stayed out too
+    assert {"/ctx/docker/all/start.sh", "/ctx/docker/oracle/start.sh"} <= set(found)
 
 
 def test_the_named_dockerfile_is_built_not_its_sibling(
