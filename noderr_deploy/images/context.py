@@ -402,7 +402,9 @@ def assemble_context(
         _add_outside(assembly, dockerfile, path)
 
     members = tuple(sorted(assembly.members.values(), key=lambda m: m.path))
-    tokens = scan_registry_configs((m.path, m.source) for m in members if not m.is_dir)
+    tokens = scan_registry_configs(
+        (m.path, m.source) for m in members if not m.is_dir and m.link is None
+    )
     if tokens:
         lines = [
             f"{_show(_source_of(members, t.path))}:{t.line}: {t.key} holds a credential"

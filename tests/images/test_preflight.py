@@ -336,3 +336,11 @@ def test_deep_nesting_and_odd_names(ws: Path) -> None:
         names = tar.getnames()
     assert any(n.endswith("/leaf.js") for n in names)
     assert len([n for n in names if "caf" in n]) == 1
+
+
+def test_a_linked_npmrc_is_sent_as_a_link_and_never_read(ws: Path) -> None:
+    (ws / ".npmrc").unlink()
+    (ws / ".npmrc").symlink_to("/dev/zero")  # reading it would never end
+    context = assemble_context(ws, ["core"], ws / "Dockerfile")
+    [member] = [m for m in context.members if m.path == ".npmrc"]
+    assert member.link == "/dev/zero"
