@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import docker
@@ -50,16 +51,20 @@ from tests.support.pnpm_base import (  # noqa: E402
 def timed_build(
     runner: CliRunner, config: Path, base: str
 ) -> tuple[float, list[dict[str, object]]]:
+    """One build in the README's CI form, run in the workspace: ``--metadata-file build.json
+    2>build.log``, so both files are written beside the workspace's own root files."""
     started = time.perf_counter()
+    workspace = config.parent
     result = runner.invoke(
         app,
         ["build", "-c", str(config), "--all", "--base-image", base, "--network", "none",
-         "--version", "bench", "--json", "-q"],
+         "--version", "bench", "--metadata-file", str(workspace / "build.json")],
     )  # fmt: skip
     elapsed = time.perf_counter() - started
+    (workspace / "build.log").write_text(result.stderr)
     if result.exit_code != 0:
         raise SystemExit(f"build failed ({result.exit_code}): {result.stderr}")
-    return elapsed, json.loads(result.stdout)
+    return elapsed, json.loads((workspace / "build.json").read_text())
 
 
 def main() -> None:
@@ -79,11 +84,17 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="noderr-bench-") as tmp:
         project = Path(tmp)
-        shutil.copytree(ROOT / "examples" / "workspace", project / "examples" / "workspace")
+        workspace = project / "examples" / "workspace"
+        shutil.copytree(ROOT / "examples" / "workspace", workspace)
         shutil.copytree(ROOT / "dockerfiles", project / "dockerfiles")
-        config = project / "tiers.yaml"
+        # tiers.yaml at the workspace's root, as in the network's monorepo.
+        config = workspace / "tiers.yaml"
         namespace = f"registry: bench.local/{uuid.uuid4().hex[:8]}"
         text = (ROOT / "tiers.yaml").read_text()
+        text = text.replace("workspace: examples/workspace", "workspace: .")
+        text = text.replace(
+            "dockerfile: dockerfiles/Dockerfile", "dockerfile: ../../dockerfiles/Dockerfile"
+        )
         config.write_text(text.replace("registry: ghcr.io/noderrxyz", namespace))
         # A real workspace is a git repository: its HEAD commit time is the created label,
         # so an unchanged workspace gives unchanged labels (see images.plan_build).
@@ -94,7 +105,9 @@ def main() -> None:
         cfg = load_config(config)
         settings = BuildSettings(registry="bench.local/x", version="bench", base_image=base)
         context_bytes = {
-            t.name: plan_build(cfg, t, settings, git=GitInfo()).context.tar_bytes
+            t.name: plan_build(
+                cfg, t, settings, git=GitInfo(), clock=lambda: datetime.now(UTC)
+            ).context.tar_bytes
             for t in select_tiers(cfg, [], True)
         }
         runner = CliRunner()

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-import time
-from datetime import UTC, datetime
+import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -26,7 +24,6 @@ from noderr_deploy.units import format_size
 
 if TYPE_CHECKING:
     from noderr_deploy.images.plan import BuildPlan, BuildResult
-    from noderr_deploy.ui.progress import BuildView
 
 
 def build(  # noqa: PLR0917 (typer passes options positionally)
@@ -99,6 +96,24 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
         bool,
         typer.Option("--allow-over-budget", help="An image over its size budget is a warning."),
     ] = False,
+    push_timeout: Annotated[
+        float,
+        typer.Option(
+            "--push-timeout",
+            min=1,
+            help="Seconds a push may go without an answer from the registry before it is"
+            " reported as stopped (the engine waits without limit).",
+        ),
+    ] = 600.0,
+    save: Annotated[
+        Path | None,
+        typer.Option(
+            "--save",
+            help="Also write each image as DIR/IMAGE-VERSION-TIER.tar (`docker load`-able),"
+            " with its sha256 and size in --json.",
+            file_okay=False,
+        ),
+    ] = None,
     metadata_file: Annotated[
         Path | None,
         typer.Option(
@@ -131,136 +146,60 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
 
         noderr build -t guardian --registry 127.0.0.1:5000/noderr --json
     """
-    from noderr_deploy.images.plan import (
-        DEFAULT_VERSION,
-        BuildSettings,
-        check_registry,
-        check_version,
-        plan_build,
-        read_git,
-        select_tiers,
-    )
+    from noderr_deploy.images.pipeline import BuildRequest, plan_request, registry_auth
 
     env = environment(ctx)
     out = Output.of(env, quiet=quiet)
     if metadata_file is not None and not metadata_file.parent.is_dir():
-        raise UsageError(f"--metadata-file {metadata_file}: no directory {metadata_file.parent}")
+        raise UsageError(
+            f"--metadata-file {_norm(metadata_file)}: no directory {_norm(metadata_file.parent)}"
+        )
+    if save is not None and not save.is_dir():
+        raise UsageError(f"--save {_norm(save)}: not a directory")
     cfg = load(config)
-    tiers = select_tiers(cfg, tier or [], all_tiers)
-    from noderr_deploy.config.schema import check_closures
-
-    check_closures(cfg, tiers)
-    auth = _registry_auth(env.environ) if push else None
-    git = read_git(cfg.workspace)
-    settings = BuildSettings(
-        registry=check_registry(registry if registry is not None else cfg.registry),
-        version=check_version(version or git.describe or DEFAULT_VERSION, [t.name for t in tiers]),
-        base_image=base_image or None,
+    request = BuildRequest(
+        tiers=tuple(tier or ()),
+        all_tiers=all_tiers,
+        registry=registry,
+        version=version,
+        base_image=base_image,
         build_args=_parse_build_args(build_arg or []),
+        network=network,
+        no_cache=no_cache,
+        push=push,
+        push_timeout=push_timeout,
+        allow_over_budget=allow_over_budget,
+        save_dir=save,
     )
-    now = _source_date(env.environ)
-    plans = [plan_build(cfg, t, settings, git=git, now=now, clock=env.now) for t in tiers]
+    auth = registry_auth(env.environ) if push else None
+    plans = plan_request(cfg, request, environ=env.environ, clock=env.now)
     if dry_run:
+        for plan in plans:
+            for note in plan.notes:
+                out.warn(note)
+        document = [plan.as_json() for plan in plans]
+        if metadata_file is not None:
+            _write_atomically(metadata_file, json.dumps(document, indent=2) + "\n")
         _show_plans(out, plans, json_, cfg.path.parent)
         return
 
     from noderr_deploy.images.engine import connect
+    from noderr_deploy.images.pipeline import run_build
     from noderr_deploy.ui.progress import BuildView
 
     client = connect(env.environ)
-    view = BuildView(out)
-    results = [
-        _build_one(client, plan, view, out, network=network, no_cache=no_cache) for plan in plans
-    ]
-    over = [r for r in results if not r.within_budget]
-    if over and not allow_over_budget:
-        _finish(out, results, json_, metadata_file)
-        _raise_over_budget(over)
-    for result in over:
-        out.warn(
-            f"tier {result.tier}: image {format_size(result.size_bytes)} is over its budget"
-            f" {format_size(result.budget_bytes)} (allowed by --allow-over-budget)"
-        )
-    if push:
-        from noderr_deploy.images.engine import push_tag
-
-        for result in results:
-            digests = []
-            for reference in result.tags:
-                with view.push(reference) as on_event:
-                    digests.append(push_tag(client, reference, auth=auth, on_event=on_event))
-            result.pushed = True
-            result.digest = digests[0]  # the versioned tag's manifest
-            if len(set(digests)) > 1:
-                out.warn(f"tier {result.tier}: the registry gave its tags different digests")
-    _finish(out, results, json_, metadata_file)
-
-
-def _build_one(
-    client: Any,
-    plan: BuildPlan,
-    view: BuildView,
-    out: Output,
-    *,
-    network: str | None,
-    no_cache: bool,
-) -> BuildResult:
-    from noderr_deploy.images.engine import build_image, inspect_image, tag_image
-    from noderr_deploy.images.plan import BuildResult, largest_layers
-
-    out.info(
-        f"building tier {plan.tier}: {len(plan.packages)} packages,"
-        f" context {plan.context.file_count} files ({format_size(plan.context.tar_bytes)})"
+    outcome = run_build(
+        plans, request, client=client, progress=BuildView(out), info=out.info, auth=auth
     )
-    started = time.monotonic()
-    with view.build(plan.tier) as on_event:
-        image_id = build_image(client, plan, network=network, no_cache=no_cache, on_event=on_event)
-    tag_image(client, image_id, plan.tags)
-    size, history = inspect_image(client, image_id)
-    return BuildResult(
-        tier=plan.tier,
-        image_id=image_id,
-        tags=plan.tags,
-        size_bytes=size,
-        budget_bytes=plan.budget_bytes,
-        duration_seconds=time.monotonic() - started,
-        layers=largest_layers(history),
-    )
+    for warning in outcome.warnings:
+        out.warn(warning)
+    _finish(out, outcome.results, json_, metadata_file)
+    if outcome.error is not None:
+        raise outcome.error
 
 
-def _raise_over_budget(over: list[BuildResult]) -> None:
-    from noderr_deploy.errors import BudgetExceeded
-    from noderr_deploy.images.plan import budget_report
-
-    details: list[str] = []
-    for result in over:
-        details.extend(
-            budget_report(result.tier, result.size_bytes, result.budget_bytes, result.layers)
-        )
-    names = ", ".join(r.tier for r in over)
-    raise BudgetExceeded(
-        f"over the size budget: {names} (nothing pushed; --allow-over-budget to accept)",
-        details=details,
-    )
-
-
-def _source_date(environ: Any) -> datetime | None:
-    """SOURCE_DATE_EPOCH (reproducible builds) for the created label, else None (now)."""
-    value = environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not value:
-        return None
-    if not value.isdigit():
-        raise UsageError(f"SOURCE_DATE_EPOCH={value!r} is not a unix time in seconds")
-    return datetime.fromtimestamp(int(value), tz=UTC)
-
-
-def _registry_auth(environ: Any) -> dict[str, str] | None:
-    user = environ.get("NODERR_REGISTRY_USER") or ""
-    password = environ.get("NODERR_REGISTRY_PASSWORD") or ""
-    if bool(user) != bool(password):
-        missing = "NODERR_REGISTRY_PASSWORD" if user else "NODERR_REGISTRY_USER"
-        raise UsageError(f"{missing} is not set: set both registry variables, or neither")
-    return {"username": user, "password": password} if user else None
+def _norm(path: Path) -> str:
+    return os.path.normpath(str(path))
 
 
 def _parse_build_args(values: list[str]) -> dict[str, str]:
@@ -271,13 +210,6 @@ def _parse_build_args(values: list[str]) -> dict[str, str]:
             raise UsageError(f"--build-arg {value!r}: expected KEY=VALUE")
         result[key.strip()] = text
     return result
-
-
-def _relative(path: Path, base: Path) -> str:
-    try:
-        return str(path.relative_to(base))
-    except ValueError:
-        return str(path)
 
 
 def _show_plans(out: Output, plans: list[BuildPlan], json_: bool, config_dir: Path) -> None:
@@ -296,6 +228,10 @@ def _show_plans(out: Output, plans: list[BuildPlan], json_: bool, config_dir: Pa
         rows += [(f"label {k}", v) for k, v in plan.labels.items()]
         out.table(("setting", "value"), rows, title=f"Plan for tier {plan.tier} (dry run)")
         out.text()
+
+
+def _relative(path: Path, base: Path) -> str:
+    return os.path.normpath(os.path.relpath(path.absolute(), base.absolute()))
 
 
 def _finish(
@@ -329,18 +265,23 @@ def _finish(
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader never sees a half-written file."""
+    """Write ``text`` to ``path`` so that a reader never sees a half-written file, with the
+    mode a new file gets from the umask (as the shell's ``>`` would)."""
     from noderr_deploy.errors import NoderrError
 
     directory = path.parent if str(path.parent) else Path()
-    temporary: Path | None = None
+    temporary = directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-        temporary = Path(name)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        temporary.replace(path)
-    except OSError as exc:
-        if temporary is not None:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            temporary.replace(path)
+        finally:
             temporary.unlink(missing_ok=True)
-        raise NoderrError(f"--metadata-file {path}: cannot write: {exc.strerror or exc}") from None
+    except OSError as exc:
+        raise NoderrError(
+            f"--metadata-file {_norm(path)}: cannot write: {exc.strerror or exc}"
+        ) from None

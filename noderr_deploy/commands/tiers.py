@@ -92,9 +92,21 @@ def tiers(
         return
     cfg = load(config)
     if check:
+        from noderr_deploy.images.plan import preflight_tiers
+
         check_workspace(cfg)
-        out.info(f"{cfg.path}: {count(len(cfg.tiers), 'tier')}, all package directories present")
+        # The same preflight as `noderr build`: every COPY source in every tier's context.
+        for note in preflight_tiers(cfg):
+            out.warn(note)
+        out.info(
+            f"{cfg.path}: {count(len(cfg.tiers), 'tier')}, all package directories present,"
+            " every Dockerfile's sources in its context"
+        )
         return
+    from noderr_deploy.images.plan import base_image_notes
+
+    for note in base_image_notes(cfg):
+        out.warn(note)
     if json_:
         out.json(config_json(cfg))
         return

@@ -197,8 +197,13 @@ class BeaconSettings(_Strict):
     """The deployed contract's ABI file (relative to tiers.yaml), for publish and propose."""
 
 
+class ContextSpec(_Strict):
+    include: list[str] = Field(default_factory=list)
+
+
 class TierSpec(_Strict):
     extends: str | None = None
+    context: ContextSpec = Field(default_factory=ContextSpec)
     beacon_tier: int | None = Field(None, ge=0, le=255)
     size_budget: Size | None = None
     packages: list[Annotated[str, Field(pattern=_NAME)]] = Field(default_factory=list)
@@ -224,6 +229,7 @@ class TiersFile(_Strict):
     registry: str = "ghcr.io/noderrxyz"
     workspace: str = "."
     dockerfile: str = "dockerfiles/Dockerfile"
+    context: ContextSpec = Field(default_factory=ContextSpec)
     rollout: RolloutSettings = Field(default_factory=RolloutSettings)
     rollback: RollbackSettings = Field(default_factory=RollbackSettings)
     beacon: BeaconSettings = Field(default_factory=BeaconSettings)  # type: ignore[arg-type]
@@ -253,6 +259,8 @@ class Tier:
     """Each pulled-in package -> the package whose package.json named it."""
     closure_problems: tuple[str, ...] = ()
     """Dependencies outside the workspace, broken package.json files: check_workspace's."""
+    context_include: tuple[str, ...] = ()
+    """``context.include`` of tiers.yaml's top level, then the parents', then the tier's own."""
 
 
 @dataclass(frozen=True)
@@ -377,6 +385,7 @@ def parse_config(text: str, path: Path) -> Config:
     tiers = _resolve_tiers(spec.tiers, spec.dockerfile, path, problems)
     tiers = _with_closures(tiers, path.parent / spec.workspace)
     problems.raise_if_any()
+    tiers = _with_includes(tiers, spec)
     base = path.parent
     return Config(
         path=path,
@@ -389,6 +398,20 @@ def parse_config(text: str, path: Path) -> Config:
         health=spec.health,
         tiers=tiers,
     )
+
+
+def _with_includes(tiers: tuple[Tier, ...], spec: TiersFile) -> tuple[Tier, ...]:
+    """Each tier's ``context.include``: the top level's, its ancestors', its own (in order)."""
+    import dataclasses
+
+    by_name: dict[str, Tier] = {}
+    for tier in tiers:  # parents first
+        inherited = (
+            by_name[tier.extends].context_include if tier.extends else tuple(spec.context.include)
+        )
+        own = tuple(p for p in spec.tiers[tier.name].context.include if p not in inherited)
+        by_name[tier.name] = dataclasses.replace(tier, context_include=(*inherited, *own))
+    return tuple(by_name[t.name] for t in tiers)
 
 
 def _resolve_valid_tiers(raw: Any, path: Path, problems: _Problems) -> None:

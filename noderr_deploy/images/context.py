@@ -1,186 +1,93 @@
-"""The build context of a tier image: exactly the files its Dockerfile needs, as a tar stream.
+"""The build context of a tier image: the files its Dockerfile needs, at their workspace paths.
 
 The context is assembled here, not by the Docker SDK (which applies ``.dockerignore`` only when it
-builds the tar itself from a directory, and would send the whole workspace):
+builds the tar itself from a directory, and would send the whole workspace). It holds:
 
-- the workspace's root files (``package.json``, the lock file, ``pnpm-workspace.yaml``,
-  ``tsconfig.base.json`` ...), not its root directories;
-- ``packages/<name>/`` for each of the tier's resolved packages, and no other package;
-- the Dockerfile as ``.noderr/Dockerfile``, with the files beside it (its helper scripts) under
-  ``.noderr/``.
+- the workspace's root files a tier needs (:data:`ROOT_FILES`: ``package.json``, the lock and
+  workspace files, ``.npmrc``, ``tsconfig*.json``), not every root file: tiers.yaml, build
+  outputs and logs written beside them would change the context on every run;
+- ``packages/<name>/`` for each package of the tier (its dependency closure);
+- what the Dockerfile copies by workspace path (``COPY docker/all/start.sh ...``) and what
+  ``context.include`` names, at the same paths;
+- the Dockerfile itself at its workspace path; a Dockerfile outside the workspace goes under
+  ``.noderr/`` with the files beside it.
 
-The workspace's ``.dockerignore`` is honoured with Docker's semantics (last matching pattern
-wins, ``!`` re-includes, ``**`` spans directories, a pattern matching a directory excludes what
-is under it). Whatever it says, ``.git/``, ``node_modules/``, ``.env*`` and key files are never
-sent. The tar is deterministic (sorted, mtime 0, owner root), so an unchanged workspace gives
-the engine identical input and every layer cache hit.
+Every path passes the same rules: the workspace's ``.dockerignore`` (Docker's semantics) and
+the never-sent rules of :mod:`noderr_deploy.images.secrets`. Directories (empty ones too)
+and permission bits are kept as the docker CLI keeps them; owners are root and mtimes 0, so
+an unchanged workspace gives the engine identical input and every layer cache hit.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import errno
 import os
 import posixpath
-import re
 import stat
 import tarfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from noderr_deploy.errors import ConfigError
+from noderr_deploy.images.ignore import DockerIgnore, compile_pattern
+from noderr_deploy.images.secrets import never_sent, scan_registry_configs
 
 DOCKERFILE_DIR = ".noderr"
-DOCKERFILE_PATH = f"{DOCKERFILE_DIR}/Dockerfile"
-NEVER_SENT_DIRS = frozenset({".git", "node_modules"})
-# Secrets that must never reach an engine (or an image layer), whatever .dockerignore says.
-NEVER_SENT_NAMES = (
-    ".env*",
-    "*.pem",
-    "*.key",
-    "*.p12",
-    "*.pfx",
-    "id_rsa*",
-    "id_dsa*",
-    "id_ecdsa*",
-    "id_ed25519*",
+ROOT_FILES = (
+    "package.json",
+    "pnpm-lock.yaml",
+    "pnpm-workspace.yaml",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    ".npmrc",
+    ".yarnrc.yml",
+    "tsconfig*.json",
 )
+_RECORD = tarfile.RECORDSIZE
+_BLOCK = tarfile.BLOCKSIZE
+
+Readable = Callable[[Path], bool]
 
 
-def never_sent(name: str) -> str | None:
-    """Why a file or directory named ``name`` is never sent, or None."""
-    if name in NEVER_SENT_DIRS:
-        return f"{name}/ is never sent"
-    for pattern in NEVER_SENT_NAMES:
-        if fnmatch.fnmatchcase(name, pattern):
-            return f"matches {pattern} (secrets are never sent)"
-    return None
-
-
-# -- .dockerignore -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IgnorePattern:
-    """One .dockerignore line, compiled as moby's patternmatcher does."""
-
-    text: str
-    exclusion: bool
-    regex: re.Pattern[str]
-
-
-def _compile(pattern: str) -> re.Pattern[str]:
-    regex = "^"
-    in_class = False
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if in_class:
-            # Character classes pass through, as in Go's filepath.Match ("[a-c]", "[^/]").
-            regex += ch
-            in_class = ch != "]"
-        elif ch == "*":
-            if i + 1 < len(pattern) and pattern[i + 1] == "*":
-                i += 2
-                if i < len(pattern) and pattern[i] == "/":
-                    i += 1  # "**/" is "**": it may match no directory at all
-                regex += ".*" if i >= len(pattern) else "(.*/)?"
-                continue
-            regex += "[^/]*"
-        elif ch == "?":
-            regex += "[^/]"
-        elif ch == "\\":
-            i += 1
-            regex += re.escape(pattern[i]) if i < len(pattern) else r"\\"
-        elif ch == "[":
-            regex += ch
-            in_class = True
-        else:
-            regex += re.escape(ch)
-        i += 1
-    return re.compile(regex + "$")
-
-
-def parse_dockerignore(text: str) -> list[IgnorePattern]:
-    """Patterns of a .dockerignore, cleaned as ``docker build`` cleans them."""
-    patterns = []
-    for number, raw in enumerate(text.splitlines()):
-        line = raw.removeprefix("\ufeff") if number == 0 else raw
-        if line.startswith("#"):
-            continue
-        line = line.strip()
-        if not line:
-            continue
-        exclusion = line.startswith("!")
-        if exclusion:
-            line = line[1:].strip()
-        if not line:
-            continue
-        line = posixpath.normpath(line)
-        if len(line) > 1 and line.startswith("/"):
-            line = line.lstrip("/") or "/"
-        try:
-            regex = _compile(line)
-        except re.error:
-            continue  # docker rejects the file; a broken line must not widen the context
-        patterns.append(IgnorePattern(("!" if exclusion else "") + line, exclusion, regex))
-    return patterns
-
-
-@dataclass(frozen=True)
-class DockerIgnore:
-    """A .dockerignore's patterns; :meth:`excludes` answers as Docker's builder does."""
-
-    patterns: tuple[IgnorePattern, ...] = ()
-
-    @classmethod
-    def read(cls, path: Path) -> DockerIgnore:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return cls()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read: {exc}") from None
-        return cls(tuple(parse_dockerignore(text)))
-
-    @property
-    def has_exceptions(self) -> bool:
-        return any(p.exclusion for p in self.patterns)
-
-    def excludes(self, path: str) -> bool:
-        """True when ``path`` (relative, '/'-separated) or one of its parents is ignored."""
-        matched = False
-        parents = path.split("/")[:-1]
-        for pattern in self.patterns:
-            # An exception can only re-include what is excluded, and vice versa.
-            if pattern.exclusion != matched:
-                continue
-            match = pattern.regex.match(path) is not None
-            if not match:
-                for depth in range(1, len(parents) + 1):
-                    if pattern.regex.match("/".join(parents[:depth])):
-                        match = True
-                        break
-            if match:
-                matched = not pattern.exclusion
-        return matched
-
-
-# -- the context ---------------------------------------------------------------------------
+def _readable(path: Path) -> bool:
+    return os.access(path, os.R_OK)
 
 
 @dataclass(frozen=True)
 class ContextFile:
-    """One member of the context tar."""
+    """One member of the context tar: a file, a directory or a symbolic link."""
 
     path: str
     """Its path inside the tar ('/'-separated)."""
     source: Path
     size: int
-    executable: bool = False
+    mode: int = 0o644
+    """Permission bits (and setuid/setgid/sticky), as the docker CLI sends them."""
     link: str | None = None
     """The target, when the member is a symbolic link."""
+    is_dir: bool = False
+
+    @property
+    def executable(self) -> bool:
+        return bool(self.mode & 0o111) and not self.is_dir
+
+    def tarinfo(self) -> tarfile.TarInfo:
+        info = tarfile.TarInfo(self.path)
+        info.mtime = 0
+        info.uid = info.gid = 0
+        info.uname = info.gname = "root"
+        info.mode = self.mode
+        if self.link is not None:
+            info.type = tarfile.SYMTYPE
+            info.linkname = self.link
+        elif self.is_dir:
+            info.type = tarfile.DIRTYPE
+        else:
+            info.size = self.size
+        return info
 
 
 @dataclass(frozen=True)
@@ -195,10 +102,16 @@ class Excluded:
 class BuildContext:
     """What will be sent to the engine for one tier."""
 
-    files: tuple[ContextFile, ...]
+    members: tuple[ContextFile, ...]
     excluded: tuple[Excluded, ...] = ()
-    dockerfile: str = DOCKERFILE_PATH
+    dockerfile: str = f"{DOCKERFILE_DIR}/Dockerfile"
+    """The Dockerfile's path inside the tar."""
     _size: list[int] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def files(self) -> tuple[ContextFile, ...]:
+        """The members that are not directories."""
+        return tuple(m for m in self.members if not m.is_dir)
 
     @property
     def file_count(self) -> int:
@@ -206,34 +119,61 @@ class BuildContext:
 
     @property
     def paths(self) -> list[str]:
+        """The paths of the files and links (directories left out)."""
         return [f.path for f in self.files]
 
     @property
+    def all_paths(self) -> frozenset[str]:
+        return frozenset(m.path for m in self.members)
+
+    def excluded_reason(self, path: str) -> str | None:
+        """Why ``path`` (or a directory above it) was left out, if it was."""
+        for entry in self.excluded:
+            stem = entry.path.rstrip("/")
+            if path == stem or path.startswith(stem + "/"):
+                return entry.reason
+        return None
+
+    @property
     def tar_bytes(self) -> int:
-        """Size of the uncompressed tar stream, i.e. the bytes sent to the engine."""
+        """Size of the uncompressed tar stream, from the headers alone: no file is read."""
         if not self._size:
-            self._size.append(self.write())
+            total = 0
+            for member in self.members:
+                header = member.tarinfo().tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+                total += len(header)
+                if member.link is None and not member.is_dir:
+                    total += -(-member.size // _BLOCK) * _BLOCK
+            total += 2 * _BLOCK  # the end-of-archive blocks
+            self._size.append(-(-total // _RECORD) * _RECORD)
         return self._size[0]
 
     def write(self, fileobj: IO[bytes] | None = None) -> int:
-        """Write the deterministic tar stream to ``fileobj``; return the bytes written."""
+        """Write the deterministic tar stream to ``fileobj``; return the bytes written.
+
+        A file that cannot be read now (or changed size since the context was assembled) is
+        :class:`ConfigError` naming it: a context is never sent with a file missing.
+        """
         sink = _Counter(fileobj)
-        with tarfile.open(fileobj=sink, mode="w", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
-            for member in self.files:
-                info = tarfile.TarInfo(member.path)
-                info.mtime = 0
-                info.uid = info.gid = 0
-                info.uname = info.gname = "root"
-                if member.link is not None:
-                    info.type = tarfile.SYMTYPE
-                    info.linkname = member.link
-                    info.mode = 0o777
+        with tarfile.open(  # type: ignore[call-overload]
+            fileobj=sink, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8"
+        ) as tar:
+            for member in self.members:
+                info = member.tarinfo()
+                if member.link is not None or member.is_dir:
                     tar.addfile(info)
                     continue
-                info.mode = 0o755 if member.executable else 0o644
-                info.size = member.size
-                with member.source.open("rb") as handle:
-                    tar.addfile(info, handle)
+                try:
+                    with member.source.open("rb") as handle:
+                        if os.fstat(handle.fileno()).st_size != member.size:
+                            raise ConfigError(
+                                f"{_show(member.source)}: changed while the context was sent"
+                            )
+                        tar.addfile(info, handle)
+                except OSError as exc:
+                    raise ConfigError(
+                        f"{_show(member.source)}: cannot read: {exc.strerror or exc}"
+                    ) from None
         return sink.count
 
 
@@ -258,102 +198,262 @@ class _Counter:
             self.target.flush()
 
 
-def _member(path: str, source: Path) -> ContextFile | None:
-    info = source.lstat()
-    if stat.S_ISLNK(info.st_mode):
-        return ContextFile(path, source, 0, link=str(source.readlink()))
-    if not stat.S_ISREG(info.st_mode):
-        return None  # sockets, fifos, devices: nothing a build can use
-    return ContextFile(path, source, info.st_size, bool(info.st_mode & 0o111))
+def _show(path: Path) -> str:
+    return os.path.normpath(str(path))
 
 
-def _walk(root: Path, prefix: str, ignore: DockerIgnore) -> Iterable[ContextFile | Excluded]:
-    """Members under ``root`` at ``prefix`` in the tar, minus never-sent and ignored paths."""
-    for dirpath, dirnames, filenames in os.walk(root):
+def _unreadable(path: Path, exc: OSError | None = None) -> ConfigError:
+    reason = (exc.strerror if exc is not None else None) or os.strerror(errno.EACCES)
+    return ConfigError(f"{_show(path)}: cannot read: {reason} (it would be left out of the image)")
+
+
+class _Assembly:
+    """Collects members and exclusions, each path once, with every parent directory."""
+
+    def __init__(self, workspace: Path, ignore: DockerIgnore, readable: Readable) -> None:
+        self.workspace = workspace
+        self.ignore = ignore
+        self.readable = readable
+        self.members: dict[str, ContextFile] = {}
+        self.excluded: dict[str, Excluded] = {}
+
+    def exclude(self, path: str, reason: str) -> None:
+        self.excluded.setdefault(path, Excluded(path, reason))
+
+    def add_parents(self, path: str, root: Path) -> None:
+        """A directory member for every parent of ``path`` not added yet (from ``root``)."""
+        parent = path.rpartition("/")[0]
+        while parent and parent not in self.members:
+            source = root / parent
+            self.members[parent] = ContextFile(
+                parent, source, 0, stat.S_IMODE(source.lstat().st_mode), is_dir=True
+            )
+            parent = parent.rpartition("/")[0]
+
+    def add(self, path: str, source: Path) -> None:
+        """Add the file, link or directory tree at ``source`` as ``path`` (rules applied).
+
+        Iterative, not recursive: a hostile workspace nested 3,000 deep is walked too.
+        """
+        pending = [(path, source)]
+        while pending:
+            current, origin = pending.pop()
+            pending.extend(self._one(current, origin))
+
+    def _one(self, path: str, source: Path) -> list[tuple[str, Path]]:
+        """Add one entry; return the children of a directory to add next."""
+        try:
+            info = source.lstat()
+        except OSError as exc:
+            raise _unreadable(source, exc) from None
+        name = path.rsplit("/", 1)[-1]
+        is_dir = stat.S_ISDIR(info.st_mode)
+        reason = never_sent(name, is_dir=is_dir)
+        # An ignored directory is still walked when an exception may re-include under it.
+        descend = is_dir and self.ignore.has_exceptions
+        if reason is None and not descend and self.ignore.excludes(path):
+            reason = ".dockerignore"
+        if reason is not None:
+            self.exclude(path + ("/" if is_dir else ""), reason)
+            return []
+        if stat.S_ISLNK(info.st_mode):
+            self._put(ContextFile(path, source, 0, 0o777, link=str(source.readlink())))
+        elif stat.S_ISREG(info.st_mode):
+            if not self.readable(source):
+                raise _unreadable(source)
+            self._put(ContextFile(path, source, info.st_size, stat.S_IMODE(info.st_mode)))
+        elif is_dir:
+            if not self.readable(source) or not os.access(source, os.X_OK):
+                raise _unreadable(source)
+            try:
+                names = sorted(p.name for p in source.iterdir())
+            except OSError as exc:
+                raise _unreadable(source, exc) from None
+            if not self.ignore.excludes(path):  # else kept only for what an exception re-includes
+                self._put(ContextFile(path, source, 0, stat.S_IMODE(info.st_mode), is_dir=True))
+            return [(f"{path}/{name}", source / name) for name in names]
+        # sockets, fifos, devices: nothing a build can use, and the CLI skips them too
+        return []
+
+    def _put(self, member: ContextFile) -> None:
+        self.add_parents(member.path, self.workspace)
+        self.members[member.path] = member
+
+
+def _inside(path: Path, root: Path) -> str | None:
+    """``path`` relative to ``root`` ('/'-separated), or None when it is outside."""
+    relative = os.path.relpath(path.absolute(), root.absolute())
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return None
+    return Path(relative).as_posix()
+
+
+def _glob_matches(workspace: Path, pattern: str) -> list[str]:
+    """Workspace paths matching an include glob (``.dockerignore`` syntax, ``**`` too)."""
+    regex = compile_pattern(pattern)
+    found = []
+    for dirpath, dirnames, filenames in os.walk(workspace):
         here = Path(dirpath)
-        relative = here.relative_to(root).as_posix()
-        base = prefix if relative == "." else f"{prefix}/{relative}"
-        kept = []
-        for name in sorted(dirnames):
-            path = f"{base}/{name}"
-            reason = never_sent(name)
-            if reason is None and (here / name).is_symlink():
-                member = _member(path, here / name)
-                if member is not None and not ignore.excludes(path):
-                    yield member
-                continue
-            if reason is None and ignore.excludes(path) and not ignore.has_exceptions:
-                reason = ".dockerignore"
-            if reason is not None:
-                yield Excluded(path + "/", reason)
-                continue
-            kept.append(name)
-        dirnames[:] = kept
-        for name in sorted(filenames):
-            path = f"{base}/{name}"
-            reason = never_sent(name)
-            if reason is None and ignore.excludes(path):
-                reason = ".dockerignore"
-            if reason is not None:
-                yield Excluded(path, reason)
-                continue
-            member = _member(path, here / name)
-            if member is not None:
-                yield member
+        relative = here.relative_to(workspace).as_posix()
+        base = "" if relative == "." else relative + "/"
+        # Never descend into what is never sent: node_modules alone can be huge.
+        dirnames[:] = sorted(d for d in dirnames if never_sent(d, is_dir=True) is None)
+        for name in [*dirnames, *sorted(filenames)]:
+            if regex.match(base + name):
+                found.append(base + name)
+    return found
 
 
-def assemble_context(workspace: Path, packages: Sequence[str], dockerfile: Path) -> BuildContext:
+def _through_link(workspace: Path, relative: str) -> str | None:
+    """The first parent of ``relative`` that is a symbolic link (the build would leave the
+    workspace through it), or None."""
+    current = workspace
+    parts = relative.split("/")[:-1]
+    for depth, part in enumerate(parts, start=1):
+        current = current / part
+        if current.is_symlink():
+            return "/".join(parts[:depth])
+    return None
+
+
+def assemble_context(
+    workspace: Path,
+    packages: Sequence[str],
+    dockerfile: Path,
+    *,
+    include: Iterable[str] = (),
+    copied: Iterable[str] = (),
+    readable: Readable = _readable,
+) -> BuildContext:
     """The context of an image holding ``packages`` of ``workspace``, built by ``dockerfile``.
 
-    Raises :class:`ConfigError` (exit 2) naming a missing workspace, package directory or
-    Dockerfile.
+    ``include`` are ``context.include`` entries (paths or globs relative to the workspace),
+    ``copied`` the literal ``COPY``/``ADD`` sources of the Dockerfile. Raises
+    :class:`ConfigError` (exit 2) naming a missing workspace, package directory or Dockerfile,
+    an unreadable file or directory, or a registry settings file holding a token.
     """
     if not workspace.is_dir():
-        raise ConfigError(f"workspace {workspace} not found (tiers.yaml key 'workspace')")
+        raise ConfigError(f"workspace {_show(workspace)} not found (tiers.yaml key 'workspace')")
     if not dockerfile.is_file():
-        raise ConfigError(f"Dockerfile {dockerfile} not found")
+        raise ConfigError(f"Dockerfile {_show(dockerfile)} not found")
     missing = [
-        f"{workspace / 'packages' / name}: no package.json"
+        f"{_show(workspace / 'packages' / name)}: no package.json"
         for name in packages
         if not (workspace / "packages" / name / "package.json").is_file()
     ]
     if missing:
-        first = missing[0].split(":")[0]
+        first = missing[0].rsplit(":", 1)[0]
         raise ConfigError(f"package directory {first} missing or incomplete", details=missing)
     ignore = DockerIgnore.read(workspace / ".dockerignore")
-    files: list[ContextFile] = []
-    excluded: list[Excluded] = []
+    assembly = _Assembly(workspace, ignore, readable)
 
-    for entry in sorted(workspace.iterdir(), key=lambda p: p.name):
-        if entry.is_dir() and not entry.is_symlink():
-            continue  # root directories are not part of a tier's context, packages/ aside
-        reason = never_sent(entry.name)
-        if reason is None and ignore.excludes(entry.name):
-            reason = ".dockerignore"
-        if reason is not None:
-            excluded.append(Excluded(entry.name, reason))
+    for entry in sorted(p.name for p in workspace.iterdir()):
+        source = workspace / entry
+        if source.is_dir() and not source.is_symlink():
             continue
-        member = _member(entry.name, entry)
-        if member is not None:
-            files.append(member)
+        if any(_fnmatch(entry, pattern) for pattern in ROOT_FILES):
+            assembly.add(entry, source)
 
     for name in packages:
-        for item in _walk(workspace / "packages" / name, f"packages/{name}", ignore):
-            (files if isinstance(item, ContextFile) else excluded).append(item)  # type: ignore[arg-type]
+        assembly.add(f"packages/{name}", workspace / "packages" / name)
 
-    # The Dockerfile and its helper scripts: ours, so .dockerignore does not apply to them.
-    files.append(ContextFile(DOCKERFILE_PATH, dockerfile, dockerfile.stat().st_size))
-    for entry in sorted(dockerfile.parent.iterdir(), key=lambda p: p.name):
-        if entry == dockerfile or not entry.is_file():
+    wanted: list[str] = []
+    for entry in include:
+        cleaned = posixpath.normpath(entry.strip().lstrip("/")) if entry.strip() else "."
+        if cleaned == "." or cleaned.startswith(".."):
+            raise ConfigError(
+                f"context.include {entry!r}: give a path inside the workspace, not"
+                f" {'the workspace itself' if cleaned == '.' else 'one outside it'}"
+            )
+        if any(c in cleaned for c in "*?["):
+            wanted.extend(_glob_matches(workspace, cleaned))
+        elif (workspace / cleaned).exists() or (workspace / cleaned).is_symlink():
+            wanted.append(cleaned)
+        else:
+            raise ConfigError(
+                f"context.include {entry!r}: {_show(workspace / cleaned)} does not exist"
+            )
+    for copy_source in copied:
+        automatic = copy_source not in (".", "packages") and not copy_source.startswith(
+            ("..", "packages/")
+        )
+        path_in_ws = workspace / copy_source
+        if automatic and (path_in_ws.exists() or path_in_ws.is_symlink()):
+            wanted.append(copy_source)
+    for relative in wanted:
+        link = _through_link(workspace, relative)
+        if link is not None:
+            raise ConfigError(
+                f"{_show(workspace / relative)}: reached through the symbolic link"
+                f" {_show(workspace / link)}; name the path it points to instead"
+            )
+        assembly.add(relative, workspace / relative)
+
+    inside = _inside(dockerfile, workspace)
+    if inside is not None:
+        # The builder always needs the Dockerfile, as `docker build` always sends it.
+        path = inside
+        assembly.add_parents(path, workspace)
+        assembly.members[path] = ContextFile(
+            path, dockerfile, dockerfile.stat().st_size, stat.S_IMODE(dockerfile.stat().st_mode)
+        )
+    else:
+        path = f"{DOCKERFILE_DIR}/{dockerfile.name}"
+        _add_outside(assembly, dockerfile, path)
+
+    members = tuple(sorted(assembly.members.values(), key=lambda m: m.path))
+    tokens = scan_registry_configs(
+        (m.path, m.source) for m in members if not m.is_dir and m.link is None
+    )
+    if tokens:
+        lines = [
+            f"{_show(_source_of(members, t.path))}:{t.line}: {t.key} holds a credential"
+            for t in tokens
+        ]
+        raise ConfigError(
+            f"{lines[0].rsplit(': ', 1)[0]}: a registry credential would be sent to the engine"
+            " and could end in an image layer: remove it (use ${NPM_TOKEN} and pass the token"
+            " at run time) or list the file in .dockerignore",
+            details=lines,
+        )
+    excluded = tuple(sorted(assembly.excluded.values(), key=lambda e: e.path))
+    return BuildContext(members, excluded, path)
+
+
+def _source_of(members: Sequence[ContextFile], path: str) -> Path:
+    return next(m.source for m in members if m.path == path)
+
+
+def _add_outside(assembly: _Assembly, dockerfile: Path, path: str) -> None:
+    """A Dockerfile outside the workspace, under ``.noderr/``, with the files beside it."""
+    directory = dockerfile.parent
+    assembly.members[DOCKERFILE_DIR] = ContextFile(
+        DOCKERFILE_DIR, directory, 0, stat.S_IMODE(directory.stat().st_mode), is_dir=True
+    )
+    assembly.members[path] = ContextFile(
+        path, dockerfile, dockerfile.stat().st_size, stat.S_IMODE(dockerfile.stat().st_mode)
+    )
+    for name in sorted(p.name for p in directory.iterdir()):
+        source = directory / name
+        if source == dockerfile or not source.is_file() or source.is_symlink():
             continue
-        path = f"{DOCKERFILE_DIR}/{entry.name}"
-        reason = never_sent(entry.name)
+        sibling = f"{DOCKERFILE_DIR}/{name}"
+        reason = never_sent(name)
+        # The workspace's .dockerignore, read as if the Dockerfile's folder were the root too.
+        if reason is None and (assembly.ignore.excludes(sibling) or assembly.ignore.excludes(name)):
+            reason = ".dockerignore"
         if reason is not None:
-            excluded.append(Excluded(path, reason))
+            assembly.exclude(sibling, reason)
             continue
-        member = _member(path, entry)
-        if member is not None:
-            files.append(member)
+        if not assembly.readable(source):
+            raise _unreadable(source)
+        info = source.stat()
+        assembly.members[sibling] = ContextFile(
+            sibling, source, info.st_size, stat.S_IMODE(info.st_mode)
+        )
 
-    files.sort(key=lambda f: f.path)
-    return BuildContext(tuple(files), tuple(excluded))
+
+def _fnmatch(name: str, pattern: str) -> bool:
+    import fnmatch
+
+    return fnmatch.fnmatchcase(name, pattern)

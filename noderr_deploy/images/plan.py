@@ -7,6 +7,7 @@ git facts, the clock) and returns plans and verdicts. Talking to the engine is
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from noderr_deploy.errors import UsageError
-from noderr_deploy.images.context import BuildContext, assemble_context
+from noderr_deploy.images.context import BuildContext
+from noderr_deploy.images.preflight import tier_context
 from noderr_deploy.redact import redact_url
 from noderr_deploy.units import format_size, iso
 
@@ -79,7 +81,7 @@ def read_git(workspace: Path, run: Runner = _git) -> GitInfo:
         describe=run(["describe", "--tags", "--always", "--dirty"], workspace),
         revision=run(["rev-parse", "HEAD"], workspace),
         # The source label is public: no credentials from an https://user:token@ remote.
-        source=_strip_credentials(source) if source else None,
+        source=public_source(source) if source else None,
         committed=(
             datetime.fromtimestamp(int(committed), tz=UTC)
             if committed and committed.isdigit()
@@ -88,8 +90,37 @@ def read_git(workspace: Path, run: Runner = _git) -> GitInfo:
     )
 
 
-def _strip_credentials(url: str) -> str:
-    return re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", r"\1", url)
+_SCP = re.compile(r"^(?:[^@/:\s]+@)?([A-Za-z0-9.-]+\.[A-Za-z]{2,}|localhost):(?!//)([^\s]+)$")
+
+
+def public_source(url: str) -> str | None:
+    """The remote as a public ``org.opencontainers.image.source``, or None.
+
+    User info (``https://user:token@``), query and fragment are dropped, whatever the case
+    of the scheme; scp-like remotes (``git@github.com:org/repo.git``) become ``ssh://`` URLs;
+    a local path or ``file:`` remote is never a source (it names the builder's disk).
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    text = url.strip()
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        return None
+    scp = _SCP.match(text)
+    if scp and "://" not in text:
+        text = f"ssh://{scp.group(1)}/{scp.group(2).lstrip('/')}"
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme in ("", "file") or not host:
+        return None
+    netloc = host if port is None else f"{host}:{port}"
+    if ":" in host:
+        netloc = f"[{host}]" if port is None else f"[{host}]:{port}"
+    return urlunsplit((scheme, netloc, parts.path, "", ""))
 
 
 # -- the plan ------------------------------------------------------------------------------
@@ -143,6 +174,8 @@ class BuildPlan:
     dockerfile: Path
     context: BuildContext
     budget_bytes: int
+    notes: tuple[str, ...] = ()
+    """What the operator should know, e.g. that ``base_image`` has no effect."""
 
     def as_json(self) -> dict[str, Any]:
         """The ``--dry-run --json`` shape (camelCase, a stable contract)."""
@@ -152,10 +185,11 @@ class BuildPlan:
             "packages": list(self.packages),
             "buildArgs": dict(self.build_args),
             "labels": dict(self.labels),
-            "dockerfile": str(self.dockerfile),
+            "dockerfile": os.path.normpath(str(self.dockerfile)),
             "contextFiles": self.context.file_count,
             "contextBytes": self.context.tar_bytes,
             "budgetBytes": self.budget_bytes,
+            "notes": list(self.notes),
         }
 
 
@@ -249,19 +283,28 @@ def plan_build(
     """
     created = now or git.committed or clock()
     base_image = settings.base_image or tier.base_image
-    context = assemble_context(config.workspace, tier.closure or tier.packages, tier.dockerfile)
+    args = build_args(
+        tier.name,
+        tier.packages,
+        settings.version,
+        base_image,
+        configured=tier.build_args,
+        overrides=settings.build_args,
+    )
+    checked = tier_context(
+        workspace=config.workspace,
+        tier=tier.name,
+        # The declared packages and the workspace packages they depend on.
+        packages=tier.closure or tier.packages,
+        dockerfile=tier.dockerfile,
+        build_args=args,
+        include=tier.context_include,
+    )
     return BuildPlan(
         tier=tier.name,
         packages=tuple(tier.packages),
         tags=image_tags(settings.registry, config.image, settings.version, tier.name),
-        build_args=build_args(
-            tier.name,
-            tier.packages,
-            settings.version,
-            base_image,
-            configured=tier.build_args,
-            overrides=settings.build_args,
-        ),
+        build_args=args,
         labels=image_labels(
             image=config.image,
             tier=tier.name,
@@ -274,9 +317,62 @@ def plan_build(
             closure=tier.closure or tier.packages,
         ),
         dockerfile=tier.dockerfile,
-        context=context,
+        context=checked.context,
         budget_bytes=tier.size_budget_bytes,
+        notes=checked.notes,
     )
+
+
+def base_image_notes(config: Config) -> list[str]:
+    """``base_image has no effect`` for each tier whose Dockerfile ignores BASE_IMAGE (only
+    the Dockerfiles are read; one that cannot be read is left to ``--check``)."""
+    from noderr_deploy.errors import ConfigError
+    from noderr_deploy.images.dockerfile import read_dockerfile
+
+    notes = []
+    for tier in config.tiers:
+        try:
+            facts = read_dockerfile(tier.dockerfile, tier.build_args)
+        except ConfigError:
+            continue
+        note = facts.base_image_note(tier.name)
+        if note is not None:
+            notes.append(note)
+    return notes
+
+
+def preflight_tiers(config: Config, tiers: Sequence[Tier] | None = None) -> list[str]:
+    """Preflight every tier (``noderr tiers --check``): exit 2 listing every problem of every
+    tier at once; else the notes to show (``base_image has no effect``)."""
+    from noderr_deploy.errors import ConfigError
+
+    notes: list[str] = []
+    problems: list[str] = []
+    count = 0
+    for tier in config.tiers if tiers is None else tiers:
+        args = build_args(
+            tier.name, tier.packages, DEFAULT_VERSION, tier.base_image, configured=tier.build_args
+        )
+        try:
+            checked = tier_context(
+                workspace=config.workspace,
+                tier=tier.name,
+                packages=tier.packages,
+                dockerfile=tier.dockerfile,
+                build_args=args,
+                include=tier.context_include,
+            )
+        except ConfigError as error:
+            problems.extend([error.message, *(f"  {d}" for d in error.details)])
+            count += len(error.details) or 1
+            continue
+        notes.extend(checked.notes)
+    if problems:
+        raise ConfigError(
+            f"{os.path.normpath(config.path)}: {count} problem(s) in the build contexts",
+            details=problems,
+        )
+    return notes
 
 
 def select_tiers(config: Config, names: Sequence[str], all_tiers: bool) -> list[Tier]:
@@ -360,6 +456,9 @@ class BuildResult:
     """The largest layers, for the over-budget report."""
     pushed: bool = False
     digest: str | None = None
+    pushes: list[TagPush] = field(default_factory=list)
+    """Per tag, whether it was pushed and the registry's digest (a push can stop part-way)."""
+    saved: SavedTarball | None = None
 
     @property
     def within_budget(self) -> bool:
@@ -377,4 +476,37 @@ class BuildResult:
             "durationSeconds": round(self.duration_seconds, 3),
             "pushed": self.pushed,
             "digest": self.digest,
+            "pushes": [
+                {"tag": p.tag, "pushed": p.digest is not None, "digest": p.digest}
+                for p in self.pushes
+            ],
+            "saved": None
+            if self.saved is None
+            else {
+                "path": self.saved.path,
+                "sha256": self.saved.sha256,
+                "sizeBytes": self.saved.size_bytes,
+            },
         }
+
+
+@dataclass(frozen=True)
+class TagPush:
+    """One tag's push: its digest, or None when it was not (or not fully) pushed."""
+
+    tag: str
+    digest: str | None = None
+
+
+@dataclass(frozen=True)
+class SavedTarball:
+    """An image written by ``--save``: ``docker load``-able, with its sha256 and size."""
+
+    path: str
+    sha256: str
+    size_bytes: int
+
+
+def tarball_name(image: str, version: str, tier: str) -> str:
+    """``noderr-node-os-1.4.0-oracle.tar``: the name the network's release uploads use."""
+    return f"{image.rsplit('/', 1)[-1]}-{version}-{tier}.tar"

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from noderr_deploy.images.engine import (
+    BUILDER_NOISE,
     BuildEvent,
     Failed,
     LayerProgress,
@@ -28,12 +29,12 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
 _LIVE_TAIL = 6
-# The classic builder's bookkeeping lines: noise next to the steps and their output.
-_NOISE = (" ---> ", "Removing intermediate container ", "Successfully built ")
 
 
 def _shown(event: BuildEvent) -> bool:
-    return isinstance(event, Log) and bool(event.line.strip()) and not event.line.startswith(_NOISE)
+    if not isinstance(event, Log):
+        return False
+    return bool(event.line.strip()) and not event.line.startswith(BUILDER_NOISE)
 
 
 class BuildView:

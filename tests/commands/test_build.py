@@ -42,7 +42,7 @@ def project(tmp_path: Path) -> Path:
     for name in ("types", "utils", "ml"):
         shutil.copytree(source / "packages" / name, ws / "packages" / name)
     (tmp_path / "df").mkdir()
-    (tmp_path / "df" / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "df" / "Dockerfile").write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n")
     path = tmp_path / "tiers.yaml"
     path.write_text(CONFIG)
     return path
@@ -94,6 +94,7 @@ def test_dry_run_json_plan(project: Path) -> None:
         "contextFiles": 10,
         "contextBytes": oracle["contextBytes"],
         "budgetBytes": 1_500_000_000,
+        "notes": [],
     }
     # 10 members: 512-byte header + content padded to 512 each, in 10 kB tar records.
     assert oracle["contextBytes"] % 10240 == 0 and oracle["contextBytes"] >= 10 * 1024
@@ -213,3 +214,62 @@ def test_a_dependency_outside_the_workspace_stops_the_build(
     result = runner.invoke(app, ["build", "--all", "--dry-run", "-c", str(path)])
     assert result.exit_code == 2, result.output
     assert "'@noderr/ghost' ('workspace:*') is not a package of the workspace" in result.stderr
+
+
+def test_dry_run_metadata_file_holds_the_plan_with_the_umask_mode(project: Path) -> None:
+    import os
+
+    target = project.parent / "plan.json"
+    old = os.umask(0o027)
+    try:
+        result = invoke(["-c", str(project), "--all", "--dry-run", "--json",
+                         "--metadata-file", str(target)])  # fmt: skip
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.stderr  # type: ignore[attr-defined]
+    assert json.loads(target.read_text()) == json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in project.parent.iterdir() if p.name.startswith(".plan")] == []
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "253402300800", "-1", "1e9", "١٢٣"])
+def test_source_date_epoch_out_of_range_is_one_error_line(project: Path, value: str) -> None:
+    result = runner.invoke(
+        app, ["build", "-c", str(project), "--all", "--dry-run"], env={"SOURCE_DATE_EPOCH": value}
+    )
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: SOURCE_DATE_EPOCH=")
+
+
+def test_docker_host_credentials_are_never_printed(project: Path) -> None:
+    for host in ("tcp://ops:s3cr3t-pw@127.0.0.1:1", "tcp://ops:s3cr3t-pw@[::1", "ssh://s3cr3t-pw@"):
+        result = invoke(["-c", str(project), "-t", "all"], env={"DOCKER_HOST": host})
+        assert result.exit_code == 1, result.stderr  # type: ignore[attr-defined]
+        assert "s3cr3t" not in result.stderr + result.stdout  # type: ignore[attr-defined]
+        assert result.stderr.startswith("error: cannot reach the Docker engine at ")  # type: ignore[attr-defined]
+        assert result.stderr.count("\n") == 1  # type: ignore[attr-defined]
+
+
+def test_hard_coded_from_is_said_in_the_dry_run(project: Path) -> None:
+    dockerfile = project.parent / "df" / "Dockerfile"
+    dockerfile.write_text("FROM node:22-alpine AS app\n")
+    result = invoke(["-c", str(project), "-t", "all", "--dry-run", "-q"])
+    assert result.exit_code == 0  # type: ignore[attr-defined]
+    assert result.stderr == (  # type: ignore[attr-defined]
+        f"warning: tier all: base_image has no effect: {dockerfile} does not use the"
+        " BASE_IMAGE build arg (FROM node:22-alpine at line 1)\n"
+    )
+
+
+def test_preflight_failure_is_exit_2_before_any_engine(project: Path, tmp_path: Path) -> None:
+    dockerfile = project.parent / "df" / "Dockerfile"
+    dockerfile.write_text("ARG BASE_IMAGE\nFROM $BASE_IMAGE\nCOPY packages/ml /ml\n")
+    for extra in (["--dry-run"], []):
+        result = invoke(["-c", str(project), "-t", "all", *extra],
+                        env={"DOCKER_HOST": f"unix://{tmp_path}/dead.sock"})  # fmt: skip
+        assert result.exit_code == 2  # type: ignore[attr-defined]
+        assert result.stderr == (  # type: ignore[attr-defined]
+            f"error: {dockerfile}:3: COPY source 'packages/ml' is not in the context of tier"
+            " all: package ml is not in tier all (add it to the tier's packages)\n"
+        )

@@ -26,7 +26,7 @@ def workspace(tmp_path: Path, packages: list[str]) -> None:
         (tmp_path / "packages" / name).mkdir(parents=True)
         (tmp_path / "packages" / name / "package.json").write_text("{}")
     (tmp_path / "dockerfiles").mkdir()
-    (tmp_path / "dockerfiles" / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "dockerfiles" / "Dockerfile").write_text("ARG BASE_IMAGE\nFROM $BASE_IMAGE\n")
 
 
 def test_plain_table_when_piped(write_config: Any) -> None:
@@ -97,7 +97,36 @@ def test_check_passes_on_a_complete_workspace(write_config: Any, tmp_path: Path)
     result = runner.invoke(app, ["tiers", "--check", "-c", str(path)])
     assert result.exit_code == 0
     assert result.stdout == ""
-    assert result.stderr == f"{path}: 2 tiers, all package directories present\n"
+    assert result.stderr == (
+        f"{path}: 2 tiers, all package directories present, every Dockerfile's sources in"
+        " its context\n"
+    )
+
+
+def test_check_runs_the_build_preflight(write_config: Any, tmp_path: Path) -> None:
+    path = write_config(CONFIG)
+    workspace(tmp_path, ["types", "utils", "ml"])
+    dockerfile = tmp_path / "dockerfiles" / "Dockerfile"
+    dockerfile.write_text("FROM node:22-alpine\nCOPY packages/ml /ml\nCOPY docker/x.sh /\n")
+    result = runner.invoke(app, ["tiers", "--check", "-c", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {path}: 3 problem(s) in the build contexts\n"
+        f"  tier all: 2 sources of {dockerfile} are not in its context\n"
+        f"    {dockerfile}:2: COPY source 'packages/ml' is not in the context of tier all:"
+        " package ml is not in tier all (add it to the tier's packages)\n"
+        f"    {dockerfile}:3: COPY source 'docker/x.sh' is not in the context of tier all:"
+        f" {tmp_path}/docker/x.sh does not exist\n"
+        f"  {dockerfile}:3: COPY source 'docker/x.sh' is not in the context of tier oracle:"
+        f" {tmp_path}/docker/x.sh does not exist\n"
+    )
+    dockerfile.write_text("FROM node:22-alpine\n")
+    result = runner.invoke(app, ["tiers", "--check", "-c", str(path)])
+    assert result.exit_code == 0
+    assert result.stderr.startswith(
+        f"warning: tier all: base_image has no effect: {dockerfile} does not use the"
+        " BASE_IMAGE build arg (FROM node:22-alpine at line 1)\n"
+    )
 
 
 def test_check_names_the_missing_package(write_config: Any, tmp_path: Path) -> None:

@@ -9,13 +9,11 @@ from pathlib import Path
 import pytest
 
 from noderr_deploy.errors import ConfigError
-from noderr_deploy.images.context import (
-    DOCKERFILE_PATH,
-    DockerIgnore,
-    assemble_context,
-    never_sent,
-    parse_dockerignore,
-)
+from noderr_deploy.images.context import assemble_context
+from noderr_deploy.images.ignore import DockerIgnore, parse_dockerignore
+from noderr_deploy.images.secrets import never_sent
+
+DOCKERFILE_PATH = ".noderr/Dockerfile"
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "workspace"
 DOCKERFILE = Path(__file__).resolve().parents[2] / "dockerfiles" / "Dockerfile"
@@ -150,7 +148,6 @@ def test_secrets_and_vcs_are_never_sent_even_if_dockerignore_reincludes_them(
     for secret in ("node_modules", ".git", ".env", ".pem", "secret"):
         assert secret not in sent
     assert {e.path for e in context.excluded} >= {
-        ".env",
         "packages/types/node_modules/",
         "packages/types/.git/",
         "packages/types/.env.local",
@@ -166,12 +163,14 @@ def test_dockerignore_applies_to_packages_with_exceptions(tmp_path: Path) -> Non
     (ws / "NOTES.md").write_text("n")
     (ws / "README.md").write_text("r")
     (ws / ".dockerignore").write_text("**/dist\n**/*.test.js\n*.md\n!README.md\n")
-    context = assemble_context(ws, ["types"], dockerfile(tmp_path))
+    context = assemble_context(
+        ws, ["types"], dockerfile(tmp_path), include=["NOTES.md", "README.md"]
+    )
     assert "packages/types/src/index.test.js" not in context.paths
     assert "packages/types/dist/old.js" not in context.paths
     assert "NOTES.md" not in context.paths
     assert "README.md" in context.paths
-    assert ".dockerignore" in context.paths
+    assert ".dockerignore" not in context.paths  # not a file the tier needs
 
 
 def test_tar_is_deterministic_and_complete(tmp_path: Path) -> None:
@@ -187,7 +186,9 @@ def test_tar_is_deterministic_and_complete(tmp_path: Path) -> None:
     first.seek(0)
     with tarfile.open(fileobj=first) as tar:
         members = {m.name: m for m in tar.getmembers()}
-        assert sorted(members) == context.paths
+        assert sorted(members) == sorted(m.path for m in context.members)
+        assert sorted(n for n, m in members.items() if not m.isdir()) == context.paths
+        assert members["packages/types/src"].isdir()
         assert {m.mtime for m in members.values()} == {0}
         assert members["packages/types/build.sh"].mode == 0o755
         assert members["package.json"].mode == 0o644
@@ -229,6 +230,7 @@ def test_example_workspace_context(packages: list[str], count: int) -> None:
     assert {"package.json", "pnpm-lock.yaml", "pnpm-workspace.yaml", "tsconfig.base.json"} <= set(
         context.paths
     )
+    assert "README.md" not in context.paths  # only the root files a tier needs
     assert {".noderr/Dockerfile", ".noderr/start.cjs", ".noderr/healthcheck.cjs"} <= set(
         context.paths
     )

@@ -6,6 +6,8 @@ here); tests against the real engine are in tests/integration/test_build.py.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from noderr_deploy.errors import EngineError
@@ -124,3 +126,66 @@ def test_engine_failures_map_to_our_errors() -> None:
     # Our own errors raised inside the block pass through unchanged.
     with pytest.raises(BuildError, match=r"^step 3 failed$"), _engine_call("refused", "lost"):
         raise BuildError("step 3 failed")
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Invalid bind address format: tcp://ops:pw@10.0.0.1:2375", "tcp://***@10.0.0.1:2375"),
+        ("ssh://root:hunter2@host and https://u@h/x", "ssh://***@host and https://***@h/x"),
+        ("no url here", "no url here"),
+    ],
+)
+def test_scrub_masks_user_info_in_sdk_text(text: str, shown: str) -> None:
+    from noderr_deploy.images.engine import scrub
+
+    assert shown in scrub(text)
+    assert "pw@" not in scrub(text) and "hunter2" not in scrub(text)
+
+
+@pytest.mark.parametrize(
+    ("reference", "registry"),
+    [
+        ("127.0.0.1:5001/noderr/noderr-node-os:1-all", "127.0.0.1:5001"),
+        ("ghcr.io/noderrxyz/noderr-node-os:1-all", "ghcr.io"),
+        ("localhost/x:1", "localhost"),
+        ("noderr/noderr-node-os:1", "docker.io"),
+    ],
+)
+def test_registry_of(reference: str, registry: str) -> None:
+    from noderr_deploy.images.engine import registry_of
+
+    assert registry_of(reference) == registry
+
+
+def test_failed_step_tail_leaves_out_builder_bookkeeping() -> None:
+    from noderr_deploy.errors import BuildError
+    from noderr_deploy.images.context import BuildContext
+    from noderr_deploy.images.engine import build_image
+    from noderr_deploy.images.plan import BuildPlan
+
+    chunks = [
+        {"stream": "Step 1/2 : FROM base\n"},
+        {"stream": " ---> abc\n"},
+        {"stream": "Step 2/2 : RUN false\n"},
+        {"stream": " ---> Running in 123\n"},
+        {"stream": "real output\n"},
+        {"stream": "Removing intermediate container 123\n"},
+        {"errorDetail": {"message": "The command returned a non-zero code: 1"}},
+    ]
+
+    class Api:
+        def build(self, **kwargs: object) -> object:
+            return iter(chunks)
+
+    class Client:
+        api = Api()
+
+    plan = BuildPlan("all", (), ("a:1", "a:2"), {}, {}, Path("Dockerfile"), BuildContext(()), 1)
+    with pytest.raises(BuildError) as raised:
+        build_image(Client(), plan)
+    assert raised.value.details == [
+        "error: The command returned a non-zero code: 1",
+        "last lines of step 2:",
+        "  real output",
+    ]

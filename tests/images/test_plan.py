@@ -270,7 +270,36 @@ def test_result_json_contract() -> None:
         "durationSeconds": 1.235,
         "pushed": False,
         "digest": None,
+        "pushes": [],
+        "saved": None,
     }
+
+
+@pytest.mark.parametrize(
+    ("remote", "label"),
+    [
+        ("https://ci:tok@github.com/o/r.git", "https://github.com/o/r.git"),
+        ("HTTPS://ci:tok@GitHub.com/o/r.git", "https://github.com/o/r.git"),
+        ("HtTpS://tok@github.com/o/r?token=abc#frag", "https://github.com/o/r"),
+        ("https://github.com:8443/o/r", "https://github.com:8443/o/r"),
+        (
+            "git@github.com:Noderrxyz/noderr-node-os.git",
+            "ssh://github.com/Noderrxyz/noderr-node-os.git",
+        ),
+        ("ssh://git:pw@gitlab.example.com/o/r", "ssh://gitlab.example.com/o/r"),
+        ("/home/ci/checkouts/node", None),
+        ("../node.git", None),
+        ("file:///srv/git/node.git", None),
+        ("FILE:///srv/git/node.git", None),
+        ("C:\\src\\node", None),
+        ("https://github.com/o/r\x1b[31m", None),
+        ("https://[::1", None),
+    ],
+)
+def test_source_label_is_public(remote: str, label: str | None) -> None:
+    from noderr_deploy.images.plan import public_source
+
+    assert public_source(remote) == label
 
 
 def test_read_git_of_a_real_repository(tmp_path: Path) -> None:

@@ -52,6 +52,7 @@ image: {image}
 registry: {registry}
 workspace: ws
 dockerfile: {dockerfile}
+context: {{include: [build-package.cjs]}}
 tiers:
   all:      {{beacon_tier: 0, size_budget: {budget}, packages: [{all}],
               labels: {{xyz.noderr.test: "yes"}}}}
@@ -170,8 +171,10 @@ def test_result_lists_every_tier_in_extends_order(built: list[dict[str, Any]]) -
     for entry in built:
         assert set(entry) == {
             "tier", "imageId", "tags", "sizeBytes", "budgetBytes", "withinBudget",
-            "durationSeconds", "pushed", "digest",
+            "durationSeconds", "pushed", "digest", "pushes", "saved",
         }  # fmt: skip
+        assert [p["pushed"] for p in entry["pushes"]] == [True, True]
+        assert entry["pushes"][0]["digest"] == entry["digest"]
         assert entry["withinBudget"] is (entry["sizeBytes"] <= entry["budgetBytes"]) is True
         assert entry["pushed"] is True
         assert entry["digest"].startswith("sha256:")
@@ -301,7 +304,8 @@ def test_over_budget_is_exit_3_with_the_largest_layers(project: Path, pnpm_base:
     assert result.exit_code == 3, result.stderr
     lines = result.stderr.splitlines()
     assert lines[0] == (
-        "error: over the size budget: all (nothing pushed; --allow-over-budget to accept)"
+        "error: over the size budget: all (no tag moved, nothing pushed;"
+        " --allow-over-budget to accept)"
     )
     assert lines[1].startswith("  tier all: image ") and "> budget 1.00 kB (1000 bytes)" in lines[1]
     assert lines[2] == "  5 largest layers:"
@@ -360,7 +364,8 @@ def test_push_to_a_dead_registry_is_exit_1(
         first = result.stderr.splitlines()[0]
         assert first.startswith(f"error: push of {dead}/noderr-node-os:{VERSION}-all failed: ")
         assert "connection refused" in first
-        assert result.stdout == ""
+        # The results are still shown: built, not pushed.
+        assert "all" in result.stdout and f"{dead}/noderr-node-os:{VERSION}-all" in result.stdout
     finally:
         for tier_tag in (f"{VERSION}-all", "latest-all"):
             discard(docker_client, f"{dead}/noderr-node-os:{tier_tag}")
@@ -421,7 +426,8 @@ def test_push_with_credentials_from_the_environment(
             ]
         else:
             assert result.exit_code == 1
-            assert result.stdout == ""
+            [entry] = json.loads(result.stdout)  # written even though the push failed
+            assert [p["pushed"] for p in entry["pushes"]] == [False, False]
             assert result.stderr.splitlines()[0] == (
                 f"error: push of {namespace}/noderr-node-os:{VERSION}-all failed:"
                 " unauthorized: authentication required"

@@ -1,0 +1,146 @@
+"""What never reaches an engine (or an image layer), whatever ``.dockerignore`` says.
+
+Names are matched case-insensitively: ``.ENV``, ``Deploy.PEM`` and ``ID_RSA`` are the same
+secrets on a case-insensitive filesystem, and on any other they are still secrets.
+
+Package-manager files (``.npmrc``, ``.yarnrc.yml``) are different: the network's Dockerfiles
+copy them on purpose (``COPY .npmrc* ./``) for registry settings, so a token-free one is sent
+and one holding an auth token is refused, naming the file and line, rather than dropped
+silently (the build would then fail later, or install from the wrong registry).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+NEVER_SENT_DIRS = (".git", "node_modules", ".aws")
+NEVER_SENT_NAMES = (
+    ".env*",
+    "id_*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    ".netrc",
+    ".git-credentials",
+    "*credentials*.json",
+)
+
+
+# `id_*` is for SSH keys (id_rsa, id_ed25519.pub, id_ecdsa.old); a source file such as
+# `id_generator.ts` is not one, and dropping it would break the build in silence.
+_SOURCE_SUFFIXES = frozenset(
+    [
+        "js",
+        "cjs",
+        "mjs",
+        "jsx",
+        "ts",
+        "cts",
+        "mts",
+        "tsx",
+        "json",
+        "map",
+        "md",
+        "css",
+        "scss",
+        "html",
+        "sql",
+        "yml",
+        "yaml",
+        "toml",
+        "sh",
+        "py",
+        "go",
+        "rs",
+        "sol",
+        "txt",
+    ]
+)
+
+
+def never_sent(name: str, *, is_dir: bool = False) -> str | None:
+    """Why a file or directory named ``name`` is never sent, or None."""
+    folded = name.casefold()
+    if folded in NEVER_SENT_DIRS:
+        return f"{name}/ is never sent" if is_dir else f"{name} is never sent"
+    for pattern in NEVER_SENT_NAMES:
+        if fnmatch.fnmatchcase(folded, pattern):
+            if pattern == "id_*" and (is_dir or folded.rpartition(".")[2] in _SOURCE_SUFFIXES):
+                continue
+            return f"matches {pattern} (secrets are never sent)"
+    return None
+
+
+# `//registry.example/:_authToken=...`, `_auth=...`, `_password=...`, `email`-less `username`
+# is harmless; npm's inline `key=`/`cert=` hold PEM text. Values that only refer to an
+# environment variable (`${NPM_TOKEN}`) hold no secret.
+_NPMRC_SECRET = re.compile(
+    r"^\s*(?:[^=\s]*:)?(_authtoken|_auth|_password|password|token|key|cert)\s*=\s*(.*)$",
+    re.IGNORECASE,
+)
+_YARNRC_SECRET = re.compile(
+    r"^\s*[\"']?(npmauthtoken|npmauthident|npmpassword)[\"']?\s*:\s*(.*)$", re.IGNORECASE
+)
+# A registry URL with user:password in it is a credential whatever the key.
+_URL_CREDENTIALS = re.compile(r"^\s*[\"']?([^=:\s\"']+)[\"']?\s*[=:].*?://[^/\s@]+@", re.IGNORECASE)
+_REFERENCE = re.compile(r"^[\"']?\$\{[A-Za-z_][A-Za-z0-9_]*\}[\"']?$")
+
+
+def is_registry_config(name: str) -> bool:
+    """Whether ``name`` is an npm or yarn settings file (``.npmrc``, ``.npmrc.ci``,
+    ``.yarnrc.yml``)."""
+    folded = name.casefold()
+    return folded.startswith((".npmrc", ".yarnrc"))
+
+
+@dataclass(frozen=True)
+class TokenLine:
+    """A line of a registry settings file that holds a credential."""
+
+    path: str
+    """The file, as it would appear in the context."""
+    line: int
+    key: str
+
+
+def token_lines(path: str, text: str) -> list[TokenLine]:
+    """The lines of settings file ``text`` that hold a credential (not a ``${VAR}`` reference)."""
+    yarn = path.rsplit("/", 1)[-1].casefold().startswith(".yarnrc")
+    pattern = _YARNRC_SECRET if yarn else _NPMRC_SECRET
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith(("#", ";")):
+            continue
+        match = pattern.match(line)
+        if not match:
+            url = _URL_CREDENTIALS.match(line)
+            if url:
+                found.append(TokenLine(path, number, url.group(1)))
+            continue
+        value = match.group(2).strip()
+        if not value or value in ('""', "''") or _REFERENCE.match(value):
+            continue
+        found.append(TokenLine(path, number, match.group(1)))
+    return found
+
+
+def scan_registry_configs(files: Iterable[tuple[str, Path]]) -> list[TokenLine]:
+    """Every credential line of the registry settings files among ``files`` (context path, source).
+
+    Only these files are read: the rest of the context is not opened before the build.
+    """
+    found: list[TokenLine] = []
+    for path, source in files:
+        if not is_registry_config(path.rsplit("/", 1)[-1]):
+            continue
+        try:
+            text = source.read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            continue  # reported as unreadable by the context's own check
+        found.extend(token_lines(path, text))
+    return found
