@@ -94,16 +94,13 @@ def nodes_by_cohort(canary: int, cohort: int) -> dict[str, str]:
 UPDATER_WARNING = "warning: the node auto-updater never updates buckets"
 
 
-@pytest.mark.parametrize(("canary", "cohort", "delay", "sizes", "cut_off"), PLANS)
+@pytest.mark.parametrize("plan", PLANS, ids=lambda p: f"{p[0]}/{p[1]}/{p[2]}")
 def test_every_plan_the_engine_runs(
     beacon: BeaconDriver,
     run: Callable[..., Any],
-    canary: int,
-    cohort: int,
-    delay: int,
-    sizes: tuple[int, ...],
-    cut_off: bool,
+    plan: tuple[int, int, int, tuple[int, ...], bool],
 ) -> None:
+    canary, cohort, delay, sizes, cut_off = plan
     # The table agrees with the reference rule (so neither can drift alone).
     assert [
         sum(engine_cohort(b, canary, cohort) == c for b in range(100)) for c in COHORTS
