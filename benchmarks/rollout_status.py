@@ -4,9 +4,11 @@ Starts anvil on 127.0.0.1, deploys contracts/VersionBeacon.sol (solc-js), publis
 version for all three tiers, then times whole processes (what an operator waits for):
 
 - ``python -m noderr_deploy --version``: CLI start-up, the floor of any command;
-- ``python -c "import web3"``: the web3 import the chain commands pay, and
-  ``import requests, eth_abi.abi``: what the reads would cost to import without web3;
-- ``python -m noderr_deploy rollout status --json`` (three tiers).
+- ``python -c "import web3"``: the baseline (what the reads cost when they went through
+  web3), and ``import http.client, eth_abi.abi``: the floor of what the reads import now;
+- ``python -m noderr_deploy rollout status --json`` (three tiers), with its ratio to the
+  web3 import (target: at most 0.5x), interleaved with the baselines run by run;
+- where the command's time goes: its heaviest imports (``-X importtime``).
 
 It also counts the HTTP requests of one status through a counting proxy, and times the same
 reads with Foundry's ``cast call`` when ``cast`` is on PATH (npm ships only anvil).
@@ -64,6 +66,56 @@ def show(label: str, times: list[float], baseline: float | None = None) -> float
     return median
 
 
+def interleaved(
+    commands: dict[str, list[str]], env: dict[str, str], runs: int
+) -> dict[str, list[float]]:
+    """Wall times of each command, run in turn ``runs`` times: load changes hit all alike."""
+    times: dict[str, list[float]] = {label: [] for label in commands}
+    for _ in range(runs):
+        for label, argv in commands.items():
+            times[label] += wall(argv, env, 1)
+    return times
+
+
+def heaviest_imports(argv: list[str], env: dict[str, str]) -> list[tuple[int, str]]:
+    """Top-level imports of one run of ``argv`` (a python command), heaviest first, in µs."""
+    profile = subprocess.run(
+        [argv[0], "-X", "importtime", *argv[1:]],
+        env=env, capture_output=True, text=True, cwd=REPO, check=True,
+    )  # fmt: skip
+    top = []
+    for line in profile.stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) == 3 and parts[1].strip().isdigit():
+            name = parts[2].rstrip()
+            if len(name) - len(name.lstrip()) <= 2:
+                top.append((int(parts[1]), name.strip()))
+    return sorted(top, reverse=True)
+
+
+def time_cast(url: str, address: str, runs: int, startup: float) -> None:
+    """The same reads with Foundry's ``cast call``, when ``cast`` is on PATH."""
+    cast = shutil.which("cast")
+    if cast is None:
+        print("cast call: not available here (npm ships anvil only; no Foundry cast)")
+        return
+    reads = [["rolloutConfig()(uint8,uint8,uint256,bool)"]] + [
+        ["currentVersionId(uint8)(uint256)", str(t)] for t in (0, 1, 2)
+    ] + [["versions(uint256)(string,string,bytes32,uint256,address,bool,bool)", str(i)]
+         for i in (1, 2, 3)]  # fmt: skip
+    cast_times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        for read in reads:
+            subprocess.run(
+                [cast, "call", "--rpc-url", url, address, *read],
+                check=True,
+                capture_output=True,
+            )
+        cast_times.append(time.perf_counter() - started)
+    show(f"cast call x{len(reads)} (same reads)", cast_times, startup)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -88,20 +140,31 @@ def main() -> None:
             }
             py = sys.executable
             print(f"anvil {node.url}, 3 tiers published, {args.runs} runs each, wall time:")
-            startup = show(
-                "noderr --version (start-up)",
-                wall([py, "-m", "noderr_deploy", "--version"], env, args.runs),
-            )
-            show('python -c "import web3"', wall([py, "-c", "import web3"], env, args.runs))
-            # What the reads need besides web3's HTTPProvider (which wraps requests): the floor
-            # a web3-free transport would have.
-            show(
-                'python -c "import requests, eth_abi.abi"',
-                wall([py, "-c", "import requests, eth_abi.abi"], env, args.runs),
-            )
             status_argv = [py, "-m", "noderr_deploy", "rollout", "status", "--json", "-q"]
-            show("noderr rollout status --json (3 tiers)", wall(status_argv, env, args.runs),
-                 startup)  # fmt: skip
+            commands = {
+                "noderr --version (start-up)": [py, "-m", "noderr_deploy", "--version"],
+                'python -c "import web3"': [py, "-c", "import web3"],
+                'python -c "import http.client, eth_abi.abi"': [
+                    py, "-c", "import http.client, eth_abi.abi"
+                ],
+                "noderr rollout status --json (3 tiers)": status_argv,
+            }  # fmt: skip
+            times = interleaved(commands, env, args.runs)
+            startup = show("noderr --version (start-up)", times["noderr --version (start-up)"])
+            web3 = show('python -c "import web3"', times['python -c "import web3"'])
+            show(
+                'python -c "import http.client, eth_abi.abi"',
+                times['python -c "import http.client, eth_abi.abi"'],
+            )
+            status = show(
+                "noderr rollout status --json (3 tiers)",
+                times["noderr rollout status --json (3 tiers)"],
+                startup,
+            )
+            print(f"  status / import web3: {status / web3:.2f}x (target <= 0.5x)")
+            print("  heaviest top-level imports of the status (cumulative, one run):")
+            for micros, name in heaviest_imports(status_argv, env)[:8]:
+                print(f"    {micros / 1000:7.1f} ms  {name}")
 
             # The reads alone, in this process (web3 already imported): what the chain costs.
             from noderr_deploy.chain.beacon import read_from_settings
@@ -126,26 +189,7 @@ def main() -> None:
             for i, methods in enumerate(proxy.requests, 1):
                 print(f"  {i}: {', '.join(methods)}")
 
-            cast = shutil.which("cast")
-            if cast is None:
-                print("cast call: not available here (npm ships anvil only; no Foundry cast)")
-                return
-            address = beacon.address
-            reads = [["rolloutConfig()(uint8,uint8,uint256,bool)"]] + [
-                ["currentVersionId(uint8)(uint256)", str(t)] for t in (0, 1, 2)
-            ] + [["versions(uint256)(string,string,bytes32,uint256,address,bool,bool)", str(i)]
-                 for i in (1, 2, 3)]  # fmt: skip
-            times = []
-            for _ in range(args.runs):
-                started = time.perf_counter()
-                for read in reads:
-                    subprocess.run(
-                        [cast, "call", "--rpc-url", node.url, address, *read],
-                        check=True,
-                        capture_output=True,
-                    )
-                times.append(time.perf_counter() - started)
-            show(f"cast call x{len(reads)} (same reads)", times, startup)
+            time_cast(node.url, beacon.address, args.runs, startup)
     finally:
         node.kill()
 

@@ -42,8 +42,10 @@ def test_target_plan_flag_over_file_over_default_without_the_chain() -> None:
 
 
 def test_an_invalid_merged_plan_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match=r"^invalid rollout plan: canary 10 \+ 3 x cohort 40"):
-        resolve_target("1.4.2", None, FILE, None, 40)
+    # 10/40 is a plan the engine runs (cohort4 empty); a size above 100 is not.
+    assert resolve_target("1.4.2", None, FILE, None, 40).plan.bounds()["cohort4"] == (100, 100)
+    with pytest.raises(UsageError, match=r"^invalid rollout plan: cohort_percentage: 101 is not"):
+        resolve_target("1.4.2", None, FILE, None, 101)
 
 
 def version(text: str) -> VersionInfo:

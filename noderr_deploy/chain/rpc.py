@@ -188,7 +188,8 @@ def parse_endpoint(url: str) -> Endpoint:
         port = parts.port
     except ValueError:
         raise UsageError(
-            "the RPC URL has a port that is not a number in 1..65535" + _USERINFO_HINT
+            "the RPC URL's host or port does not parse (a port is a number in 1..65535)"
+            + _USERINFO_HINT
         ) from None
     if redact_endpoint(url).startswith("<") or not parts.hostname:
         raise UsageError("the RPC URL has no valid host" + _USERINFO_HINT)
@@ -581,6 +582,10 @@ class RpcClient:
         def refuse(name: str) -> Any:
             raise ValueError(name)
 
+        if _too_deep(body):
+            # The C decoder recurses per level: deep enough, it overflows the C stack and
+            # kills the process (a RecursionError is not guaranteed).
+            raise self.malformed(what, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
         try:
             return json.loads(body, parse_constant=refuse)
         except (ValueError, RecursionError):
@@ -622,6 +627,28 @@ class RpcClient:
             f"RPC {self.redacted_url}: no answer within {self.deadline.seconds:g} s"
             f" (reading {what}; raise --timeout or NODERR_RPC_TIMEOUT)"
         )
+
+
+MAX_JSON_DEPTH = 64
+"""A JSON-RPC reply of the reads nests 4 levels; anything past this is hostile."""
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_NESTING = re.compile(rb"[\[\]{}]")
+
+
+def _too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``body`` opens more than ``limit`` arrays/objects inside each other (brackets
+    within strings do not count)."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for match in _JSON_NESTING.finditer(_JSON_STRING.sub(b"", body)):
+        if match[0] in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
 
 
 def check_rpc_url(url: str) -> None:
