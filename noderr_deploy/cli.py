@@ -156,7 +156,22 @@ def _dash_hint(exc: click.ClickException, args: Any) -> str | None:
 
 
 class CommandTable(NoderrGroup):
-    """The root group: loads a command only when it runs (:data:`COMMANDS`)."""
+    """The root group: loads a command only when it runs (:data:`COMMANDS`), and its
+    completion options take the shell."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.params.extend(_completion_options())
+
+    def _main_shell_completion(
+        self, ctx_args: Any, prog_name: str, complete_var: str | None = None
+    ) -> None:
+        # typer's completion classes (the protocol its scripts speak) are registered by
+        # typer's own completion options, which this app replaces: register them here.
+        from typer._completion_classes import completion_init
+
+        completion_init()
+        super()._main_shell_completion(ctx_args, prog_name, complete_var)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -240,6 +255,96 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+def _debug_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        env = ctx.find_root().obj
+        if isinstance(env, Environment):
+            env.debug = True
+
+
+def _with_debug(command: click.Command) -> click.Command:
+    """Accept ``--debug`` after the command's name too (``noderr cohort --debug x``)."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _with_debug(sub)
+    elif not any(p.name == "debug" for p in command.params):
+        command.params.append(
+            click.Option(
+                ["--debug"],
+                is_flag=True,
+                expose_value=False,
+                callback=_debug_flag,
+                help="Show tracebacks of failures (as the root --debug).",
+            )
+        )
+    return command
+
+
+def _shell(value: str | None) -> str:
+    from typer._completion_shared import Shells, _get_shell_name
+
+    shell = value or _get_shell_name() or ""
+    known = [s.value for s in Shells]
+    if shell not in known:
+        detected = f"'{shell}' " if shell else ""
+        raise click.UsageError(
+            f"cannot complete for shell {detected}(give one of {', '.join(known)})"
+        )
+    return shell
+
+
+def _show_completion(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None or ctx.resilient_parsing:
+        return
+    from typer._completion_shared import get_completion_script
+
+    prog = ctx.find_root().info_name or "noderr"
+    var = "_{}_COMPLETE".format(prog.replace("-", "_").upper())
+    click.echo(get_completion_script(prog_name=prog, complete_var=var, shell=_shell(value)))
+    ctx.exit(0)
+
+
+def _install_completion(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None or ctx.resilient_parsing:
+        return
+    from typer._completion_shared import install
+
+    shell, path = install(shell=_shell(value), prog_name=ctx.find_root().info_name or "noderr")
+    click.echo(f"{shell} completion installed in {path}")
+    click.echo("Completion will take effect once you restart the terminal")
+    ctx.exit(0)
+
+
+def _completion_options() -> list[click.Parameter]:
+    # typer's own pair are flags: `--show-completion zsh` printed the script of the shell
+    # it detected and ignored "zsh". These take the shell as an optional value.
+    return [
+        click.Option(
+            ["--install-completion"],
+            metavar="[SHELL]",
+            is_flag=False,
+            flag_value="",
+            default=None,
+            expose_value=False,
+            is_eager=True,
+            callback=_install_completion,
+            help="Install completion for SHELL (bash, zsh, fish, powershell, pwsh;"
+            " default: the current shell).",
+        ),
+        click.Option(
+            ["--show-completion"],
+            metavar="[SHELL]",
+            is_flag=False,
+            flag_value="",
+            default=None,
+            expose_value=False,
+            is_eager=True,
+            callback=_show_completion,
+            help="Show the completion script for SHELL (default: the current shell).",
+        ),
+    ]
+
+
 def load_command(name: str) -> click.Command:
     """The click command ``name`` (a key of :data:`COMMANDS`), importing its module."""
     module_name, attribute, _ = COMMANDS[name]
@@ -251,7 +356,7 @@ def load_command(name: str) -> click.Command:
         holder.command(name)(target)
         command = typer.main.get_command(holder)
     command.name = name
-    return command
+    return _with_debug(command)
 
 
 def _to_terminal() -> bool:
@@ -276,7 +381,7 @@ def _new_app() -> typer.Typer:
         epilog="Exit codes: 0 ok, 1 runtime failure, 2 usage or input error, 3 negative verdict,"
         " 4 inconclusive (with --require-data), 130 interrupted, 143 terminated.",
         no_args_is_help=True,
-        add_completion=True,
+        add_completion=False,  # CommandTable adds its own pair, which take the shell
         pretty_exceptions_enable=False,
         context_settings={
             "help_option_names": ["-h", "--help"],

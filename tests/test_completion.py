@@ -107,3 +107,23 @@ def test_bash_runs_the_completion_function(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["cohort"]
+
+
+@pytest.mark.parametrize(("shell", "marker"), [("zsh", "#compdef noderr"), ("bash", "complete ")])
+def test_show_completion_honours_the_shell_given(shell: str, marker: str) -> None:
+    # From any shell (here: whatever runs the tests), the script of the shell named.
+    result = noderr("--show-completion", shell, env={"SHELL": "/bin/dash"})
+    assert result.returncode == 0, result.stderr
+    assert marker in result.stdout
+
+
+def test_an_unknown_shell_is_a_usage_error() -> None:
+    result = noderr("--show-completion", "tcsh")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: cannot complete for shell 'tcsh'")
+
+
+def test_debug_is_accepted_after_the_command_name() -> None:
+    result = noderr("cohort", "--debug", "node-1", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1].startswith("node-1,63,cohort3")
