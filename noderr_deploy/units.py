@@ -84,6 +84,8 @@ def parse_duration(text: str) -> timedelta:
 # ASCII digits only: float() would also take full-width ones (U+FF11 ...).
 _DIGITS = re.compile(r"[+-]?([0-9]+)")
 _DECIMAL = re.compile(r"[+-]?([0-9]+\.[0-9]*|\.[0-9]+)")
+# A number in any other spelling (a sign, an exponent): seconds, checked for range.
+_NUMBER = re.compile(r"-[0-9]+|[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
 _TIME_HINT = "use ISO 8601 like 2026-01-31T12:00:00Z or 20260131, or unix seconds like 1769860800"
 
 
@@ -91,12 +93,13 @@ def parse_time(text: str) -> datetime:
     """A point in time, as aware UTC: ISO 8601 (no offset means UTC), or unix seconds.
 
     The rule for numbers: one of at least 10 digits, or with a decimal point, is unix
-    seconds (``1769860800``, ``1769860800.5``); fewer digits are read as an ISO 8601 date
-    (``20260301``, the basic format) or refused (``2026``), never as seconds after 1970.
+    seconds (``1769860800``, ``1769860800.5``), and so is a negative number or one with an
+    exponent (``-1``, ``1e12``: out of range); fewer unsigned digits are read as an ISO 8601
+    date (``20260301``, the basic format) or refused (``2026``), never as seconds after 1970.
     """
     value = text.strip()
     digits = _DIGITS.fullmatch(value)
-    if (digits and len(digits[1]) >= 10) or _DECIMAL.fullmatch(value):
+    if (digits and len(digits[1]) >= 10) or _DECIMAL.fullmatch(value) or _NUMBER.fullmatch(value):
         seconds = float(value)
         # The range a report's numeric timestamp has: from the epoch to the end of 9999.
         if not 0 <= seconds <= MAX_UNIX_SECONDS:

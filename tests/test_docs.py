@@ -278,6 +278,9 @@ NOT_RUN_HERE = {
     "$ noderr rollback check --tier oracle --health exports/": "the example chain and exports",
     "$ noderr --install-completion bash": "it would install into the user's shell",
     "$ scripts/test": "the test suite itself",
+    # tests/integration/test_propose_safe.py and test_publish_send.py run these on anvil:
+    "$ noderr rollback propose --tier oracle": "the example chain and a Safe",
+    "$ noderr publish --tier oracle --version 1.4.0": "the example chain, a build and a registry",
 }
 
 HOME_IN_README = "/home/op/noderr-deploy"

@@ -49,7 +49,6 @@ def test_times(text: str, expected: datetime) -> None:
     [
         "yesterday",
         "2026-13-01T00:00:00Z",
-        "1e400",
         "0x10",
         "",
         "1_772_366_400",
@@ -63,14 +62,16 @@ def test_bad_times(text: str) -> None:
         parse_time(text)
 
 
-@pytest.mark.parametrize("text", ["2026", "0", "123456789", "-5", "20261301", "2026030"])
+@pytest.mark.parametrize("text", ["2026", "0", "123456789", "20261301", "2026030"])
 def test_short_numbers_are_not_seconds(text: str) -> None:
     with pytest.raises(ValueError, match=r"fewer than 10 digits is neither an ISO 8601 date"):
         parse_time(text)
 
 
 @pytest.mark.parametrize(
-    "text", ["99999999999999999999", "-99999999999", "9" * 400 + ".5", "253402300800"]
+    "text",
+    # A sign or an exponent makes it a number too: -5 and 1e12 are seconds, out of range.
+    ["99999999999999999999", "-99999999999", "9" * 400 + ".5", "253402300800", "-5", "1e400"],
 )
 def test_huge_numbers_are_out_of_range(text: str) -> None:
     with pytest.raises(ValueError, match=r"^unix time out of range: .*years 1\.\.9999"):

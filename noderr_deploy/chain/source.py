@@ -158,7 +158,7 @@ def resolve_rollout(
         subject = f"{origins[at_fault]}: " if at_fault else ""
         raise UsageError(
             f"invalid rollout plan: {subject}{message}",
-            details=[f"{k} = {values[k]} (from {origins[k]})" for k in PLAN_KEYS],
+            details=[f"{k} = {_plain_number(values[k])} (from {origins[k]})" for k in PLAN_KEYS],
         )
     return RolloutSource(RolloutPlan.of(canary, cohort, delay), published_at, origins)
 
@@ -220,3 +220,10 @@ def rollout_from_chain(
         origins=dict.fromkeys(PLAN_KEYS, origin),
         chain=source,
     )
+
+
+def _plain_number(value: object) -> object:
+    """24.0 as 24: whole hours read as floats are shown as the file spells them."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
