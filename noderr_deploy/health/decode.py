@@ -4,10 +4,12 @@ refuses, and operator-friendly reasons for what is malformed."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 import zlib
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import IO, Annotated
 
 import msgspec
@@ -55,6 +57,11 @@ def gzip_reason(exc: BaseException) -> str:
     return f"read error: {exc}"
 
 
+def _checksum_failed(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "crc" in text or "length" in text
+
+
 def lose_rest(
     problems: Problems,
     name: str,
@@ -67,6 +74,10 @@ def lose_rest(
     """Count what a failed read loses from ``line`` on: ``read`` bytes of a cut-off record
     already in hand, and what is left of the file after the point of failure (compressed
     bytes, for a gzip stream)."""
+    if isinstance(exc, zlib.error) or (isinstance(exc, gzip.BadGzipFile) and _checksum_failed(exc)):
+        # Corrupt compressed data (unlike a cut-off file) may have decoded into records
+        # that look valid and are wrong before the damage was noticed.
+        problems.damaged += 1
     problems.lose(
         name, line, gzip_reason(exc), size=read + unread_bytes(stream), records=1 if read else 0
     )
@@ -119,15 +130,120 @@ def decode_chunk(
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             return _decode_each(lines, name, first_line, problems, unit), newlines
     # One record per line here: record i is on line first_line + i.
-    return settle(reports, name, first_line, problems, unit), newlines
+    return settle(reports, name, first_line, problems, unit, chunk=chunk), newlines
+
+
+def _settle_kept(
+    reports: list[HealthReport],
+    lines: list[bytes],
+    name: str,
+    first_line: int,
+    problems: Problems,
+    *,
+    unit: TimestampUnit,
+) -> list[HealthReport]:
+    """Settle record by record, leaving out (already counted) records with a key twice."""
+    kept = []
+    for i, (report, line) in enumerate(zip(reports, lines, strict=True)):
+        if _duplicate_key(line) is not None:
+            continue
+        kept.extend(settle([report], name, first_line + i, problems, unit))
+    return kept
+
+
+# The keys of a record (as JSON spells them) and how to tell, from a decoded record,
+# whether it had one: a key standing more often in the text than in the records is there
+# twice somewhere (or inside a string, or set to null: then the exact check below runs).
+# msgspec, like json, keeps the last of duplicated keys, and a second "metrics" or
+# "timestamp" could turn an unhealthy report into a healthy one.
+_REQUIRED_KEYS = (b'"nodeId"', b'"version"', b'"timestamp"')
+_OPTIONAL_KEYS = (
+    (b'"metrics"', None),
+    (b'"healthStatus"', attrgetter("health_status")),
+    (b'"uptime"', attrgetter("metrics.uptime")),
+    (b'"cpu"', attrgetter("metrics.cpu")),
+    (b'"memory"', attrgetter("metrics.memory")),
+    (b'"errors"', attrgetter("metrics.errors")),
+)
+
+
+def _maybe_duplicated(text: bytes, reports: list[HealthReport]) -> bool:
+    """Whether ``text`` (holding ``reports``) may hold a record with a key twice."""
+    n = len(reports)
+    for key in _REQUIRED_KEYS:
+        if text.count(key) > n:
+            return True
+    for key, present in _OPTIONAL_KEYS:
+        found = text.count(key)
+        if not found:
+            continue
+        if present is None:  # "metrics": no way to tell absent from {} but the text
+            if found > n:
+                return True
+            continue
+        if found > n - list(map(present, reports)).count(None):
+            return True
+    return False
+
+
+def _duplicate_key(raw: bytes) -> str | None:
+    """The first key that stands twice in one object of ``raw`` (a JSON record), or None."""
+
+    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+        seen: dict[str, object] = {}
+        for key, value in items:
+            if key in seen:
+                raise _Duplicate(key)
+            seen[key] = value
+        return seen
+
+    try:
+        json.loads(raw, object_pairs_hook=pairs)
+    except _Duplicate as exc:
+        return str(exc.args[0])
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def _refuse_duplicates(
+    reports: list[HealthReport], lines: list[bytes], name: str, first_line: int, problems: Problems
+) -> list[HealthReport]:
+    kept = []
+    for i, (report, line) in enumerate(zip(reports, lines, strict=True)):
+        key = _duplicate_key(line)
+        if key is None:
+            kept.append(report)
+        else:
+            problems.add(name, first_line + i, f"duplicate key {key!r} in one record")
+    return kept
 
 
 def settle(
-    reports: list[HealthReport], name: str, first_line: int, problems: Problems, unit: TimestampUnit
+    reports: list[HealthReport],
+    name: str,
+    first_line: int,
+    problems: Problems,
+    unit: TimestampUnit,
+    *,
+    chunk: bytes = b"",
 ) -> list[HealthReport]:
-    """After a bulk decode (record ``i`` on line ``first_line + i``): numeric timestamps
-    read by the unit rule (a number that is no date is a malformed record), incomplete
-    records counted. Returns the records kept."""
+    """After a bulk decode (record ``i`` on line ``first_line + i``): records with a key
+    twice refused, numeric timestamps read by the unit rule (a number that is no date is a
+    malformed record), incomplete records counted. Returns the records kept."""
+    if chunk and _maybe_duplicated(chunk, reports):
+        lines = chunk.split(b"\n")
+        if not lines[-1]:
+            lines.pop()
+        if len(lines) == len(reports):
+            checked = _refuse_duplicates(reports, lines, name, first_line, problems)
+            if len(checked) != len(reports):
+                # Line numbers of what follows stay exact: settle the rest line by line.
+                return _settle_kept(reports, lines, name, first_line, problems, unit=unit)
     refused: list[int] = []
     for i, report in enumerate(reports):
         m = report.metrics
@@ -230,6 +346,10 @@ def decode_record(raw: bytes, unit: TimestampUnit = "auto") -> tuple[HealthRepor
     try:
         report = _DECODE(raw)
         why = out_of_range(report.timestamp)
+        if not why and _maybe_duplicated(raw, [report]):
+            key = _duplicate_key(raw)
+            if key is not None:
+                why = f"duplicate key {key!r} in one record"
         return (None, why) if why else (report, "")
     except msgspec.ValidationError as exc:
         if "missing required field" in str(exc):

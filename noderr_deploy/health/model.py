@@ -295,6 +295,9 @@ class Problems:
     """Numeric timestamps read as unix seconds."""
     milliseconds: int = 0
     """Numeric timestamps read as unix milliseconds."""
+    damaged: int = 0
+    """Places where records already read may be wrong (a gzip member whose CRC or length
+    check failed): they cannot be told apart from good ones, so nothing is judged."""
 
     def add(self, source: str, line: int, reason: str) -> None:
         """A malformed record."""
@@ -341,6 +344,7 @@ class Problems:
         self.incomplete += other.incomplete
         self.seconds += other.seconds
         self.milliseconds += other.milliseconds
+        self.damaged += other.damaged
 
     def lines(self, limit: int = MAX_LISTED) -> list[str]:
         """One line per problem, up to ``limit``, then how many more there were."""

@@ -231,6 +231,14 @@ def _workers(workers: int | None) -> int:
 def check_read(problems: Problems, records: int, names: list[str], *, skip_invalid: bool) -> None:
     """Raise :class:`InputError` for malformed records or lost data (unless
     ``skip_invalid``), or for an input without a single valid record."""
+    if problems.damaged:
+        # --skip-invalid leaves out what can be told apart; the records of a gzip member
+        # that failed its check cannot be, and judging them could say `ok` wrongly.
+        raise InputError(
+            f"{describe(problems)}: a gzip member failed its integrity check, so records"
+            " already read from it may be damaged; nothing was judged (re-export the file)",
+            details=problems.lines(),
+        )
     if problems.failed and not skip_invalid:
         raise InputError(
             f"{describe(problems)} (use --skip-invalid to leave them out)",

@@ -340,8 +340,8 @@ def test_failing_step_is_exit_1_and_moves_no_tag(
         result = build(config, "-t", "all", "--base-image", pnpm_base)
         assert result.exit_code == 1
         lines = result.stderr.splitlines()
-        # 11 steps: the Dockerfile's 3, then one LABEL per label the builder adds.
-        assert "error: tier all: step 3/11 failed: RUN echo 'about to fail' && exit 3" in lines
+        # 12 steps: the Dockerfile's 3, then one LABEL per label the builder adds.
+        assert "error: tier all: step 3/12 failed: RUN echo 'about to fail' && exit 3" in lines
         assert (
             "  error: The command '/bin/sh -c echo 'about to fail' && exit 3'"
             " returned a non-zero code: 3"

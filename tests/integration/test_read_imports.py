@@ -23,9 +23,9 @@ from tests.support.beacon_chain import ORACLE, BeaconDriver
 REPO = Path(__file__).resolve().parents[2]
 WRAPPER = """\
 import json, sys
-from noderr_deploy.cli import _only
+from noderr_deploy.cli import app
 try:
-    _only(sys.argv[2:])(args=sys.argv[2:], prog_name="noderr")
+    app(args=sys.argv[2:], prog_name="noderr")
 except SystemExit as done:
     code = done.code
 else:
