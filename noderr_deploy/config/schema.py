@@ -341,6 +341,14 @@ def _pydantic_message(error: Any) -> str:
 
 def load_config(path: str | Path) -> Config:
     """Read, validate and resolve a tiers.yaml. Raises :class:`ConfigError` with every problem."""
+    try:
+        return _load_config(path)
+    except RecursionError:  # an `extends` chain thousands of tiers long
+        raise ConfigError(f"{path}: tiers: the extends chains are too long to resolve") from None
+
+
+def _load_config(path: str | Path) -> Config:
+    """Read, validate and resolve a tiers.yaml. Raises :class:`ConfigError` with every problem."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,18 +50,68 @@ def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+# Bounds on what a tiers.yaml may ask of the parser: a real one is a few kB, a few levels
+# deep, with a few hundred values. Past these it is refused at once (exit 2), never a hang,
+# a memory blow-up (an alias bomb) or a crash of the C parser's recursion.
+MAX_DEPTH = 64
+MAX_VALUES = 100_000
+MAX_BYTES = 1 << 20
+_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+
+
+class TooComplex(yaml.YAMLError):
+    """A document past the bounds above: ``problem`` says which, ``problem_mark`` where."""
+
+    def __init__(self, problem: str, mark: Any = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
+
+
+def _check_shape(text: str) -> None:
+    """Refuse, before libyaml sees it, nesting it would recurse into too deeply."""
+    if len(text) > MAX_BYTES:
+        raise TooComplex(f"the file is larger than {MAX_BYTES // 1024} kB")
+    depth = 0
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if len(line) - len(line.lstrip(" ")) > 2 * MAX_DEPTH * 8:
+            raise TooComplex(f"line {line_no} is indented too deeply")
+        if "[" not in line and "{" not in line and depth == 0:
+            continue
+        for char in line:
+            if char in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise TooComplex(f"nested more than {MAX_DEPTH} levels deep (line {line_no})")
+            elif char in "]}":
+                depth = max(0, depth - 1)
+
+
 def load_located(text: str) -> Located:
     """Parse one YAML document (safe types only) with positions.
 
-    Raises ``yaml.YAMLError`` (with ``problem_mark``) when the text is not valid YAML.
+    Raises ``yaml.YAMLError`` (with ``problem_mark``) when the text is not valid YAML, or
+    :class:`TooComplex` past the bounds above. An integer written in another form than
+    decimal (``010``, ``0x19``, ``1:00``, ``1_000``: YAML 1.1 reads them as 8, 25, 60 and
+    1000) is kept as its text, so that it is never silently read as another number.
     """
+    _check_shape(text)
     root = yaml.compose(text, Loader=_LOADER)
     located = Located(data=None)
     if root is None:
         return located
     constructor = yaml.SafeLoader("")
+    budget = [MAX_VALUES]
 
     def walk(node: yaml.Node, path: Path_) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise TooComplex(
+                f"the document holds more than {MAX_VALUES} values once its aliases are expanded",
+                node.start_mark,
+            )
+        if len(path) > MAX_DEPTH:
+            raise TooComplex(f"nested more than {MAX_DEPTH} levels deep", node.start_mark)
         located.values[path] = _mark(node)
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
@@ -76,7 +127,12 @@ def load_located(text: str) -> Located:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [walk(item, (*path, i)) for i, item in enumerate(node.value)]
-        return constructor.construct_object(node, deep=True)
+        if node.tag == "tag:yaml.org,2002:int" and not _DECIMAL.fullmatch(str(node.value)):
+            return node.value  # as text: the validators say what is wrong with it
+        try:
+            return constructor.construct_object(node, deep=True)
+        except ValueError:  # an integer of more digits than Python converts
+            return node.value
 
     located.data = walk(root, ())
     return located

@@ -1,0 +1,53 @@
+"""tiers.yaml written to hurt: each is one `error:` line and exit 2 within a second, never a
+hang, a memory blow-up, a crash of the C parser or a number read as another."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from noderr_deploy.cli import app
+
+TIERS = "tiers: {all: {beacon_tier: 0, size_budget: 500MB}}\n"
+
+
+def bomb(levels: int) -> str:
+    lines = ["a0: &a0 [x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+HOSTILE = {
+    "flow nesting": "labels: " + "[" * 100_000 + "]" * 100_000 + "\n" + TIERS,
+    "mapping nesting": "rollout: " + "{a: " * 5000 + "1" + "}" * 5000 + "\n" + TIERS,
+    "alias bomb": bomb(10) + TIERS,
+    "alias bomb in a section": "rollout: " + bomb(9).replace("\n", " ") + "\n" + TIERS,
+    "5000-digit integer": "rollout: {canary_percentage: 1" + "0" * 5000 + "}\n" + TIERS,
+    "hex": "rollout: {cohort_percentage: 0x19}\n" + TIERS,
+    "sexagesimal": "rollout: {cohort_delay_hours: 1:00}\n" + TIERS,
+}
+
+
+@pytest.mark.parametrize("command", [["tiers", "--check"], ["cohort", "node-1"]])
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_yaml_is_one_error_line(name: str, command: list[str], tmp_path: Path) -> None:
+    path = tmp_path / "tiers.yaml"
+    path.write_text(HOSTILE[name])
+    start = time.monotonic()
+    result = CliRunner().invoke(app, [*command, "-c", str(path)])
+    assert time.monotonic() - start < 5  # within a second here; slack for a loaded machine
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert result.stderr.startswith(f"error: {path}")
+    assert "internal error" not in result.stderr
+
+
+def test_a_leading_zero_is_read_as_a_person_reads_it(tmp_path: Path) -> None:
+    # YAML 1.1 reads 010 as octal 8: the plan would silently move buckets.
+    path = tmp_path / "tiers.yaml"
+    path.write_text("rollout: {canary_percentage: 010, cohort_percentage: +20}\n" + TIERS)
+    result = CliRunner().invoke(app, ["cohort", "node-1", "-c", str(path)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith("plan 10/20/24 ")
