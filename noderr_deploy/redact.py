@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 REDACTED = "***"
 
@@ -90,6 +91,12 @@ def url_secrets(url: str) -> list[str]:
     if "@" in netloc:
         userinfo = netloc.rsplit("@", 1)[0]
         pieces.update((userinfo, *userinfo.split(":")))
+        # The forms a server may echo it in: percent-decoded, and as the Basic
+        # Authorization header carries it (base64 of the decoded user:password).
+        decoded = unquote(userinfo)
+        pieces.update((decoded, *decoded.split(":")))
+        basic = base64.b64encode(decoded.encode("utf-8", "surrogateescape")).decode("ascii")
+        pieces.update((basic, basic.rstrip("=")))
     for part in (parts.path, parts.query, parts.fragment):
         pieces.add(part)
         pieces.update(re.split(r"[/?#&=;,]", part))

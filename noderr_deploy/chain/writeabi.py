@@ -196,12 +196,20 @@ def parse_abi(document: Any, source: str) -> WriteAbi:
     return WriteAbi(source, tuple(functions), tuple(events))
 
 
+MAX_ABI_BYTES = 4 << 20
+
+
 def load_abi(path: Path | None) -> WriteAbi:
     """The ABI in ``path``, or the shipped default; an unreadable file is exit 2 naming it."""
     if path is None:
         text = resources.files("noderr_deploy").joinpath(DEFAULT_ABI).read_text()
         return parse_abi(json.loads(text), "(shipped VersionBeaconWrite.json)")
     try:
+        # A real ABI is tens of kB: never read a device or a huge file whole.
+        if not path.is_file():
+            raise InputError(f"ABI file {path}: not a regular file")
+        if path.stat().st_size > MAX_ABI_BYTES:
+            raise InputError(f"ABI file {path}: larger than {MAX_ABI_BYTES // (1 << 20)} MB")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
