@@ -315,32 +315,35 @@ def _install_completion(ctx: click.Context, param: click.Parameter, value: str |
     ctx.exit(0)
 
 
+def _shell_option(flag: str, callback: Any, help_text: str) -> click.Option:
+    # An option whose value, the shell, may be left out (then: the current shell).
+    return click.Option(
+        [flag],
+        metavar="[SHELL]",
+        is_flag=False,
+        flag_value="",
+        default=None,
+        expose_value=False,
+        is_eager=True,
+        callback=callback,
+        help=help_text,
+    )
+
+
 def _completion_options() -> list[click.Parameter]:
     # typer's own pair are flags: `--show-completion zsh` printed the script of the shell
     # it detected and ignored "zsh". These take the shell as an optional value.
     return [
-        click.Option(
-            ["--install-completion"],
-            metavar="[SHELL]",
-            is_flag=False,
-            flag_value="",
-            default=None,
-            expose_value=False,
-            is_eager=True,
-            callback=_install_completion,
-            help="Install completion for SHELL (bash, zsh, fish, powershell, pwsh;"
+        _shell_option(
+            "--install-completion",
+            _install_completion,
+            "Install completion for SHELL (bash, zsh, fish, powershell, pwsh;"
             " default: the current shell).",
         ),
-        click.Option(
-            ["--show-completion"],
-            metavar="[SHELL]",
-            is_flag=False,
-            flag_value="",
-            default=None,
-            expose_value=False,
-            is_eager=True,
-            callback=_show_completion,
-            help="Show the completion script for SHELL (default: the current shell).",
+        _shell_option(
+            "--show-completion",
+            _show_completion,
+            "Show the completion script for SHELL (default: the current shell).",
         ),
     ]
 
