@@ -14,7 +14,13 @@ from typing import IO, Annotated
 
 import msgspec
 
-from noderr_deploy.health.model import HealthReport, HealthStatus, Metrics, Problems
+from noderr_deploy.health.model import (
+    MAX_FLOAT,
+    HealthReport,
+    HealthStatus,
+    Metrics,
+    Problems,
+)
 from noderr_deploy.health.stamps import TimestampUnit, moment
 from noderr_deploy.units import parse_time
 
@@ -32,6 +38,35 @@ _DECODE = _DECODER.decode
 
 
 _DECODE_LINES = _DECODER.decode_lines
+
+
+class _CompleteMetrics(Metrics, kw_only=True, gc=False):
+    """Every metric present and a number: the shape nodes send."""
+
+    uptime: Annotated[float, msgspec.Meta(ge=0, le=MAX_FLOAT)]
+    cpu: Annotated[float, msgspec.Meta(ge=0, le=100)]
+    memory: Annotated[float, msgspec.Meta(ge=0, le=100)]
+    errors: Annotated[float, msgspec.Meta(ge=0, le=MAX_FLOAT)]
+
+
+class _CompleteReport(HealthReport, rename="camel", kw_only=True, gc=False):
+    """A :class:`HealthReport` (a subclass: everything downstream takes it as one) whose
+    metrics are all there and whose timestamp is text: nothing is left to settle."""
+
+    metrics: _CompleteMetrics
+    timestamp: datetime
+
+    incomplete = False  # a plain attribute: latest-wins asks it of every record
+
+
+_DECODE_COMPLETE_LINES = msgspec.json.Decoder(_CompleteReport).decode_lines
+
+_QUOTES = 22
+"""Quote characters in a complete record with no other field: eight keys (``nodeId``,
+``version``, ``metrics``, its four metrics, ``timestamp``) and three string values."""
+
+_STATUS_KEY = b'"healthStatus"'
+_STATUS = attrgetter("health_status")
 
 
 class _TextTimestampReport(msgspec.Struct, rename="camel", kw_only=True, gc=False):
@@ -112,11 +147,14 @@ def decode_chunk(
     if not chunk:
         return [], 0
     newlines = chunk.count(b"\n")
-    if _EDGE_YEARS.search(chunk):  # a date that an offset may push out of range
+    if b'"0001-' in chunk or b'"9999-' in chunk:  # a date an offset may push out of range
         lines = chunk.split(b"\n")
         if not lines[-1]:
             lines.pop()
         return _decode_each(lines, name, first_line, problems, unit), newlines
+    complete = _complete_lines(chunk, newlines)
+    if complete is not None:
+        return complete, newlines
     try:
         reports = _DECODE_LINES(chunk)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
@@ -131,6 +169,33 @@ def decode_chunk(
             return _decode_each(lines, name, first_line, problems, unit), newlines
     # One record per line here: record i is on line first_line + i.
     return settle(reports, name, first_line, problems, unit, chunk=chunk), newlines
+
+
+def _complete_lines(chunk: bytes, newlines: int) -> list[HealthReport] | None:
+    """The records of ``chunk`` when it holds one complete record per line, each with the
+    fields of a report and no other (None: take the general path).
+
+    Then nothing is left to settle, and no key can stand twice: every key and every string
+    value is a pair of quotes, and the decoder proved that each record has the eight keys
+    and three string values that make :data:`_QUOTES` (and a status, for each
+    ``"healthStatus"`` in the text, four more). As many quotes as that in all leaves no
+    room for another key anywhere. An escaped quote in a string only adds quotes, and so
+    sends the chunk down the general path, as does any other field.
+    """
+    lines = newlines + (not chunk.endswith(b"\n"))
+    named = chunk.count(_STATUS_KEY)
+    if chunk.count(b'"') != _QUOTES * lines + 4 * named:
+        return None
+    try:
+        # A list of the subclass, typed as reports: it is never appended to.
+        reports: list[HealthReport] = _DECODE_COMPLETE_LINES(chunk)  # type: ignore[assignment]
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    if not one_record_per_line(chunk, newlines, len(reports)):
+        return None
+    if named and list(map(_STATUS, reports)).count(None) != len(reports) - named:
+        return None  # a status that is null, or its key inside a string: count exactly
+    return reports
 
 
 def _settle_kept(
@@ -186,28 +251,47 @@ def _maybe_duplicated(text: bytes, reports: list[HealthReport]) -> bool:
     return False
 
 
+_FIELDS = frozenset({"nodeId", "version", "metrics", "timestamp", "healthStatus"})
+_METRICS = frozenset({"uptime", "cpu", "memory", "errors"})
+
+
 def _duplicate_key(raw: bytes) -> str | None:
-    """The first key that stands twice in one object of ``raw`` (a JSON record), or None."""
+    """The first field of a report that stands twice in ``raw`` (a JSON record), or None.
 
-    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
-        seen: dict[str, object] = {}
-        for key, value in items:
-            if key in seen:
-                raise _Duplicate(key)
-            seen[key] = value
-        return seen
-
+    Only the fields a report is read from count (at the top, and inside ``metrics``):
+    JSON leaves it open which copy of a key twice wins, and that choice could turn an
+    unhealthy report into a healthy one. Any other field is ignored, however often it
+    stands, so that whether a record is kept never depends on anything that changes
+    nothing (nor on the records around it: the bulk paths count only these keys too).
+    """
     try:
-        json.loads(raw, object_pairs_hook=pairs)
-    except _Duplicate as exc:
-        return str(exc.args[0])
+        document = json.loads(raw, object_pairs_hook=_Pairs)
     except (ValueError, RecursionError):
         return None
+    if not isinstance(document, _Pairs):  # not an object (never a report)
+        return None
+    twice = _first_twice(document, _FIELDS)
+    if twice is not None:
+        return twice
+    for key, value in document:
+        if key == "metrics" and isinstance(value, _Pairs):
+            return _first_twice(value, _METRICS)
     return None
 
 
-class _Duplicate(Exception):
-    pass
+class _Pairs(list[tuple[str, object]]):
+    """A JSON object's members in order, as ``json`` gives them to a hook (told apart
+    from a JSON array, which is a plain list)."""
+
+
+def _first_twice(pairs: list[tuple[str, object]], names: frozenset[str]) -> str | None:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in names:
+            if key in seen:
+                return key
+            seen.add(key)
+    return None
 
 
 def _refuse_duplicates(
@@ -322,8 +406,6 @@ def _decode_each(
 
 _DEPTH = 1000
 """msgspec's nesting limit: deeper JSON raises ``RecursionError``."""
-
-_EDGE_YEARS = re.compile(rb'"(?:0001|9999)-')
 
 
 def out_of_range(stamp: object) -> str:

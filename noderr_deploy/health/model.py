@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Generic, Literal, Protocol, Self, TypeVar
 
 import msgspec
+from msgspec.structs import astuple
 
 from noderr_deploy.health.rules import DEFAULT_RULES, ReadRules
 from noderr_deploy.health.stamps import MAX_MILLISECONDS
@@ -51,6 +52,15 @@ class Metrics(msgspec.Struct, kw_only=True, gc=False):
     memory: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
     errors: Annotated[float, msgspec.Meta(ge=0, le=MAX_FLOAT)] | None = None
 
+    def __eq__(self, other: object) -> bool:
+        # Metrics and reports are values, equal when their fields are, whichever decoder
+        # made them (the reader decodes the common shape into stricter subclasses).
+        if not isinstance(other, Metrics):
+            return NotImplemented
+        return astuple(self) == astuple(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like every struct
+
     @property
     def missing(self) -> tuple[str, ...]:
         """The metrics the status rule needs that this report lacks (empty: complete)."""
@@ -75,6 +85,13 @@ class HealthReport(msgspec.Struct, rename="camel", kw_only=True, gc=False):
     metrics: Metrics = msgspec.field(default_factory=Metrics)
     timestamp: Timestamp
     health_status: HealthStatus | None = None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, HealthReport):  # values, as Metrics are
+            return NotImplemented
+        return astuple(self) == astuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def incomplete(self) -> bool:

@@ -155,18 +155,18 @@ def _read_backwards(
         cut = data.find(b"\n", position + chunk - 1) + 1 or len(data)
         chunks.append((position, cut))
         position = cut
-    newlines = 0
     found: list[tuple[int, Problems]] = []
     for position, cut in reversed(chunks):
         problems = Problems()
         reports, count = decode_chunk(data[position:cut], name, 1, problems, latest.rules.unit)
         latest.add_earlier(reports)
-        newlines += count
         # Kept with no problem too: the counts of incomplete records and units go with it.
-        found.append((data.count(b"\n", 0, position), problems))
+        found.append((count, problems))
     in_order = Problems()
-    for offset, problems in reversed(found):
-        in_order.extend(problems, offset)
+    newlines = 0  # before the chunk, in the segment: its problems' line offset
+    for count, problems in reversed(found):
+        in_order.extend(problems, newlines)
+        newlines += count
     return Segment(index, newlines, in_order)
 
 
