@@ -13,7 +13,6 @@ import difflib
 import importlib
 import os
 import re
-import shlex
 import signal
 import sys
 import traceback
@@ -148,6 +147,8 @@ def _dash_hint(exc: click.ClickException, args: Any) -> str | None:
     if word.startswith("--") or len(word) < 3:
         return None  # `--bogus` or `-x` reads as a mistyped option, not as an id
     # Terminal control in a word typed at us is not echoed back.
+    import shlex  # only for this hint
+
     quoted = shlex.quote(word) if word.isprintable() else "ID"
     return (
         f" (an argument that starts with '-' goes after '--':"

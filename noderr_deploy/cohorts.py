@@ -244,8 +244,7 @@ def phase(plan: RolloutPlan, published_at: datetime, at: datetime) -> Phase:
     return "complete"
 
 
-@dataclass(frozen=True)
-class ScheduleEntry:
+class ScheduleEntry(NamedTuple):
     cohort: Cohort
     activates_at: datetime | None
     """None: never (past the year 9999)."""

@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import IO, Any
 
 from noderr_deploy.errors import StreamError
@@ -154,26 +154,41 @@ def _binary(stream: Any) -> IO[bytes] | None:
     return getattr(stream, "buffer", stream)  # type: ignore[no-any-return]
 
 
-@dataclass
 class Environment:
     """Where a run reads and writes, and what it knows of its surroundings.
 
     ``debug`` and ``quiet`` are the root and command options of this run; they are set
-    by the CLI after parsing.
+    by the CLI after parsing. ``colour`` is False when ``NO_COLOR`` is set
+    (https://no-color.org): terminals get no colour. (A plain class: creating a
+    dataclass costs more start-up than ``noderr cohort <id>`` spends on its own work.)
     """
 
-    stdout: IO[str]
-    stderr: IO[str]
-    stdin: IO[bytes] | None
-    environ: Mapping[str, str]
-    clock: Callable[[], datetime] = _now
-    debug: bool = False
-    quiet: bool = False
-    stdout_isatty: bool = False
-    stderr_isatty: bool = False
-    stdin_isatty: bool = False
-    colour: bool = field(default=True)
-    """False when ``NO_COLOR`` is set (https://no-color.org): terminals get no colour."""
+    def __init__(
+        self,
+        stdout: IO[str],
+        stderr: IO[str],
+        stdin: IO[bytes] | None,
+        environ: Mapping[str, str],
+        *,
+        clock: Callable[[], datetime] = _now,
+        debug: bool = False,
+        quiet: bool = False,
+        stdout_isatty: bool = False,
+        stderr_isatty: bool = False,
+        stdin_isatty: bool = False,
+        colour: bool = True,
+    ) -> None:
+        self.stdout = stdout
+        self.stderr = stderr
+        self.stdin = stdin
+        self.environ = environ
+        self.clock = clock
+        self.debug = debug
+        self.quiet = quiet
+        self.stdout_isatty = stdout_isatty
+        self.stderr_isatty = stderr_isatty
+        self.stdin_isatty = stdin_isatty
+        self.colour = colour
 
     @classmethod
     def from_process(cls, environ: Mapping[str, str] | None = None) -> Environment:
@@ -218,3 +233,19 @@ class Environment:
     def now(self) -> datetime:
         """The current time, aware UTC."""
         return self.clock()
+
+    def cache_dir(self) -> Path | None:
+        """Where noderr-deploy may keep what it can recompute (the rollout plans of
+        :mod:`noderr_deploy.config.plancache`): ``NODERR_CACHE_DIR``, else
+        ``$XDG_CACHE_HOME/noderr-deploy``, else ``~/.cache/noderr-deploy``. None (no cache)
+        when ``NODERR_CACHE_DIR`` is set empty or there is no home, or either is relative."""
+        given = self.environ.get("NODERR_CACHE_DIR")
+        if given is not None:
+            return Path(given) if given and Path(given).is_absolute() else None
+        base = Path(self.environ.get("XDG_CACHE_HOME") or ".")
+        if not base.is_absolute():  # the XDG rule: a relative value is ignored
+            home = Path(self.environ.get("HOME") or ".")
+            if not home.is_absolute():
+                return None
+            base = home / ".cache"
+        return base / "noderr-deploy"

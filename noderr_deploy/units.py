@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 # ASCII digits only: str.isdigit and \d (without re.ASCII) accept full-width and other
 # Unicode digits, which no operator means in a size.
@@ -30,6 +29,8 @@ def parse_size(text: str | int) -> int:
     Computed exactly (``2.01GB`` is 2,010,000,000 bytes, not float's 2,009,999,999); a size
     that is not a whole number of bytes (``0.4B``) and a boolean are errors.
     """
+    from decimal import Decimal  # sizes only: most commands never parse one
+
     if isinstance(text, bool):
         raise ValueError(f"not a size: {text!r} (use e.g. 500MB, 1.5GB, 512MiB)")
     if isinstance(text, int):

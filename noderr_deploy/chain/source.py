@@ -14,10 +14,11 @@ Nothing here imports web3 unless the chain is read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple
 
 from noderr_deploy.cohorts import PLAN_KEYS, RolloutPlan, plan_problems
 from noderr_deploy.errors import UsageError
@@ -30,14 +31,17 @@ DEFAULT = "default"
 ENV_PREFIX = "NODERR_"
 
 
-@dataclass(frozen=True)
-class PlanFlags:
+# The records of this module are NamedTuples, not dataclasses: `noderr cohort <id>` builds
+# each of them, and creating a frozen dataclass costs as much as 1.5 % of that run.
+
+
+class PlanFlags(NamedTuple):
     """Plan values given on the command line or in the environment (None: not given)."""
 
     canary_percentage: int | None = None
     cohort_percentage: int | None = None
     cohort_delay_hours: float | None = None
-    names: dict[str, str] = field(default_factory=dict)
+    names: Mapping[str, str] = MappingProxyType({})
     """How each given value was spelled (``--canary`` or ``NODERR_CANARY_PERCENTAGE``)."""
 
     def given(self) -> dict[str, int | float]:
@@ -52,8 +56,7 @@ class PlanFlags:
         ]
 
 
-@dataclass(frozen=True)
-class ChainRequest:
+class ChainRequest(NamedTuple):
     """Read the plan (and, with a tier, the publish time) from the VersionBeacon."""
 
     settings: ChainSettings
@@ -62,8 +65,7 @@ class ChainRequest:
     beacon_tier: int | None = None
 
 
-@dataclass(frozen=True)
-class ChainSource:
+class ChainSource(NamedTuple):
     """What the VersionBeacon gave, all read at one block."""
 
     address: str
@@ -95,8 +97,7 @@ class ChainSource:
         return notes
 
 
-@dataclass(frozen=True)
-class RolloutSource:
+class RolloutSource(NamedTuple):
     """The plan and publish time a command works with, and where each plan value came from."""
 
     plan: RolloutPlan
@@ -120,6 +121,7 @@ def resolve_rollout(
     config: Path | None,
     cwd: Path | None = None,
     chain: ChainRequest | None = None,
+    cache_dir: Path | None = None,
 ) -> RolloutSource:
     """Merge the plan from its sources, validate it, and pair it with the publish time.
 
@@ -127,6 +129,8 @@ def resolve_rollout(
     valid on its own (:func:`noderr_deploy.config.sections.read_rollout`). The merged plan is
     checked with the same rules and a :class:`UsageError` names the source of each value.
     With ``chain``, the VersionBeacon is the only source (:func:`rollout_from_chain`).
+    ``cache_dir``: where the section's values may be remembered for the file's exact
+    bytes (:mod:`noderr_deploy.config.plancache`).
     """
     if chain is not None:
         return rollout_from_chain(chain, flags, published_at=published_at)
@@ -139,11 +143,11 @@ def resolve_rollout(
     given = flags.given()
     if len(given) < len(PLAN_KEYS):
         from noderr_deploy.config.locate import find_config
-        from noderr_deploy.config.sections import read_rollout
+        from noderr_deploy.config.plancache import remembered_rollout
 
         path = find_config(config, cwd)
         if path is not None:
-            for key, value in read_rollout(path).items():
+            for key, value in remembered_rollout(path, cache_dir, _read_rollout).items():
                 values[key] = value
                 origins[key] = str(path)
     for key, value in given.items():
@@ -161,6 +165,12 @@ def resolve_rollout(
             details=[f"{k} = {_plain_number(values[k])} (from {origins[k]})" for k in PLAN_KEYS],
         )
     return RolloutSource(RolloutPlan.of(canary, cohort, delay), published_at, origins)
+
+
+def _read_rollout(path: Path) -> dict[str, int | float]:
+    from noderr_deploy.config.sections import read_rollout
+
+    return read_rollout(path)
 
 
 def check_chain_conflicts(

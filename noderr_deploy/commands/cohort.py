@@ -211,8 +211,10 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
         block=block,
         timeout=timeout,
     )
-    source = resolve(flags, published_at=published_at, config=config, chain=chain)
     env = environment(ctx)
+    source = resolve(
+        flags, published_at=published_at, config=config, chain=chain, cache_dir=env.cache_dir()
+    )
     env.quiet = quiet
     run(env, source, node_ids or [], file, fmt=fmt, summary=summary, at=at)
 
@@ -231,6 +233,7 @@ def resolve(
     published_at: str | None,
     config: Path | None,
     chain: ChainRequest | None = None,
+    cache_dir: Path | None = None,
 ) -> RolloutSource:
     """The plan and publish time this run uses: from the flags and tiers.yaml, or the chain."""
     from noderr_deploy.chain.source import resolve_rollout
@@ -240,6 +243,7 @@ def resolve(
         published_at=_time("--published-at", published_at) if published_at is not None else None,
         config=config,
         chain=chain,
+        cache_dir=cache_dir,
     )
 
 

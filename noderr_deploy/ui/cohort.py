@@ -9,11 +9,10 @@ characters) take a per-id path.
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import cache
 from itertools import chain, compress, repeat
 from typing import IO, Any
 
@@ -76,6 +75,8 @@ def row_tails(
     fmt: str, plan: RolloutPlan, published_at: datetime | None, at: datetime
 ) -> list[bytes]:
     """What follows the id in a row of each bucket 0..99, in ``fmt`` (csv, or JSON)."""
+    import json  # here and below: machine formats only, a table of one id needs none
+
     table = plan.cohort_table()
     when: dict[str, tuple[str | None, bool | None]] = dict.fromkeys(COHORTS, (None, None))
     if published_at is not None:
@@ -112,11 +113,9 @@ def _chunks(ids: Sequence[bytes], buckets: bytes) -> Iterator[tuple[Sequence[byt
         yield ids[start : start + _CHUNK], buckets[start : start + _CHUNK]
 
 
+@cache  # built when a batch first needs it: a run for one id never does
 def _table(pattern: re.Pattern[bytes]) -> bytes:
     return bytes(1 if pattern.fullmatch(bytes([b])) else 0 for b in range(256))
-
-
-_TABLES = {_CSV_SPECIAL: _table(_CSV_SPECIAL), _JSON_SPECIAL: _table(_JSON_SPECIAL)}
 
 
 def _special(part: Sequence[bytes], pattern: re.Pattern[bytes]) -> Sequence[int]:
@@ -124,7 +123,7 @@ def _special(part: Sequence[bytes], pattern: re.Pattern[bytes]) -> Sequence[int]
     if not pattern.search(_SEPARATOR.join(part)):
         return ()
     if marked is not None:  # the C extension: one pass over the bytes, no Python per id
-        return marked(part, _TABLES[pattern])
+        return marked(part, _table(pattern))
     return list(compress(range(len(part)), map(pattern.search, part)))
 
 
@@ -144,6 +143,8 @@ def _csv_chunks(ids: Sequence[bytes], buckets: bytes, tails: list[bytes]) -> Ite
 
 def _json_inner(raw: bytes) -> bytes:
     """The id as the inside of a JSON string (escaped, without the quotes)."""
+    import json
+
     return json.dumps(raw.decode("utf-8"), ensure_ascii=False).encode()[1:-1]
 
 
@@ -195,6 +196,8 @@ def write_summary(out: Output, fmt: str, document: dict[str, Any], plan: Rollout
     if fmt == "json":
         out.json(document)
     elif fmt == "jsonl":
+        import json
+
         out.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
     elif fmt == "csv":
         write_summary_csv(out.stdout, document)
@@ -302,6 +305,8 @@ def write_summary_table(out: Output, document: dict[str, Any], plan: RolloutPlan
 
 def write_summary_csv(stream: IO[str], document: dict[str, Any]) -> None:
     """``cohort,nodes,percent``; percentages always with two decimals (``25.00``)."""
+    import csv
+
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(("cohort", "nodes", "percent"))
     for name in COHORTS:

@@ -11,10 +11,8 @@ or JSON stay cheap to start.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from noderr_deploy.ui.text import printable
@@ -30,6 +28,8 @@ Cell = str | int | float | bool | None
 def to_json(document: Any) -> str:
     """Serialise a result (plain data, pydantic models or msgspec structs) as stable,
     indented JSON: camelCase keys as the model names them, in field order."""
+    import json  # only commands that print JSON pay for it
+
     return json.dumps(_plain(document), indent=2, ensure_ascii=False)
 
 
@@ -82,16 +82,22 @@ def plain_table(
     return "\n".join(lines)
 
 
-@dataclass
 class Output:
-    """Where a command writes: built by the CLI from the real streams, by tests from buffers."""
+    """Where a command writes: built by the CLI from the real streams, by tests from buffers.
 
-    stdout: IO[str]
-    stderr: IO[str]
-    quiet: bool = False
-    colour: bool = True
-    """False honours ``NO_COLOR``: rich draws no colour, even on a terminal."""
-    _consoles: dict[str, Console] = field(default_factory=dict, repr=False)
+    ``colour`` False honours ``NO_COLOR``: rich draws no colour, even on a terminal. (A
+    plain class: the objects of a run's start-up are not dataclasses, whose creation
+    costs ``noderr cohort <id>`` more than its own work.)
+    """
+
+    def __init__(
+        self, stdout: IO[str], stderr: IO[str], *, quiet: bool = False, colour: bool = True
+    ) -> None:
+        self.stdout = stdout
+        self.stderr = stderr
+        self.quiet = quiet
+        self.colour = colour
+        self._consoles: dict[str, Console] = {}
 
     @classmethod
     def of(cls, env: Environment, *, quiet: bool | None = None) -> Output:
