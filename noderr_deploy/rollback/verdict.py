@@ -58,10 +58,11 @@ class _Model(msgspec.Struct, rename="camel", frozen=True, gc=False):
 def _as_float(struct: msgspec.Struct, *names: str) -> None:
     # pydantic turned 24 into 24.0 on a float field; the JSON contract shows 24.0, so the
     # structs do the same, whether the value came from a flag, tiers.yaml or a caller.
+    # -0.0 (tiers.yaml `-0.0`, a caller) is 0.0 too: one spelling of zero, never "-0.0%".
     for name in names:
         value = getattr(struct, name)
-        if type(value) is int:
-            force_setattr(struct, name, float(value))
+        if type(value) is int or value == 0:
+            force_setattr(struct, name, float(value) + 0.0)
 
 
 class Thresholds(_Model, frozen=True):

@@ -111,3 +111,25 @@ def test_the_largest_finite_error_rate_is_a_threshold(tmp_path: Path) -> None:
     assert result.exit_code == 3, result.output  # unhealthy (errors > 10), not by its rate
     assert "error rate > 1e+308;" in result.stdout
     assert "1e+300" in result.stdout  # a huge rate in six digits, not 301
+
+
+@pytest.mark.parametrize(
+    ("args", "yaml"),
+    [
+        (("--unhealthy-threshold", "-0", "--error-rate-threshold", "-0.0"), None),
+        ((), "rollback:\n  unhealthy_threshold: -0.0\n  error_rate_threshold: -0.0\n"),
+    ],
+    ids=["flags", "tiers.yaml"],
+)
+def test_a_negative_zero_threshold_is_zero(
+    tmp_path: Path, args: tuple[str, ...], yaml: str | None
+) -> None:
+    if yaml is not None:
+        (tmp_path / "tiers.yaml").write_text(yaml)
+    path = export(tmp_path, "h.jsonl", jsonl(record("a")))
+    result = check("--health", path, *args, "--json")
+    assert result.exit_code == 0, result.output
+    assert '"unhealthyRatio": 0.0,' in result.stdout
+    assert '"errorRate": 0.0,' in result.stdout
+    text = check("--health", path, *args).stdout
+    assert "rollback when unhealthy > 0.0% or error rate > 0;" in text
