@@ -12,6 +12,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import accumulate
 from operator import attrgetter
 from typing import IO, Annotated
 
@@ -115,11 +116,9 @@ def decode_chunk(
     if not chunk:
         return [], 0
     newlines = chunk.count(b"\n")
-    # msgspec skips unknown keys without checking their UTF-8: the chunk is checked once,
-    # and a chunk with invalid UTF-8 anywhere is decoded line by line.
-    if _EDGE_YEARS.search(chunk) or not valid_utf8(
-        chunk
-    ):  # or a date an offset may push out of range
+    # A date that an offset may push out of range, or invalid UTF-8 anywhere (msgspec skips
+    # unknown keys without checking it): the chunk is decoded line by line.
+    if _EDGE_YEARS.search(chunk) or not valid_utf8(chunk):
         lines = chunk.split(b"\n")
         if not lines[-1]:
             lines.pop()
@@ -190,7 +189,7 @@ def _duplicate_key(raw: bytes) -> str | None:
         try:
             json.loads(raw, object_pairs_hook=pairs)
         except RecursionError:  # json's bound depends on the stack: ours is MAX_DEPTH
-            if nesting(raw) > MAX_DEPTH:
+            if too_deep(raw):
                 return None
             with _room():
                 json.loads(raw, object_pairs_hook=pairs)
@@ -365,27 +364,38 @@ within this bound, decoded again with room to spare (:func:`_room`)."""
 
 _TOO_DEEP = f"bad JSON: nested too deeply (more than {MAX_DEPTH} levels)"
 
-_STRUCTURE = re.compile(rb'[{}\[\]"]')
-# The rest of a string after its opening quote, up to and including the closing quote.
-_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_ONE_KIND = bytes.maketrans(b"{}", b"[]")  # depth does not depend on the kind
+_STEP = [0] * 256
+_STEP[ord("[")] = 1
+_STEP[ord("]")] = -1
 
 
 def nesting(raw: bytes) -> int:
     """How deeply the JSON text ``raw`` nests (``{}`` is 1; brackets in strings do not
-    count; text after an unclosed string is not looked at)."""
-    depth = deepest = pos = 0
-    while (found := _STRUCTURE.search(raw, pos)) is not None:
-        at = found.start()
-        if raw[at] == 0x22:  # a string: jump past its closing quote
-            rest = _STRING_REST.match(raw, at + 1)
-            if rest is None:
-                break
-            pos = rest.end()
-            continue
-        depth += 1 if raw[at] in b"{[" else -1
-        deepest = max(deepest, depth)
-        pos = at + 1
-    return deepest
+    count), in bulk: strings and all but brackets dropped, then each pass of
+    ``replace(b"[]", b"")`` removes the innermost level everywhere (one level, as the pairs
+    it makes are not removed by the same pass), and what is left is walked bracket by
+    bracket. A long line with a few deep parts costs a few passes, not a Python step per
+    character."""
+    # Without a backslash no quote is escaped: strings are every other piece between quotes.
+    text = _STRING.sub(b"", raw) if b"\\" in raw else b"".join(raw.split(b'"')[::2])
+    brackets = text.translate(_ONE_KIND, _NOT_BRACKETS)
+    passes = 0
+    while len(brackets) > 4096 and passes <= MAX_DEPTH:
+        shorter = brackets.replace(b"[]", b"")
+        if len(shorter) == len(brackets):  # not balanced: walk what is left
+            break
+        brackets, passes = shorter, passes + 1
+    return passes + max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def too_deep(raw: bytes) -> bool:
+    """Whether the JSON text ``raw`` nests deeper than :data:`MAX_DEPTH`."""
+    if raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH:  # not even that many brackets
+        return False
+    return nesting(raw) > MAX_DEPTH
 
 
 @contextmanager
@@ -452,7 +462,7 @@ def decode_record(
             return _lenient_timestamp(raw, exc, unit)
         return None, plain_reason(str(exc))
     except RecursionError:
-        if room or nesting(raw) > MAX_DEPTH:
+        if room or too_deep(raw):
             return None, _TOO_DEEP
         with _room():
             return decode_record(raw, unit, room=True)

@@ -106,6 +106,38 @@ def test_a_file_with_records_or_problems_is_not_called_empty(tmp_path: Path) -> 
 # -- the nesting bound: defined once, the same at any stack depth ----------------------------
 
 
+def _walked(text: bytes) -> int:
+    """The nesting of ``text``, character by character (the reference)."""
+    depth = deepest = 0
+    inside = escaped = False
+    for c in text:
+        if inside:
+            escaped, inside = (False, True) if escaped else (c == 0x5C, c != 0x22)
+        elif c == 0x22:
+            inside = True
+        elif c in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in b"]}":
+            depth -= 1
+    return deepest
+
+
+JSON = st.recursive(
+    st.none() | st.integers() | st.text(alphabet='[]{}"\\ab', max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=30,
+)
+
+
+@given(JSON, st.booleans())
+def test_nesting_in_bulk_is_the_walked_nesting(value: object, padded: bool) -> None:
+    text = json.dumps(value).encode()
+    if padded:  # long enough for the bulk passes
+        text = b"[" + text + b"," + b"[]," * 3000 + b"[]]"
+    assert nesting(text) == _walked(text)
+
+
 def test_nesting_is_measured_outside_strings() -> None:
     assert nesting(b"{}") == 1
     assert nesting(b'{"a": [[{}]], "b": "[[[[{{"}') == 4
