@@ -63,23 +63,61 @@ def format_size(n: int) -> str:
 MAX_UNIX_SECONDS = 253402300799.0
 """The latest unix time a ``datetime`` holds (9999-12-31T23:59:59Z)."""
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
+# One part of a duration: a number (ASCII digits) and its unit, spaces allowed between.
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)[ \t]*(ms|w|d|h|m|s)[ \t]*", re.ASCII)
 _ZERO = re.compile(r"0+(?:\.0*)?")
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION_UNITS = {
+    "w": 604_800_000_000,
+    "d": 86_400_000_000,
+    "h": 3_600_000_000,
+    "m": 60_000_000,
+    "s": 1_000_000,
+    "ms": 1_000,
+}
+"""The units of a duration in microseconds, largest first: the order they must come in."""
+_DURATION_ORDER = list(_DURATION_UNITS)
+_DURATION_HINT = "use e.g. 90s, 15m, 2h, 1d, 1h30m"
+MAX_DURATION_DAYS = 999999999
+"""The longest duration a ``timedelta`` holds, in whole days."""
 
 
 def parse_duration(text: str) -> timedelta:
-    """A duration such as ``15m``, ``2h``, ``1h30m`` or ``90s``."""
-    compact = text.strip().replace(" ", "")
-    if _ZERO.fullmatch(compact):
+    """A duration such as ``15m``, ``2h``, ``1.5h``, ``1h30m`` or ``90s``; ``0`` needs no unit.
+
+    The grammar: one or more parts, each a number of ASCII digits (with an optional
+    fraction) followed by a unit (``w``, ``d``, ``h``, ``m``, ``s``, ``ms``), each unit at
+    most once and the largest first (``1h30m``, not ``30m1h`` or ``1h1h``); spaces may stand
+    between a number and its unit and between parts, never inside a number. Computed
+    exactly, to the microsecond; a duration that is not zero but shorter than that, or
+    longer than :data:`MAX_DURATION_DAYS` days, is out of range.
+    """
+    from decimal import Decimal  # exact: 0.1h is 6 minutes, not 5m59.999999s
+
+    value = text.strip()
+    if _ZERO.fullmatch(value):
         return timedelta(0)  # no unit needed: zero is zero in every unit
-    if not compact or _DURATION.sub("", compact):
-        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 2h, 1d, 1h30m)")
-    seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in _DURATION.findall(compact))
-    try:
-        return timedelta(seconds=seconds)
-    except OverflowError:
-        raise ValueError(f"duration out of range: {text!r} (at most 999999999 days)") from None
+    total = Decimal(0)  # microseconds
+    pos, last = 0, -1
+    while pos < len(value) or pos == 0:
+        part = _DURATION_PART.match(value, pos)
+        if part is None:
+            raise ValueError(f"not a duration: {text!r} ({_DURATION_HINT})")
+        number, unit = part.groups()
+        rank = _DURATION_ORDER.index(unit)
+        if rank <= last:
+            why = "twice" if rank == last else "after a smaller one"
+            raise ValueError(
+                f"not a duration: {text!r} (unit {unit!r} {why}: give each unit once,"
+                f" the largest first, e.g. 1h30m)"
+            )
+        total += Decimal(number) * _DURATION_UNITS[unit]
+        pos, last = part.end(), rank
+    microseconds = total.to_integral_value()
+    if microseconds == 0 and total:
+        raise ValueError(f"duration out of range: {text!r} (shorter than a microsecond; or 0)")
+    if microseconds > MAX_DURATION_DAYS * 86_400_000_000:
+        raise ValueError(f"duration out of range: {text!r} (at most {MAX_DURATION_DAYS} days)")
+    return timedelta(microseconds=int(microseconds))
 
 
 # ASCII digits only: float() would also take full-width ones (U+FF11 ...).

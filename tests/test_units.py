@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from noderr_deploy.redact import redact_text, redact_url
 from noderr_deploy.units import format_size, iso, parse_duration, parse_size, parse_time
@@ -17,10 +21,97 @@ def test_durations(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "15", "m", "15x", "1h-3m", "two hours"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "15", "m", "15x", "1h-3m", "two hours", "1h1h", "30m1h", "1ms1s", "1 5m", "\uff15m",
+     "1_0s", "1e3s", "-1h", ".5h", "1.h", "1H", "NaNs", "infh"],
+)  # fmt: skip
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1000000000d",
+        "142857143w",
+        "1" + "0" * 400 + "s",
+        "0.0000001s",
+        "0.0004ms",
+    ],
+)
+def test_durations_out_of_range(text: str) -> None:
+    with pytest.raises(ValueError, match="duration out of range"):
+        parse_duration(text)
+
+
+def test_durations_at_their_bounds() -> None:
+    assert parse_duration("999999999d") == timedelta(days=999999999)
+    assert parse_duration("0.001ms") == timedelta(microseconds=1)
+    assert parse_duration("0.000") == parse_duration("0") == timedelta(0)
+
+
+_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": Decimal("0.001")}
+_SPACE = st.sampled_from(["", " ", "\t", "  "])
+
+
+@st.composite
+def durations(draw: st.DrawFn) -> tuple[str, Decimal]:
+    """A text of the grammar (units once each, largest first) and its exact seconds."""
+    units = draw(st.lists(st.sampled_from(list(_UNITS)), min_size=1, unique=True))
+    units.sort(key=list(_UNITS).index)
+    text, seconds = draw(_SPACE), Decimal(0)
+    for unit in units:
+        whole = draw(st.integers(0, 10_000))
+        fraction = draw(st.none() | st.text("0123456789", min_size=1, max_size=6))
+        number = f"{whole}.{fraction}" if fraction else str(whole)
+        text += number + draw(_SPACE) + unit + draw(_SPACE)
+        seconds += Decimal(number) * _UNITS[unit]
+    return text, seconds
+
+
+@given(durations())
+def test_every_duration_of_the_grammar_is_read_exactly(case: tuple[str, Decimal]) -> None:
+    text, seconds = case
+    micro = (seconds * 1_000_000).to_integral_value()
+    if seconds and not micro:
+        with pytest.raises(ValueError, match="shorter than a microsecond"):
+            parse_duration(text)
+        return
+    assert parse_duration(text) == timedelta(microseconds=int(micro))
+
+
+@given(durations(), st.data())
+def test_a_unit_repeated_or_out_of_order_is_refused(
+    case: tuple[str, Decimal], data: st.DataObject
+) -> None:
+    text, _ = case
+    extra = data.draw(st.sampled_from(list(_UNITS)))
+    last = re.findall(r"(ms|w|d|h|m|s)", text)[-1]
+    if list(_UNITS).index(extra) > list(_UNITS).index(last):
+        return  # still largest first: the grammar allows it
+    with pytest.raises(ValueError, match="give each unit once, the largest first"):
+        parse_duration(f"{text}1{extra}")
+
+
+_GRAMMAR = re.compile(
+    r"\s*(?:[0-9]+(?:\.[0-9]+)?[ \t]*(?:ms|w|d|h|m|s)[ \t]*)+\s*|\s*0+(?:\.0*)?\s*"
+)
+
+
+@given(st.text(alphabet=st.sampled_from("0123456789.5 \t\uff15hmsdw-e_x"), max_size=12) | st.text())
+def test_any_text_is_a_duration_of_the_grammar_or_a_message(text: str) -> None:
+    try:
+        result = parse_duration(text)
+    except ValueError as exc:
+        assert str(exc).startswith(("not a duration: ", "duration out of range: "))
+        return
+    assert isinstance(result, timedelta)
+    assert _GRAMMAR.fullmatch(text), text
+    units = re.findall(r"(ms|w|d|h|m|s)", text)
+    ranks = [list(_UNITS).index(u) for u in units]
+    assert ranks == sorted(set(ranks))  # each once, the largest first
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
 
 from noderr_deploy.commands._action import SafeOption
@@ -33,6 +34,7 @@ from noderr_deploy.commands.rollback_propose import (
     check_propose,
     proposing,
 )
+from noderr_deploy.config.thresholds import read_error_rate, read_min_nodes, read_unhealthy
 from noderr_deploy.errors import ExitCode, UsageError
 from noderr_deploy.ui.output import Output
 
@@ -40,6 +42,30 @@ if TYPE_CHECKING:
     from noderr_deploy.config.schema import Config
     from noderr_deploy.rollback.check import CheckOutcome
     from noderr_deploy.rollback.settings import ChainRead
+
+
+class _Threshold(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.3
+    """A threshold as typed (flag or variable), read by the one rule of
+    :mod:`noderr_deploy.config.thresholds`: ASCII digits, finite, in range. A bad value is
+    one ``error:`` line naming the flag and its variable."""
+
+    def __init__(self, read: Callable[[str], float], name: str = "FLOAT") -> None:
+        self.read = read
+        self.name = name
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            return self.read(value)
+        except ValueError as exc:
+            flag = param.opts[0] if param is not None and param.opts else "a threshold"
+            envvar = getattr(param, "envvar", None)
+            also = f" (or {envvar})" if isinstance(envvar, str) else ""
+            raise UsageError(f"invalid thresholds: {flag}{also}: {exc}") from None
+
 
 app = typer.Typer(
     name="rollback",
@@ -202,8 +228,7 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
             "--unhealthy-threshold",
             envvar="NODERR_UNHEALTHY_THRESHOLD",
             show_envvar=True,
-            min=0,
-            max=1,
+            click_type=_Threshold(read_unhealthy),
             help="Trigger when a cohort's unhealthy share is above this (0..1)."
             " Default: tiers.yaml rollback, else 0.10.",
             show_default=False,
@@ -215,7 +240,7 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
             "--error-rate-threshold",
             envvar="NODERR_ERROR_RATE_THRESHOLD",
             show_envvar=True,
-            min=0,
+            click_type=_Threshold(read_error_rate),
             help="Trigger when a cohort's mean errors per node is above this."
             " Default: tiers.yaml rollback, else 0.05.",
             show_default=False,
@@ -227,7 +252,7 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
             "--min-nodes",
             envvar="NODERR_MIN_NODES",
             show_envvar=True,
-            min=1,
+            click_type=_Threshold(read_min_nodes, "INTEGER"),
             help="Fewer nodes make a cohort 'insufficient' (it cannot trigger)."
             " Default: tiers.yaml rollback, else 1.",
             show_default=False,

@@ -12,7 +12,7 @@ import zlib
 from typing import IO
 
 from noderr_deploy.health.jsonl import read1
-from noderr_deploy.health.model import HealthReport, Latest, Problems
+from noderr_deploy.health.model import HealthReport, Latest, Problems, utc
 
 _STRUCTURE = re.compile(rb'[{}\[\]"]')
 # The rest of a string after its opening quote, up to and including the closing quote.
@@ -75,11 +75,41 @@ def read_array(
     """Read ``[ {report}, {report}, ... ]`` from ``stream``, reading ``chunk_size`` bytes at
     a time. Arrays one after the other (``cat a.json b.json``) are read as such."""
 
-    batch: list[HealthReport] = []
+    batch = _Batch(name, latest, problems)
     try:
         _scan(stream, name, latest, problems, batch, chunk_size=chunk_size)
     finally:
-        latest.add_many(batch)
+        batch.flush()
+
+
+class _Batch:
+    """Records on their way to :class:`Latest`, which is fastest on batches, with their
+    lines (to say where the first future records are)."""
+
+    def __init__(self, name: str, latest: Latest, problems: Problems) -> None:
+        self.name = name
+        self.latest = latest
+        self.problems = problems
+        self.reports: list[HealthReport] = []
+        self.lines: list[int] = []
+
+    def append(self, report: HealthReport, line: int) -> None:
+        self.reports.append(report)
+        self.lines.append(line)
+        if len(self.reports) >= 4096:
+            self.flush()
+
+    def flush(self) -> None:
+        latest = self.latest
+        future = latest.future
+        latest.add_many(self.reports)
+        if latest.future > future and not self.problems.sighted:  # the first ones: where
+            horizon = latest.horizon
+            for report, line in zip(self.reports, self.lines, strict=True):
+                if utc(report.timestamp) > horizon:
+                    self.problems.sight(self.name, line, report)
+        self.reports = []
+        self.lines = []
 
 
 def _scan(
@@ -87,7 +117,7 @@ def _scan(
     name: str,
     latest: Latest,
     problems: Problems,
-    batch: list[HealthReport],
+    batch: _Batch,
     *,
     chunk_size: int,
 ) -> None:
@@ -107,7 +137,7 @@ def _scan_array(
     latest: Latest,
     problems: Problems,
     *,
-    batch: list[HealthReport],
+    batch: _Batch,
 ) -> int | None:
     """Read the array starting at ``pos``; return where the next one starts, if one does."""
     from noderr_deploy.health.decode import decode_record, finish, gzip_reason, unread_bytes
@@ -163,10 +193,7 @@ def _scan_array(
             if report is None or why:
                 problems.add(name, buf.line_of(pos), why)
             else:
-                batch.append(report)
-                if len(batch) >= 4096:  # Latest is fastest on batches
-                    latest.add_many(batch)
-                    batch.clear()
+                batch.append(report, buf.line_of(pos))
             pos = end
             expect_element = False
             first = False

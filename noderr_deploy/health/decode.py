@@ -7,8 +7,12 @@ import gzip
 import json
 import os
 import re
+import sys
 import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import accumulate
 from operator import attrgetter
 from typing import IO, Annotated
 
@@ -18,8 +22,10 @@ from noderr_deploy.health.model import (
     MAX_FLOAT,
     HealthReport,
     HealthStatus,
+    Latest,
     Metrics,
     Problems,
+    utc,
 )
 from noderr_deploy.health.stamps import TimestampUnit, moment
 from noderr_deploy.units import parse_time
@@ -147,7 +153,9 @@ def decode_chunk(
     if not chunk:
         return [], 0
     newlines = chunk.count(b"\n")
-    if b'"0001-' in chunk or b'"9999-' in chunk:  # a date an offset may push out of range
+    # A date that an offset may push out of range, or invalid UTF-8 anywhere (msgspec skips
+    # unknown keys without checking it): the chunk is decoded line by line.
+    if b'"0001-' in chunk or b'"9999-' in chunk or not valid_utf8(chunk):
         lines = chunk.split(b"\n")
         if not lines[-1]:
             lines.pop()
@@ -196,24 +204,6 @@ def _complete_lines(chunk: bytes, newlines: int) -> list[HealthReport] | None:
     if named and list(map(_STATUS, reports)).count(None) != len(reports) - named:
         return None  # a status that is null, or its key inside a string: count exactly
     return reports
-
-
-def _settle_kept(
-    reports: list[HealthReport],
-    lines: list[bytes],
-    name: str,
-    first_line: int,
-    problems: Problems,
-    *,
-    unit: TimestampUnit,
-) -> list[HealthReport]:
-    """Settle record by record, leaving out (already counted) records with a key twice."""
-    kept = []
-    for i, (report, line) in enumerate(zip(reports, lines, strict=True)):
-        if _duplicate_key(line) is not None:
-            continue
-        kept.extend(settle([report], name, first_line + i, problems, unit))
-    return kept
 
 
 # The keys of a record (as JSON spells them) and how to tell, from a decoded record,
@@ -265,7 +255,13 @@ def _duplicate_key(raw: bytes) -> str | None:
     nothing (nor on the records around it: the bulk paths count only these keys too).
     """
     try:
-        document = json.loads(raw, object_pairs_hook=_Pairs)
+        try:
+            document = json.loads(raw, object_pairs_hook=_Pairs)
+        except RecursionError:  # json's bound depends on the stack: ours is MAX_DEPTH
+            if too_deep(raw):
+                return None
+            with _room():
+                document = json.loads(raw, object_pairs_hook=_Pairs)
     except (ValueError, RecursionError):
         return None
     if not isinstance(document, _Pairs):  # not an object (never a report)
@@ -295,16 +291,16 @@ def _first_twice(pairs: list[tuple[str, object]], names: frozenset[str]) -> str 
 
 
 def _refuse_duplicates(
-    reports: list[HealthReport], lines: list[bytes], name: str, first_line: int, problems: Problems
-) -> list[HealthReport]:
-    kept = []
-    for i, (report, line) in enumerate(zip(reports, lines, strict=True)):
+    lines: list[bytes], name: str, first_line: int, problems: Problems
+) -> set[int]:
+    """The indexes of the lines holding a record with a key twice (each counted)."""
+    refused = set()
+    for i, line in enumerate(lines):
         key = _duplicate_key(line)
-        if key is None:
-            kept.append(report)
-        else:
+        if key is not None:
             problems.add(name, first_line + i, f"duplicate key {key!r} in one record")
-    return kept
+            refused.add(i)
+    return refused
 
 
 def settle(
@@ -319,17 +315,17 @@ def settle(
     """After a bulk decode (record ``i`` on line ``first_line + i``): records with a key
     twice refused, numeric timestamps read by the unit rule (a number that is no date is a
     malformed record), incomplete records counted. Returns the records kept."""
+    refused: set[int] = set()
     if chunk and _maybe_duplicated(chunk, reports):
         lines = chunk.split(b"\n")
         if not lines[-1]:
             lines.pop()
         if len(lines) == len(reports):
-            checked = _refuse_duplicates(reports, lines, name, first_line, problems)
-            if len(checked) != len(reports):
-                # Line numbers of what follows stay exact: settle the rest line by line.
-                return _settle_kept(reports, lines, name, first_line, problems, unit=unit)
-    refused: list[int] = []
-    for i, report in enumerate(reports):
+            refused = _refuse_duplicates(lines, name, first_line, problems)
+    numbered: Iterable[tuple[int, HealthReport]] = enumerate(reports)
+    if refused:  # the others keep their line numbers
+        numbered = [(i, r) for i, r in enumerate(reports) if i not in refused]
+    for i, report in numbered:
         m = report.metrics
         if (
             report.timestamp.__class__ is float
@@ -340,11 +336,33 @@ def settle(
             why = finish(report, unit, problems)
             if why:
                 problems.add(name, first_line + i, why)
-                refused.append(i)
+                refused.add(i)
     if refused:
-        gone = set(refused)
-        return [r for i, r in enumerate(reports) if i not in gone]
+        return [r for i, r in enumerate(reports) if i not in refused]
     return reports
+
+
+def name_future(
+    chunk: bytes, name: str, first_line: int, latest: Latest, problems: Problems, *, count: int
+) -> None:
+    """Say where the first future records of ``chunk`` are (``count`` were fed from it).
+
+    Only the first few of a read are named, so this rare case reads the chunk again, line
+    by line, and stops once they are found."""
+    unit = latest.rules.unit
+    horizon = latest.horizon
+    scratch = Problems()
+    for offset, line in enumerate(chunk.split(b"\n")):
+        if not count or problems.sighted:
+            return
+        if not line.strip():
+            continue
+        report, _ = decode_record(line, unit)
+        if report is None or finish(report, unit, scratch):
+            continue
+        if utc(report.timestamp) > horizon:
+            problems.sight(name, first_line + offset, report)
+            count -= 1
 
 
 def finish(report: HealthReport, unit: TimestampUnit, problems: Problems) -> str:
@@ -399,13 +417,94 @@ def _decode_each(
             reason = finish(report, unit, problems)
         if report is not None and not reason:
             reports.append(report)
+        elif report is None and _cr_lines(line, name, first_line + offset, problems):
+            pass  # several records on one line (counted as lost)
         else:
             problems.add(name, first_line + offset, reason)
     return reports
 
 
-_DEPTH = 1000
-"""msgspec's nesting limit: deeper JSON raises ``RecursionError``."""
+def _cr_lines(line: bytes, name: str, line_no: int, problems: Problems) -> bool:
+    """Whether a line that is no record holds several, ended by CR only (old Mac line
+    endings, mixed with LF ones): then it is counted as lost, with its records."""
+    pieces = [p for p in line.split(b"\r") if p.strip()]
+    if len(pieces) < 2 or not all(p.lstrip().startswith(b"{") for p in pieces):
+        return False
+    problems.lose(
+        name,
+        line_no,
+        f"lines end with CR only here: {len(pieces)} records on one line (convert the line"
+        " endings to LF, e.g. with tr '\\r' '\\n')",
+        size=len(line),
+        records=len(pieces),
+    )
+    return True
+
+
+MAX_DEPTH = 1000
+"""The deepest nesting a record may have, the record itself being level 1 (in a JSON
+array file too: the array around the records is not counted). msgspec and json count
+nesting against the interpreter's recursion budget, so their own bound depends on how
+deep the caller's stack is: a record they refuse is measured (:func:`nesting`) and, when
+within this bound, decoded again with room to spare (:func:`_room`)."""
+
+_TOO_DEEP = f"bad JSON: nested too deeply (more than {MAX_DEPTH} levels)"
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_ONE_KIND = bytes.maketrans(b"{}", b"[]")  # depth does not depend on the kind
+_STEP = [0] * 256
+_STEP[ord("[")] = 1
+_STEP[ord("]")] = -1
+
+
+def nesting(raw: bytes) -> int:
+    """How deeply the JSON text ``raw`` nests (``{}`` is 1; brackets in strings do not
+    count), in bulk: strings and all but brackets dropped, then each pass of
+    ``replace(b"[]", b"")`` removes the innermost level everywhere (one level, as the pairs
+    it makes are not removed by the same pass), and what is left is walked bracket by
+    bracket. A long line with a few deep parts costs a few passes, not a Python step per
+    character."""
+    # Without a backslash no quote is escaped: strings are every other piece between quotes.
+    text = _STRING.sub(b"", raw) if b"\\" in raw else b"".join(raw.split(b'"')[::2])
+    brackets = text.translate(_ONE_KIND, _NOT_BRACKETS)
+    passes = 0
+    while len(brackets) > 4096 and passes <= MAX_DEPTH:
+        shorter = brackets.replace(b"[]", b"")
+        if len(shorter) == len(brackets):  # not balanced: walk what is left
+            break
+        brackets, passes = shorter, passes + 1
+    return passes + max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def too_deep(raw: bytes) -> bool:
+    """Whether the JSON text ``raw`` nests deeper than :data:`MAX_DEPTH`."""
+    if raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH:  # not even that many brackets
+        return False
+    return nesting(raw) > MAX_DEPTH
+
+
+@contextmanager
+def _room() -> Iterator[None]:
+    """Room on the recursion budget for :data:`MAX_DEPTH` levels from here, whatever the
+    depth of the stack (a C decoder's levels cost no Python stack)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + MAX_DEPTH + 64)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def valid_utf8(data: bytes) -> bool:
+    """Whether ``data`` is UTF-8 (checked in bulk; ASCII, the usual case, at once)."""
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def out_of_range(stamp: object) -> str:
@@ -422,9 +521,15 @@ def out_of_range(stamp: object) -> str:
     return ""
 
 
-def decode_record(raw: bytes, unit: TimestampUnit = "auto") -> tuple[HealthReport | None, str]:
+def decode_record(
+    raw: bytes, unit: TimestampUnit = "auto", *, room: bool = False
+) -> tuple[HealthReport | None, str]:
     """One JSON record: the report, or ``None`` and why it was refused. A numeric timestamp
-    is left as a number (:func:`finish` reads it); one given as text is read here."""
+    is left as a number (:func:`finish` reads it); one given as text is read here.
+
+    Invalid UTF-8 anywhere refuses the record, in a key or value no rule reads too."""
+    if not valid_utf8(raw):
+        return decode_failure(raw, ValueError("invalid UTF-8"))
     try:
         report = _DECODE(raw)
         why = out_of_range(report.timestamp)
@@ -440,7 +545,10 @@ def decode_record(raw: bytes, unit: TimestampUnit = "auto") -> tuple[HealthRepor
             return _lenient_timestamp(raw, exc, unit)
         return None, plain_reason(str(exc))
     except RecursionError:
-        return None, f"bad JSON: nested too deeply (more than {_DEPTH} levels)"
+        if room or too_deep(raw):
+            return None, _TOO_DEEP
+        with _room():
+            return decode_record(raw, unit, room=True)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         return decode_failure(raw, exc)
 
@@ -483,7 +591,7 @@ def _lenient_timestamp(
             return None, _number_reason(raw, unit) or plain_reason(str(exc))
         return None, plain_reason(str(other))  # another field is wrong too
     except RecursionError:
-        return None, f"bad JSON: nested too deeply (more than {_DEPTH} levels)"
+        return None, _TOO_DEEP
     except (msgspec.DecodeError, UnicodeDecodeError) as other:
         # The strict decoder stopped at the timestamp; the rest of the record is broken.
         return decode_failure(raw, other)

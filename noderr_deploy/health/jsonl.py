@@ -6,7 +6,7 @@ from __future__ import annotations
 import zlib
 from typing import IO, Any
 
-from noderr_deploy.health.decode import decode_chunk, lose_rest
+from noderr_deploy.health.decode import decode_chunk, lose_rest, name_future
 from noderr_deploy.health.model import Latest, Problems
 
 
@@ -18,6 +18,7 @@ def read_lines(
     *,
     chunk_size: int,
     end: int | None = None,
+    cr_lines: bool = False,
 ) -> int:
     """Read JSON Lines from ``stream`` in chunks of about ``chunk_size`` bytes (up to byte
     ``end`` if given); return the lines read. A read that fails (a cut-off or corrupt gzip
@@ -27,6 +28,9 @@ def read_lines(
     the next chunk (a huge line is gathered whole). ``readline()`` would do the same, but
     it refills the stream's small buffer, after which ``read1()`` returns only what that
     buffer holds: chunks of 8 KB instead of ``chunk_size``.
+
+    ``cr_lines``: the lines end with CR alone (old Mac line endings); they are read as
+    lines all the same (a CR inside a JSON record can only be a space between tokens).
     """
     line_no = 1
     remaining = end
@@ -37,6 +41,8 @@ def read_lines(
         try:
             size = chunk_size if remaining is None else min(chunk_size, remaining)
             piece = read1(stream, size) if size else b""
+            if cr_lines:
+                piece = piece.replace(b"\r", b"\n")
         except (EOFError, OSError, zlib.error) as exc:
             failure = exc
         if remaining is not None:
@@ -74,5 +80,8 @@ def decode_lines(
     """Decode whole lines into ``latest``; malformed ones go to ``problems`` with their line.
     Return the number of newlines in ``chunk``."""
     reports, newlines = decode_chunk(chunk, name, first_line, problems, latest.rules.unit)
+    future = latest.future
     latest.add_many(reports)
+    if latest.future > future and not problems.sighted:  # where the first future ones are
+        name_future(chunk, name, first_line, latest, problems, count=latest.future - future)
     return newlines

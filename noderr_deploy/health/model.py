@@ -130,6 +130,10 @@ def status_of(report: HealthReport) -> HealthStatus:
     return report.health_status or derived_status(report.metrics)
 
 
+FUTURE_LISTED = 5
+"""Future records named one per line on stderr; the rest are counted."""
+
+
 FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 """The horizon of a read that has none: no report is after it."""
 
@@ -139,7 +143,8 @@ class Latest:
 
     The later timestamp wins; on a tie the record read later wins (``>=``). Reports stamped
     after ``horizon`` (the moment evaluated, plus the clock skew allowed) are not kept, only
-    counted in ``future``: one report from a node whose clock says 2099 must not pin that
+    counted in ``future`` (a reader that sees the count grow says where the first few are,
+    :meth:`Problems.sight`): one report from a node whose clock says 2099 must not pin that
     node and hide its real reports.
 
     With ``rules.incomplete == "complete"`` (the default) an incomplete report never
@@ -177,19 +182,37 @@ class Latest:
 
     def add_many(self, reports: Sequence[HealthReport]) -> None:
         """Feed records in the order they were read."""
+        self._feed(reports, iter(reports), ties=True)
+
+    def add_earlier(self, reports: Sequence[HealthReport]) -> None:
+        """Feed records read before everything fed so far, as when reading a file from its
+        end: they replace a kept report only when strictly newer (a tie goes to the kept
+        one, read later). ``reports`` are in the order they were read.
+
+        Read this way, the older reports of a node are dropped while still in the CPU's
+        cache, instead of being kept and freed much later (about 20% faster).
+        """
+        self._feed(reports, reversed(reports), ties=False)
+
+    def _feed(
+        self, reports: Sequence[HealthReport], rest: Iterator[HealthReport], *, ties: bool
+    ) -> None:
+        """The one latest-wins loop: ``rest`` runs over ``reports`` in the order they are to
+        be compared; ``ties`` says whether a report as old as the kept one replaces it."""
         self.records += len(reports)
         by_node = self.by_node
         get = by_node.get
         horizon = self.horizon
         keep = self._keep_complete
-        rest: Iterator[HealthReport] = iter(reports)
         while True:
             report = None
             try:
                 for report in rest:
                     stamp = report.timestamp
                     old = get(report.node_id)
-                    if old is None or stamp >= old.timestamp:  # type: ignore[operator]
+                    if old is None or (
+                        stamp >= old.timestamp if ties else stamp > old.timestamp  # type: ignore[operator]
+                    ):
                         if stamp > horizon:  # type: ignore[operator]
                             self.future += 1
                         elif not (
@@ -200,40 +223,6 @@ class Latest:
                         by_node[report.node_id] = report  # complete beats incomplete
                 return
             except TypeError:  # not an aware datetime: this record and the rest made so
-                assert report is not None
-                rest = _made_aware([report, *rest])
-
-    def add_earlier(self, reports: Sequence[HealthReport]) -> None:
-        """Feed records read before everything fed so far, as when reading a file from its
-        end: they replace a kept report only when strictly newer (a tie goes to the kept
-        one, read later). ``reports`` are in the order they were read.
-
-        Read this way, the older reports of a node are dropped while still in the CPU's
-        cache, instead of being kept and freed much later (about 20% faster).
-        """
-        self.records += len(reports)
-        by_node = self.by_node
-        get = by_node.get
-        horizon = self.horizon
-        keep = self._keep_complete
-        rest: Iterator[HealthReport] = reversed(reports)
-        while True:
-            report = None
-            try:
-                for report in rest:
-                    stamp = report.timestamp
-                    old = get(report.node_id)
-                    if old is None or stamp > old.timestamp:  # type: ignore[operator]
-                        if stamp > horizon:  # type: ignore[operator]
-                            self.future += 1
-                        elif not (
-                            keep and old is not None and report.incomplete and not old.incomplete
-                        ):
-                            by_node[report.node_id] = report
-                    elif keep and old.incomplete and not report.incomplete:
-                        by_node[report.node_id] = report  # complete beats incomplete
-                return
-            except TypeError:
                 assert report is not None
                 rest = _made_aware([report, *rest])
 
@@ -284,6 +273,8 @@ class Problem:
     lost: bool = False
 
     def __str__(self) -> str:
+        if not self.line:  # a reader that does not number its records
+            return f"{self.source}: {self.reason}"
         return f"{self.source}:{self.line}: {self.reason}"
 
 
@@ -315,6 +306,27 @@ class Problems:
     damaged: int = 0
     """Places where records already read may be wrong (a gzip member whose CRC or length
     check failed): they cannot be told apart from good ones, so nothing is judged."""
+    ahead: list[Problem] = field(default_factory=list)
+    """Where the first :data:`FUTURE_LISTED` future records are (not problems: counted in
+    the read's ``future``; kept here because they travel with a worker's problems)."""
+
+    def sight(self, source: str, line: int, report: HealthReport) -> None:
+        """A record stamped after the horizon, at ``line`` of ``source``."""
+        if len(self.ahead) < FUTURE_LISTED:
+            stamp = utc(report.timestamp).isoformat().replace("+00:00", "Z")
+            self.ahead.append(Problem(source, line, f"node {report.node_id!r} stamped {stamp}"))
+
+    def sight_unnumbered(self, source: str, count: int) -> None:
+        """``count`` records of ``source`` stamped after the horizon, read by a reader that
+        does not number its records (CSV)."""
+        if len(self.ahead) < FUTURE_LISTED:
+            noun = "record" if count == 1 else "records"
+            self.ahead.append(Problem(source, 0, f"{count} {noun} stamped after the horizon"))
+
+    @property
+    def sighted(self) -> bool:
+        """Whether the future records named are as many as are listed."""
+        return len(self.ahead) >= FUTURE_LISTED
 
     def add(self, source: str, line: int, reason: str) -> None:
         """A malformed record."""
@@ -362,6 +374,10 @@ class Problems:
         self.seconds += other.seconds
         self.milliseconds += other.milliseconds
         self.damaged += other.damaged
+        for seen in other.ahead[: FUTURE_LISTED - len(self.ahead)]:
+            self.ahead.append(
+                Problem(seen.source, seen.line and seen.line + line_offset, seen.reason)
+            )
 
     def lines(self, limit: int = MAX_LISTED) -> list[str]:
         """One line per problem, up to ``limit``, then how many more there were."""
@@ -373,6 +389,15 @@ class Problems:
         if total > len(out):
             out.append(f"... and {total - len(out)} more")
         return out
+
+
+def future_lines(problems: Problems, future: int) -> list[str]:
+    """Where the first future records are, one per line, then how many more there were."""
+    out = [str(p) for p in problems.ahead]
+    named = sum(1 if p.line else int(p.reason.split(" ", 1)[0]) for p in problems.ahead)
+    if future > named:
+        out.append(f"... and {future - named} more")
+    return out
 
 
 class Once:

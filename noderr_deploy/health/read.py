@@ -119,7 +119,7 @@ def _read(  # noqa: PLR0917 - the two public functions' parameters, passed on
     rules: ReadRules,
     while_reading: Callable[[], None] | None,
 ) -> FoldedRead[F]:
-    from noderr_deploy.health.sources import expand, parallel_size, read_source, unreadable
+    from noderr_deploy.health.sources import expand, parallel_size, unreadable
 
     found = expand(paths)
     names = found.names
@@ -169,13 +169,15 @@ def _read(  # noqa: PLR0917 - the two public functions' parameters, passed on
     latest = Latest(horizon, rules)
     problems = Problems()
     made: list[F] = []
+    empty: list[str] = []
 
     def set_up() -> None:
         if not made:
             once()
             made.append(make_fold())
 
-    for source in found.paths:
+    for source, name in zip(found.paths, names, strict=True):
+        before = (latest.records, problems.count, problems.losses)
         size = parallel_size(source, sizes) if parts > 1 else 0
         points = _plan(Path(source), size, parts, sizes) if size else []
         if len(points) > 2:
@@ -195,15 +197,54 @@ def _read(  # noqa: PLR0917 - the two public functions' parameters, passed on
                 raise unreadable(Path(source), exc) from exc
         else:
             set_up()
-            read_source(source, latest, problems, sizes=sizes, stdin=stdin)
+            _read_here(source, name, latest, problems, sizes=sizes, stdin=stdin)
+        if (latest.records, problems.count, problems.losses) == before:
+            empty.append(name)
     set_up()
     latest.normalise()
     check(problems, latest.records)
     fold = made[0]
     fold.add(latest.by_node)
+    warnings = [*found.warnings, *empty_files(empty)] if len(names) > 1 else found.warnings
     return FoldedRead(
-        fold, latest.records, len(latest.by_node), problems, names, latest.future, found.warnings
+        fold, latest.records, len(latest.by_node), problems, names, latest.future, warnings
     )
+
+
+EMPTY_LISTED = 5
+"""Inputs without a record named one per line; the rest are counted."""
+
+
+def empty_files(names: list[str]) -> list[str]:
+    """Warnings for inputs read beside others that held no record at all (empty, or blank
+    lines only, or a CSV header alone): nothing was lost, but nothing came from them
+    either, and the operator must know which nodes may be missing."""
+    out = [
+        f"{name}: no health record in it (empty, or blank lines only): nothing read from it"
+        for name in names[:EMPTY_LISTED]
+    ]
+    if len(names) > EMPTY_LISTED:
+        out.append(f"... and {len(names) - EMPTY_LISTED} more inputs without a record")
+    return out
+
+
+def _read_here(
+    source: str | Path,
+    name: str,
+    latest: Latest,
+    problems: Problems,
+    *,
+    sizes: ReadSizes,
+    stdin: Any,
+) -> None:
+    """Read one input in this process. Future records of a reader that does not number
+    its records (CSV) are counted by input."""
+    from noderr_deploy.health.sources import read_source
+
+    future, named = latest.future, len(problems.ahead)
+    read_source(source, latest, problems, sizes=sizes, stdin=stdin)
+    if latest.future > future and len(problems.ahead) == named:
+        problems.sight_unnumbered(name, latest.future - future)
 
 
 def _plan(path: Path, size: int, parts: int, sizes: ReadSizes) -> list[int]:

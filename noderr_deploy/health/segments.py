@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from noderr_deploy.health.model import Latest, Problems
+from noderr_deploy.health.model import FUTURE_LISTED, Latest, Problems
 
 
 def split_points(path: Path, size: int, parts: int, *, block: int = 1 << 16) -> list[int]:
@@ -144,7 +144,7 @@ def _read_backwards(
 ) -> Segment:
     """Read a segment whose later records are all in ``latest`` already: its chunks are
     decoded last first and fed with :meth:`Latest.add_earlier`."""
-    from noderr_deploy.health.decode import BOM, decode_chunk
+    from noderr_deploy.health.decode import BOM, decode_chunk, name_future
 
     index, start, end = segment
     stream.seek(start)
@@ -156,12 +156,22 @@ def _read_backwards(
         chunks.append((position, cut))
         position = cut
     found: list[tuple[int, Problems]] = []
+    ahead: list[tuple[Problems, int, int, int]] = []  # chunks with future records
     for position, cut in reversed(chunks):
         problems = Problems()
         reports, count = decode_chunk(data[position:cut], name, 1, problems, latest.rules.unit)
+        future = latest.future
         latest.add_earlier(reports)
         # Kept with no problem too: the counts of incomplete records and units go with it.
         found.append((count, problems))
+        if latest.future > future:
+            ahead.append((problems, position, cut, latest.future - future))
+    named = 0
+    for problems, position, cut, future in reversed(ahead):  # the first ones, in file order
+        if named >= FUTURE_LISTED:
+            break
+        name_future(data[position:cut], name, 1, latest, problems, count=future)
+        named += len(problems.ahead)
     in_order = Problems()
     newlines = 0  # before the chunk, in the segment: its problems' line offset
     for count, problems in reversed(found):

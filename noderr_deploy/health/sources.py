@@ -245,7 +245,9 @@ def _read_stream(
         )
         return
     if kind == "lines":
-        read_lines(stream, name, latest, problems, chunk_size=sizes.chunk)
+        read_lines(
+            stream, name, latest, problems, chunk_size=sizes.chunk, cr_lines=_cr_only(stream)
+        )
     elif kind == "array":
         from noderr_deploy.health.array import read_array
 
@@ -261,6 +263,16 @@ def _opens_array(first: bytes) -> bool:
     ``[{``), not a line that is itself a malformed record such as ``[]``."""
     rest = first.strip()[1:].lstrip()
     return not rest or rest.startswith(b"{")
+
+
+def _cr_only(stream: Any) -> bool:
+    """Whether the lines end with CR alone (old Mac line endings): the start of the file
+    has CRs and no LF."""
+    try:
+        head: bytes = stream.peek(1)
+    except (EOFError, OSError, zlib.error):
+        return False
+    return b"\r" in head and b"\n" not in head
 
 
 def _first_line(stream: Any, chunk: int) -> bytes:

@@ -19,7 +19,7 @@ from typing import IO
 
 from noderr_deploy.errors import UsageError
 from noderr_deploy.health.incomplete import IncompletePolicy
-from noderr_deploy.health.model import FAR_FUTURE, HealthReport, Problems
+from noderr_deploy.health.model import FAR_FUTURE, HealthReport, Problems, future_lines
 from noderr_deploy.health.read import check_read, describe, read_folded
 from noderr_deploy.health.rules import ReadRules
 from noderr_deploy.health.sizes import DEFAULT_SIZES, ReadSizes
@@ -190,6 +190,7 @@ def _outcome(
             f"left out {future} {noun} stamped after {result.at} plus the allowed clock"
             f" skew ({_seconds(request.max_skew)}): a node's clock is ahead (--max-skew)"
         )
+        notes += [f"  {line}" for line in future_lines(problems, future)]
     counts = result.reports
     if counts.incomplete:
         noun = "node" if counts.incomplete == 1 else "nodes"

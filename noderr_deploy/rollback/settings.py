@@ -10,6 +10,7 @@ comes in as a :data:`ChainReader`, a function the command builds from its flags.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,7 +136,7 @@ def resolve_thresholds(
         ("--unhealthy-threshold", unhealthy),
         ("--error-rate-threshold", error_rate),
     ):
-        if value is not None and not -1e308 < value < 1e308:  # NaN and infinity
+        if value is not None and not math.isfinite(value):  # 1e308 is a finite number
             raise UsageError(
                 f"invalid thresholds: {flag} must be a finite number, not {value}"
                 " (or its NODERR_* variable)"

@@ -58,10 +58,11 @@ class _Model(msgspec.Struct, rename="camel", frozen=True, gc=False):
 def _as_float(struct: msgspec.Struct, *names: str) -> None:
     # pydantic turned 24 into 24.0 on a float field; the JSON contract shows 24.0, so the
     # structs do the same, whether the value came from a flag, tiers.yaml or a caller.
+    # -0.0 (tiers.yaml `-0.0`, a caller) is 0.0 too: one spelling of zero, never "-0.0%".
     for name in names:
         value = getattr(struct, name)
-        if type(value) is int:
-            force_setattr(struct, name, float(value))
+        if type(value) is int or value == 0:
+            force_setattr(struct, name, float(value) + 0.0)
 
 
 class Thresholds(_Model, frozen=True):
@@ -154,7 +155,10 @@ class RollbackResult(_Model, frozen=True):
 
 def number(value: float) -> str:
     """A number for people: up to four decimals, trailing zeros dropped (``0``, ``0.05``,
-    ``1.5``); a small non-zero value keeps two significant digits (``3e-07``)."""
+    ``1.5``); a small non-zero value keeps two significant digits (``3e-07``), a huge one
+    six (``1e+308``, not 309 digits)."""
+    if abs(value) >= 1e15:
+        return f"{value:.6g}"
     text = f"{value:.4f}".rstrip("0").rstrip(".")
     if text in ("0", "-0"):
         return "0" if value == 0 else f"{value:.2g}"
@@ -173,10 +177,11 @@ def exceeds(value: float, limit: float, show: str = "number") -> str:
     unit = "%" if show == "percent" else ""
     left, right = (percent(value), percent(limit)) if unit else (number(value), number(limit))
     digits = 1
+    kind = "e" if max(abs(value), abs(limit)) * scale >= 1e15 else "f"  # no 309-digit lines
     while left == right and digits < 17:
         digits += 1
-        left = f"{value * scale:.{digits}f}{unit}"
-        right = f"{limit * scale:.{digits}f}{unit}"
+        left = f"{value * scale:.{digits}{kind}}{unit}"
+        right = f"{limit * scale:.{digits}{kind}}{unit}"
     if left == right:  # closer than printing shows: say so
         left = repr(value * scale) + unit
         right = repr(limit * scale) + unit

@@ -19,6 +19,11 @@ COLUMNS = (
 )
 
 
+def _rate(value: float) -> str:
+    """Three decimals; a huge rate (errors up to the largest float) in six digits."""
+    return f"{value:.3f}" if value < 1e15 else f"{value:.6g}"
+
+
 def _row(c: CohortResult) -> list[str | int]:
     return [
         c.cohort,
@@ -27,7 +32,7 @@ def _row(c: CohortResult) -> list[str | int]:
         c.degraded,
         c.unhealthy,
         "-" if c.unhealthy_ratio is None else percent(c.unhealthy_ratio),
-        "-" if c.error_rate is None else f"{c.error_rate:.3f}",
+        "-" if c.error_rate is None else _rate(c.error_rate),
         c.status,
         "; ".join(c.reasons) or "-",
     ]

@@ -260,8 +260,16 @@ def test_exit_2_when_nothing_valid_is_left(tmp_path: Path) -> None:
         ),
         (("--version", "1", "--max-age", "soon"), "error: --max-age: not a duration: 'soon'"),
         (("--version", "1", "--at", "noon"), "error: --at: not a time: 'noon'"),
-        (("--version", "1", "--unhealthy-threshold", "1.5"), "error: Invalid value for"),
-        (("--version", "1", "--min-nodes", "0"), "error: Invalid value for"),
+        (
+            ("--version", "1", "--unhealthy-threshold", "1.5"),
+            "error: invalid thresholds: --unhealthy-threshold (or NODERR_UNHEALTHY_THRESHOLD):"
+            " '1.5' is out of range (a number from 0 to 1)",
+        ),
+        (
+            ("--version", "1", "--min-nodes", "0"),
+            "error: invalid thresholds: --min-nodes (or NODERR_MIN_NODES): '0' is out of range"
+            " (a whole number from 1 to 1000000000)",
+        ),
         (
             ("--version", "1", "--canary", "101"),
             "error: invalid rollout plan: canary_percentage: 101 is not within 0..100",
