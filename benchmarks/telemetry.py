@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rollback_check import adopt_orphans, measure, peak_rss
+from rollback_check import adopt_orphans, measure, peak_memory
 
 from tests.support.postgres import NODE_TELEMETRY_DDL, server_dsn, with_options
 
@@ -152,20 +152,20 @@ def run_all(
 
     dsn_wall, out, _ = measure(check_argv(target, at))
     verdicts["dsn"] = verdict(out)
-    results.append(("DSN read to a verdict", dsn_wall, peak_rss(check_argv(target, at))))
+    results.append(("DSN read to a verdict", dsn_wall, peak_memory(check_argv(target, at))[0]))
 
     copy_wall, _, _ = measure(copy_argv)
-    copy_rss = peak_rss(copy_argv)
+    copy_rss = peak_memory(copy_argv)[0]
     csv_wall, out, _ = measure(check_argv(str(csv_path), at))
     verdicts["csv"] = verdict(out)
-    csv_rss = peak_rss(check_argv(str(csv_path), at))
+    csv_rss = peak_memory(check_argv(str(csv_path), at))[0]
     results.append(("\\copy to CSV (psql)", copy_wall, copy_rss))
     results.append(("CSV read of the export", csv_wall, csv_rss))
     results.append(("\\copy + CSV read", copy_wall + csv_wall, max(copy_rss, csv_rss)))
 
     jsonl_wall, out, _ = measure(check_argv(str(jsonl_path), at))
     verdicts["jsonl"] = verdict(out)
-    jsonl_rss = peak_rss(check_argv(str(jsonl_path), at))
+    jsonl_rss = peak_memory(check_argv(str(jsonl_path), at))[0]
     results.append(("JSON Lines read, same reports", jsonl_wall, jsonl_rss))
     return results, verdicts
 
