@@ -6,8 +6,10 @@ version for all three tiers, then times whole processes (what an operator waits 
 - ``python -m noderr_deploy --version``: CLI start-up, the floor of any command;
 - ``python -c "import web3"``: the baseline (what the reads cost when they went through
   web3), and ``import http.client, eth_abi.abi``: the floor of what the reads import now;
-- ``python -m noderr_deploy rollout status --json`` (three tiers), with its ratio to the
-  web3 import (target: at most 0.5x), interleaved with the baselines run by run;
+- ``python -m noderr_deploy rollout status --json`` (three tiers), ``version <id> --tier``,
+  ``cohort <id> --tier`` and ``rollback check --tier`` (a small export), each with its
+  ratio to the web3 import (target: at most 0.5x), interleaved with the baselines run by
+  run;
 - where the command's time goes: its heaviest imports (``-X importtime``).
 
 It also counts the HTTP requests of one status through a counting proxy, and times the same
@@ -116,6 +118,30 @@ def time_cast(url: str, address: str, runs: int, startup: float) -> None:
     show(f"cast call x{len(reads)} (same reads)", cast_times, startup)
 
 
+def reading_commands(py: str, tmp: Path) -> dict[str, list[str]]:
+    """The other commands that only read the chain, on the same beacon (issue 18)."""
+    health = tmp / "health.jsonl"
+    if not health.exists():
+        health.write_text(
+            "".join(
+                f'{{"nodeId":"node-{i}","version":"1.0.0","metrics":{{"uptime":1,"cpu":5,'
+                f'"memory":5,"errors":0}},"timestamp":"2026-01-01T00:00:00Z"}}\n'
+                for i in range(200)
+            )
+        )
+    noderr = [py, "-m", "noderr_deploy"]
+    return {
+        "noderr version node-1 --tier oracle --json": [
+            *noderr, "version", "node-1", "--tier", "oracle", "--json"
+        ],
+        "noderr cohort node-1 --tier oracle": [*noderr, "cohort", "node-1", "--tier", "oracle"],
+        "noderr rollback check --tier oracle (200 reports)": [
+            *noderr, "rollback", "check", "--tier", "oracle", "--health", str(health),
+            "--at", "2026-01-01T00:10:00Z", "--json", "-q",
+        ],
+    }  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -148,6 +174,7 @@ def main() -> None:
                     py, "-c", "import http.client, eth_abi.abi"
                 ],
                 "noderr rollout status --json (3 tiers)": status_argv,
+                **reading_commands(py, Path(tmp)),
             }  # fmt: skip
             times = interleaved(commands, env, args.runs)
             startup = show("noderr --version (start-up)", times["noderr --version (start-up)"])
@@ -162,6 +189,9 @@ def main() -> None:
                 startup,
             )
             print(f"  status / import web3: {status / web3:.2f}x (target <= 0.5x)")
+            for label in reading_commands(py, Path(tmp)):
+                median = show(label, times[label], startup)
+                print(f"  / import web3: {median / web3:.2f}x (target <= 0.5x)")
             print("  heaviest top-level imports of the status (cumulative, one run):")
             for micros, name in heaviest_imports(status_argv, env)[:8]:
                 print(f"    {micros / 1000:7.1f} ms  {name}")
