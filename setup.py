@@ -1,7 +1,9 @@
-"""The one compiled part: noderr_deploy._keccak (Keccak-256 buckets in bulk, without the GIL).
+"""The compiled parts: noderr_deploy._keccak (Keccak-256 buckets in bulk, without the GIL)
+and noderr_deploy._survey (the counts the health reader judges a chunk by, in one pass).
 
-Everything else is in pyproject.toml. The extension is optional: where it cannot be built
-(no C compiler), noderr falls back to safe-pysha3, correct but slower (noderr_deploy/keccak.py).
+Everything else is in pyproject.toml. Both extensions are optional: where they cannot be
+built (no C compiler), noderr falls back to pure Python, correct but slower
+(noderr_deploy/keccak.py: safe-pysha3; noderr_deploy/health/survey.py: bytes methods).
 """
 
 from setuptools import Extension, setup
@@ -14,6 +16,12 @@ setup(
             depends=["noderr_deploy/_keccak_round.h"],
             extra_compile_args=["-O3"],
             optional=True,
-        )
+        ),
+        Extension(
+            "noderr_deploy._survey",
+            ["noderr_deploy/_survey.c"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        ),
     ]
 )

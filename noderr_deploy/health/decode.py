@@ -28,6 +28,7 @@ from noderr_deploy.health.model import (
     utc,
 )
 from noderr_deploy.health.stamps import TimestampUnit, moment
+from noderr_deploy.health.survey import Survey, survey
 from noderr_deploy.units import parse_time
 
 BATCH = 4096
@@ -71,7 +72,6 @@ _QUOTES = 22
 """Quote characters in a complete record with no other field: eight keys (``nodeId``,
 ``version``, ``metrics``, its four metrics, ``timestamp``) and three string values."""
 
-_STATUS_KEY = b'"healthStatus"'
 _STATUS = attrgetter("health_status")
 
 
@@ -152,22 +152,23 @@ def decode_chunk(
     """
     if not chunk:
         return [], 0
-    newlines = chunk.count(b"\n")
+    counts = survey(chunk)
+    newlines = counts.newlines
     # A date that an offset may push out of range, or invalid UTF-8 anywhere (msgspec skips
     # unknown keys without checking it): the chunk is decoded line by line.
-    if b'"0001-' in chunk or b'"9999-' in chunk or not valid_utf8(chunk):
+    if counts.edge_year or not (counts.ascii or valid_utf8(chunk)):
         lines = chunk.split(b"\n")
         if not lines[-1]:
             lines.pop()
         return _decode_each(lines, name, first_line, problems, unit), newlines
-    complete = _complete_lines(chunk, newlines)
+    complete = _complete_lines(chunk, counts)
     if complete is not None:
         return complete, newlines
     try:
         reports = _DECODE_LINES(chunk)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         reports = None
-    if reports is None or not one_record_per_line(chunk, newlines, len(reports)):
+    if reports is None or not one_record_per_line(chunk, newlines, len(reports), counts.joins):
         lines = chunk.split(b"\n")
         if not lines[-1]:
             lines.pop()
@@ -179,7 +180,7 @@ def decode_chunk(
     return settle(reports, name, first_line, problems, unit, chunk=chunk), newlines
 
 
-def _complete_lines(chunk: bytes, newlines: int) -> list[HealthReport] | None:
+def _complete_lines(chunk: bytes, counts: Survey) -> list[HealthReport] | None:
     """The records of ``chunk`` when it holds one complete record per line, each with the
     fields of a report and no other (None: take the general path).
 
@@ -190,16 +191,16 @@ def _complete_lines(chunk: bytes, newlines: int) -> list[HealthReport] | None:
     room for another key anywhere. An escaped quote in a string only adds quotes, and so
     sends the chunk down the general path, as does any other field.
     """
-    lines = newlines + (not chunk.endswith(b"\n"))
-    named = chunk.count(_STATUS_KEY)
-    if chunk.count(b'"') != _QUOTES * lines + 4 * named:
+    lines = counts.newlines + (not chunk.endswith(b"\n"))
+    named = counts.statuses
+    if counts.quotes != _QUOTES * lines + 4 * named:
         return None
     try:
         # A list of the subclass, typed as reports: it is never appended to.
         reports: list[HealthReport] = _DECODE_COMPLETE_LINES(chunk)  # type: ignore[assignment]
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
-    if not one_record_per_line(chunk, newlines, len(reports)):
+    if not one_record_per_line(chunk, counts.newlines, len(reports), counts.joins):
         return None
     if named and list(map(_STATUS, reports)).count(None) != len(reports) - named:
         return None  # a status that is null, or its key inside a string: count exactly
@@ -384,10 +385,11 @@ def finish(report: HealthReport, unit: TimestampUnit, problems: Problems) -> str
     return ""
 
 
-def one_record_per_line(chunk: bytes, newlines: int, values: int) -> bool:
-    """Whether ``chunk`` (holding ``newlines`` newlines), from which ``msgspec``'s
-    ``decode_lines`` read ``values`` records, holds exactly one record on each line, as
-    reading it line by line requires.
+def one_record_per_line(chunk: bytes, newlines: int, values: int, joins: int | None = None) -> bool:
+    """Whether ``chunk`` (holding ``newlines`` newlines and ``joins`` times ``}\\n{``,
+    counted here when not given), from which ``msgspec``'s ``decode_lines`` read
+    ``values`` records, holds exactly one record on each line, as reading it line by line
+    requires.
 
     ``decode_lines`` reads whitespace-separated JSON values: it accepts two records on one
     line, and a record spread over several lines. Neither can happen when every line starts
@@ -401,7 +403,7 @@ def one_record_per_line(chunk: bytes, newlines: int, values: int) -> bool:
         values == lines
         and chunk.startswith(b"{")
         and chunk.endswith((b"}\n", b"}"))
-        and chunk.count(b"}\n{") == lines - 1
+        and (chunk.count(b"}\n{") if joins is None else joins) == lines - 1
     )
 
 

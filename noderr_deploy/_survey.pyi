@@ -1,0 +1,3 @@
+"""Types of the optional C extension noderr_deploy/_survey.c."""
+
+def survey(chunk: bytes, /) -> tuple[int, int, int, int, bool, bool]: ...
