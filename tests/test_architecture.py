@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "noderr_deploy"
 
 # Lower layers never import higher ones. Within a layer, any direction without cycles.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "units", "redact", "keccak", "_keccak", "environment"),
+    ("errors", "units", "text", "redact", "results", "keccak", "_keccak", "environment"),
     ("cohorts", "nodeids"),
     ("config", "health"),
     ("rollback",),
@@ -147,6 +147,8 @@ def test_top_level_stays_small() -> None:
         "keccak",
         "nodeids",
         "redact",
+        "results",
+        "text",
         "units",
     ]
 

@@ -35,14 +35,14 @@ from noderr_deploy.chain.rpc import (
 from noderr_deploy.cohorts import RolloutPlan
 from noderr_deploy.errors import ChainError
 from noderr_deploy.keccak import keccak256
+from noderr_deploy.results import Document
 
 TIER_NAMES = {0: "VALIDATOR", 1: "GUARDIAN", 2: "ORACLE"}
 """The beacon's tier enum (tiers.yaml ``beacon_tier``)."""
 
 
-@dataclass(frozen=True)
-class RolloutConfig:
-    """``rolloutConfig()`` as stored on the beacon."""
+class RolloutConfig(Document, frozen=True):
+    """``rolloutConfig()`` as stored on the beacon (its own JSON document)."""
 
     canary_percentage: int
     cohort_percentage: int
@@ -58,14 +58,6 @@ class RolloutConfig:
             )
         except ValueError as exc:
             raise ChainError(f"the beacon's rollout config is invalid: {exc}") from None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "canaryPercentage": self.canary_percentage,
-            "cohortPercentage": self.cohort_percentage,
-            "cohortDelayHours": self.cohort_delay_hours,
-            "isActive": self.is_active,
-        }
 
 
 @dataclass(frozen=True)

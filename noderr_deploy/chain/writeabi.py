@@ -74,17 +74,6 @@ class Param:
             return f"({inner}){self.type[len('tuple') :]}"
         return self.type
 
-    def as_json(self) -> dict[str, Any]:
-        """The ABI entry, as a Safe batch's ``contractMethod.inputs`` carries it."""
-        entry: dict[str, Any] = {
-            "internalType": self.internal_type,
-            "name": self.name,
-            "type": self.type,
-        }
-        if self.components:
-            entry["components"] = [c.as_json() for c in self.components]
-        return entry
-
 
 @dataclass(frozen=True)
 class Function:

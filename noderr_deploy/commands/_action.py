@@ -233,10 +233,14 @@ def run(
 
 
 def _write(env: Environment, out: Output, delivery: Delivery, prepared: Prepared) -> None:
-    from noderr_deploy.chain.proposal import Format, render, write_atomically
+    from noderr_deploy.chain.proposal import Format, document, write_atomically
+    from noderr_deploy.ui.output import to_json
 
     created = int(env.now().timestamp() * 1000)
-    text = render(prepared.action, Format(delivery.fmt), safe=delivery.safe, created_at_ms=created)
+    proposal = document(
+        prepared.action, Format(delivery.fmt), safe=delivery.safe, created_at_ms=created
+    )
+    text = to_json(proposal) + "\n"
     if delivery.out is None:
         out.stdout.write(text)
         out.stdout.flush()
