@@ -36,7 +36,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from noderr_deploy.errors import ChainError, UsageError
-from noderr_deploy.redact import printable, redact_endpoint, scrub
+from noderr_deploy.redact import redact_endpoint, scrub
+from noderr_deploy.text import clipped
 
 if TYPE_CHECKING:
     import http.client
@@ -88,7 +89,7 @@ def parse_block(text: str) -> BlockRef:
     value = text.strip().lower()
     if value in BLOCK_TAGS:
         return value
-    shown = printable(text, 40)
+    shown = clipped(text, 40)
     try:
         number = int(value, 16) if value.startswith("0x") else int(value, 10)
     except ValueError:
@@ -122,7 +123,7 @@ def checksum_address(text: str, what: str = "beacon address") -> str:
     value = text.strip()
     if not _ADDRESS.match(value):
         raise UsageError(
-            f"malformed {what} {printable(text, 80)!r}: expected 0x followed by 40 hex digits"
+            f"malformed {what} {clipped(text, 80)!r}: expected 0x followed by 40 hex digits"
         )
     digits = value[2:]
     lower = digits.lower()
@@ -379,7 +380,7 @@ class HttpTransport:
         except ssl.SSLError as exc:
             self.close()
             reason = getattr(exc, "reason", None) or type(exc).__name__
-            raise _Failure(f"TLS failed ({printable(str(reason), 60)})") from None
+            raise _Failure(f"TLS failed ({clipped(str(reason), 60)})") from None
         except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
             self.close()
             # A kept-alive connection the node closed meanwhile never got the request.
@@ -484,7 +485,7 @@ class RpcClient:
 
     def text_from_node(self, text: object, limit: int = 200) -> str:
         """Text the node sent, fit for a message: no secret of the URL, printable."""
-        return printable(scrub(str(text), self.url), limit)
+        return clipped(scrub(str(text), self.url), limit)
 
     def batch(self, calls: Sequence[Call], what: str) -> list[Reply]:
         """Send ``calls`` in one HTTP POST; one :class:`Reply` per call, in the calls' order.
