@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from noderr_deploy.chain.beacon import BeaconSnapshot, VersionInfo, read_beacon
+from noderr_deploy.chain.binding import BoundCall, Values, bind
 from noderr_deploy.chain.proposal import (
     Action,
     ProposalMetadata,
@@ -23,15 +24,7 @@ from noderr_deploy.chain.proposal import (
     call_args,
 )
 from noderr_deploy.chain.rpc import RpcClient
-from noderr_deploy.chain.writeabi import (
-    ALIASES,
-    BoundCall,
-    Event,
-    Values,
-    WriteAbi,
-    bind,
-    normalise,
-)
+from noderr_deploy.chain.writeabi import ALIASES, Event, WriteAbi, normalise
 from noderr_deploy.cohorts import RolloutPlan
 from noderr_deploy.errors import ChainError, UsageError
 

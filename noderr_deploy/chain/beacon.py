@@ -21,17 +21,8 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from noderr_deploy.chain.rpc import (
-    BlockInfo,
-    BlockRef,
-    ChainSettings,
-    Reply,
-    RpcClient,
-    checksum_address,
-    connect,
-    resolve_block,
-    timestamp,
-)
+from noderr_deploy.chain.rpc import BlockInfo, Reply, RpcClient, connect, resolve_block, timestamp
+from noderr_deploy.chain.settings import BlockRef, ChainSettings, checksum_address
 from noderr_deploy.cohorts import RolloutPlan
 from noderr_deploy.errors import ChainError
 from noderr_deploy.keccak import keccak256

@@ -20,7 +20,8 @@ from typing import Any
 
 import msgspec
 
-from noderr_deploy.chain.writeabi import BoundCall, Param, show_value
+from noderr_deploy.chain.binding import BoundCall, show_value
+from noderr_deploy.chain.writeabi import Param
 from noderr_deploy.errors import NoderrError, UsageError
 from noderr_deploy.keccak import keccak256
 from noderr_deploy.results import UNSET, Document, UnsetType

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from noderr_deploy.chain.proposal import Action
-from noderr_deploy.chain.rpc import checksum_address
+from noderr_deploy.chain.settings import checksum_address
 from noderr_deploy.errors import ChainError, InputError, UsageError
 from noderr_deploy.redact import redact_endpoint, scrub
 from noderr_deploy.text import clipped

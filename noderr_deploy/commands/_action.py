@@ -19,7 +19,8 @@ from noderr_deploy.errors import UsageError
 
 if TYPE_CHECKING:
     from noderr_deploy.chain.actions import Prepared
-    from noderr_deploy.chain.rpc import ChainSettings, RpcClient
+    from noderr_deploy.chain.rpc import RpcClient
+    from noderr_deploy.chain.settings import ChainSettings
     from noderr_deploy.chain.writeabi import WriteAbi
     from noderr_deploy.config.schema import Config
     from noderr_deploy.environment import Environment
@@ -153,7 +154,7 @@ class Delivery:
     def check(self) -> Delivery:
         """Contradictions and missing companions, before anything is read."""
         from noderr_deploy.chain.proposal import Format
-        from noderr_deploy.chain.rpc import checksum_address
+        from noderr_deploy.chain.settings import checksum_address
 
         if self.fmt not in {f.value for f in Format}:
             raise UsageError(f"--format {self.fmt!r}: use safe, proposal or tx")

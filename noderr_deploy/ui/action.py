@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from noderr_deploy.chain.writeabi import show_value
+from noderr_deploy.chain.binding import show_value
 from noderr_deploy.results import Document
 from noderr_deploy.text import printable
 

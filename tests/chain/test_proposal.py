@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from noderr_deploy.chain.binding import Values, bind
 from noderr_deploy.chain.proposal import (
     Action,
     Format,
@@ -24,7 +25,7 @@ from noderr_deploy.chain.proposal import (
     safe_checksum,
     write_atomically,
 )
-from noderr_deploy.chain.writeabi import Values, bind, load_abi
+from noderr_deploy.chain.writeabi import load_abi
 from noderr_deploy.errors import NoderrError
 from noderr_deploy.keccak import keccak256
 from noderr_deploy.ui.output import to_json
