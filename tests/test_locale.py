@@ -10,9 +10,7 @@ fail in CI (scripts/test installs ``locales``).
 from __future__ import annotations
 
 import os
-import pty
 import re
-import select
 import shutil
 import subprocess
 import sys
@@ -21,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.components import require
+from tests.support.terminal import on_a_pty
 
 REPO = Path(__file__).resolve().parents[1]
 LOCALE = "en_US.ISO-8859-1"
@@ -94,28 +93,8 @@ def noderr(
 
 def on_a_terminal(settings: dict[str, str], cwd: Path, *args: bytes | str) -> tuple[int, bytes]:
     """noderr with a pseudo-terminal as stdout and stderr: its exit code and the raw screen."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child
-        os.chdir(cwd)
-        os.execve(
-            sys.executable,
-            [sys.executable, "-m", "noderr_deploy", *args],
-            {**environment(settings), "TERM": "xterm-256color", "COLUMNS": "160"},
-        )
-    screen = b""
-    while True:
-        ready, _, _ = select.select([fd], [], [], 30)
-        if not ready:
-            break
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        screen += chunk
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), screen
+    environ = {**environment(settings), "TERM": "xterm-256color", "COLUMNS": "160"}
+    return on_a_pty([sys.executable, "-m", "noderr_deploy", *args], environ, cwd)
 
 
 VALID_UTF8 = "nodé-✓-ā-1".encode()

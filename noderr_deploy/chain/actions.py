@@ -120,28 +120,22 @@ def prepare_publish(
         version=request.version,
         image_tag=request.image_tag,
         config_hash="0x" + request.config_hash.hex() if request.config_hash else None,
-        current_version_id=current.version_id if current else None,
-        block=before.block.number,
     )
-    return _prepared(
-        "version_update",
-        title=title,
-        lines=lines,
-        address=address,
-        before=before,
-        call=call,
-        metadata=metadata,
-    )
+    return _prepared("version_update", title, lines, metadata, at=(address, before, call))
 
 
 def _common(before: BeaconSnapshot, tier: str, beacon_tier: int, call: BoundCall) -> dict[str, Any]:
-    """The metadata every action starts with (:class:`ProposalMetadata`)."""
+    """The metadata every action has (:class:`ProposalMetadata`, and the tier's current
+    version and the block, which each kind's struct places after its own fields)."""
+    current = before.versions.get(beacon_tier)
     return {
         "chain_id": before.chain_id,
         "function": call.function.signature,
         "args": call_args(call),
         "tier": tier,
         "beacon_tier": beacon_tier,
+        "current_version_id": current.version_id if current else None,
+        "block": before.block.number,
     }
 
 
@@ -153,16 +147,16 @@ def _where(title: str, beacon_tier: int, address: str, before: BeaconSnapshot) -
 
 def _prepared(
     kind: str,
-    *,
     title: str,
     lines: list[str],
-    address: str,
-    before: BeaconSnapshot,
-    call: BoundCall,
     metadata: ProposalMetadata,
-    notes: tuple[str, ...] = (),
+    *,
+    at: tuple[str, BeaconSnapshot, BoundCall],
+    notes: list[str] | None = None,
 ) -> Prepared:
-    """The action of ``call``, described by ``lines``."""
+    """The action of ``call`` on the beacon at ``address`` as it stood ``before``
+    (``at``), described by ``lines``."""
+    address, before, call = at
     action = Action(
         kind=kind,
         title=title,
@@ -174,7 +168,7 @@ def _prepared(
         tier=metadata.tier,
         beacon_tier=metadata.beacon_tier,
     )
-    return Prepared(action, before, notes)
+    return Prepared(action, before, tuple(notes or ()))
 
 
 def prepare_rollback(
@@ -241,18 +235,9 @@ def prepare_rollback(
         **_common(before, request.tier, request.beacon_tier, call),
         reason=request.reason,
         to_version_id=to_version,
-        current_version_id=current.version_id if current else None,
-        block=before.block.number,
     )
     return _prepared(
-        "emergency_rollback",
-        title=title,
-        lines=lines,
-        address=address,
-        before=before,
-        call=call,
-        metadata=metadata,
-        notes=tuple(notes),
+        "emergency_rollback", title, lines, metadata, at=(address, before, call), notes=notes
     )
 
 

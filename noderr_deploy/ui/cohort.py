@@ -218,21 +218,6 @@ def row_json(row: Assignment) -> CohortRow:
     return row_document(row)
 
 
-def summary_json(
-    counts: dict[str, int],
-    plan: RolloutPlan,
-    warnings: list[str],
-    published_at: datetime | None = None,
-    at: datetime | None = None,
-) -> CohortSummary:
-    """The summary document (:class:`~noderr_deploy.ui.cohort_documents.CohortSummary`).
-    Its module, and msgspec, are imported only by the JSON and summary paths: one id in
-    a table stays cheap to start."""
-    from noderr_deploy.ui.cohort_documents import summary_document
-
-    return summary_document(counts, plan, warnings, published_at, at)
-
-
 def write_table(out: Output, rows: Iterable[Assignment], with_times: bool) -> None:
     columns = ["node id", "bucket", "cohort"]
     if with_times:
