@@ -198,7 +198,7 @@ def main() -> None:
 
             # The reads alone, in this process (web3 already imported): what the chain costs.
             from noderr_deploy.chain.beacon import read_from_settings
-            from noderr_deploy.chain.rpc import ChainSettings
+            from noderr_deploy.chain.settings import ChainSettings
 
             settings = ChainSettings(rpc_url=node.url, beacon_address=beacon.address)
             read_times = []

@@ -117,10 +117,3 @@ def redact_text(text: str, *urls: str | None) -> str:
         if url:
             text = text.replace(url, redact_url(url))
     return text
-
-
-def printable(text: str, limit: int = 200) -> str:
-    """``text`` from outside made safe for one terminal line: control and other
-    non-printable characters escaped as ``repr`` would, cut to ``limit`` characters."""
-    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[: limit + 1])
-    return out if len(out) <= limit else out[:limit] + "..."

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "noderr_deploy"
 
 # Lower layers never import higher ones. Within a layer, any direction without cycles.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "units", "redact", "keccak", "_keccak", "environment"),
+    ("errors", "units", "text", "redact", "results", "keccak", "_keccak", "environment"),
     ("cohorts", "nodeids"),
     ("config", "health"),
     ("rollback",),
@@ -147,6 +147,8 @@ def test_top_level_stays_small() -> None:
         "keccak",
         "nodeids",
         "redact",
+        "results",
+        "text",
         "units",
     ]
 
@@ -169,3 +171,55 @@ def test_side_effects_come_through_the_environment() -> None:
                 if dotted in SIDE_EFFECTS:
                     found.append(f"{name}:{node.lineno}: {dotted}")
     assert found == []
+
+
+def _calls(path: Path, dotted: str) -> list[int]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == dotted
+    ]
+
+
+# Where json.dumps may run outside the one encoder (noderr_deploy.ui.output.to_json), and
+# why: none of these writes a --json document.
+JSON_DUMPS_ALLOWED = {
+    "noderr_deploy.ui.output": "the one encoder",
+    "noderr_deploy.ui.cohort": "the escaped inside of one id's JSON string (streaming rows)",
+    "noderr_deploy.chain.rpc": "a JSON-RPC request body",
+    "noderr_deploy.chain.proposal": "the Safe app's checksum serialisation (JSON.stringify)",
+    "noderr_deploy.chain.binding": "a tuple argument as the Safe app's input text",
+    "noderr_deploy.commands.build": "build's --metadata-file, until its documents are structs",
+}
+
+
+def test_json_documents_go_through_the_one_encoder() -> None:
+    found = [
+        f"{name}:{line}"
+        for name, path in modules().items()
+        if name not in JSON_DUMPS_ALLOWED
+        for line in _calls(path, "json.dumps")
+    ]
+    assert found == []
+
+
+def test_one_escaper() -> None:
+    # Text from outside is escaped by noderr_deploy.text alone; others import it.
+    names = {"printable", "one_line", "clipped"}
+    found = [
+        f"{name}:{node.lineno}: def {node.name}"
+        for name, path in modules().items()
+        if name != "noderr_deploy.text"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef) and node.name in names
+    ]
+    assert found == []
+
+
+def test_chain_modules_stay_small() -> None:
+    # Split by responsibility before a module passes ~400 lines (STYLE.md).
+    sizes = {
+        p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in PACKAGE.glob("chain/*.py")
+    }
+    assert {name: n for name, n in sizes.items() if n > 400} == {}

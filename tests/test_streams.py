@@ -4,8 +4,6 @@ descriptors, SIGTERM, a real terminal, and locales that are not UTF-8."""
 from __future__ import annotations
 
 import os
-import pty
-import select
 import signal
 import subprocess
 import sys
@@ -13,6 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.support.terminal import on_a_pty
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "examples" / "health" / "demo-rollback.jsonl"
@@ -135,25 +135,10 @@ def test_an_argument_is_hashed_from_the_bytes_the_shell_passed(locale: str, tmp_
 
 def on_a_terminal(*args: str) -> tuple[int, str]:
     """Run noderr with a pseudo-terminal as stdout and stderr; its exit code and screen."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: exec noderr on the terminal
-        os.environ.update(env(TERM="xterm-256color", COLUMNS="120"))
-        os.environ.pop("NO_COLOR", None)
-        os.execv(sys.executable, [sys.executable, "-m", "noderr_deploy", *args])
-    screen = b""
-    while True:
-        ready, _, _ = select.select([fd], [], [], 30)
-        if not ready:
-            break
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        screen += chunk
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), screen.decode("utf-8", "replace")
+    environ = {**env(TERM="xterm-256color", COLUMNS="120")}
+    environ.pop("NO_COLOR", None)
+    code, screen = on_a_pty([sys.executable, "-m", "noderr_deploy", *args], environ)
+    return code, screen.decode("utf-8", "replace")
 
 
 @pytest.mark.parametrize(

@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from noderr_deploy.chain.beacon import BeaconSnapshot, VersionInfo, read_beacon
-from noderr_deploy.chain.proposal import Action
-from noderr_deploy.chain.rpc import RpcClient
-from noderr_deploy.chain.writeabi import (
-    ALIASES,
-    Event,
-    Values,
-    WriteAbi,
-    bind,
-    normalise,
+from noderr_deploy.chain.binding import BoundCall, Values, bind
+from noderr_deploy.chain.proposal import (
+    Action,
+    ProposalMetadata,
+    PublishMetadata,
+    RollbackMetadata,
+    call_args,
 )
+from noderr_deploy.chain.rpc import RpcClient
+from noderr_deploy.chain.writeabi import ALIASES, Event, WriteAbi, normalise
 from noderr_deploy.cohorts import RolloutPlan
 from noderr_deploy.errors import ChainError, UsageError
 
@@ -110,33 +110,65 @@ def prepare_publish(
     current = before.versions.get(request.beacon_tier)
     title = f"Publish {request.version} for tier {request.tier}"
     lines = [
-        f"{title} (beacon tier {request.beacon_tier}) on VersionBeacon {address},"
-        f" chain {before.chain_id}: image tag {request.image_tag}.",
+        f"{_where(title, request.beacon_tier, address, before)}: image tag {request.image_tag}.",
         f"Current version at block {before.block.number}: {_version_line(current)}.",
     ]
     if request.config_hash is not None:
         lines.append(f"Config hash: 0x{request.config_hash.hex()}.")
-    metadata = {
-        "tier": request.tier,
-        "beaconTier": request.beacon_tier,
-        "version": request.version,
-        "imageTag": request.image_tag,
-        "configHash": "0x" + request.config_hash.hex() if request.config_hash else None,
-        "currentVersionId": current.version_id if current else None,
+    metadata = PublishMetadata(
+        **_common(before, request.tier, request.beacon_tier, call),
+        version=request.version,
+        image_tag=request.image_tag,
+        config_hash="0x" + request.config_hash.hex() if request.config_hash else None,
+    )
+    return _prepared("version_update", title, lines, metadata, at=(address, before, call))
+
+
+def _common(before: BeaconSnapshot, tier: str, beacon_tier: int, call: BoundCall) -> dict[str, Any]:
+    """The metadata every action has (:class:`ProposalMetadata`, and the tier's current
+    version and the block, which each kind's struct places after its own fields)."""
+    current = before.versions.get(beacon_tier)
+    return {
+        "chain_id": before.chain_id,
+        "function": call.function.signature,
+        "args": call_args(call),
+        "tier": tier,
+        "beacon_tier": beacon_tier,
+        "current_version_id": current.version_id if current else None,
         "block": before.block.number,
     }
+
+
+def _where(title: str, beacon_tier: int, address: str, before: BeaconSnapshot) -> str:
+    return (
+        f"{title} (beacon tier {beacon_tier}) on VersionBeacon {address}, chain {before.chain_id}"
+    )
+
+
+def _prepared(
+    kind: str,
+    title: str,
+    lines: list[str],
+    metadata: ProposalMetadata,
+    *,
+    at: tuple[str, BeaconSnapshot, BoundCall],
+    notes: list[str] | None = None,
+) -> Prepared:
+    """The action of ``call`` on the beacon at ``address`` as it stood ``before``
+    (``at``), described by ``lines``."""
+    address, before, call = at
     action = Action(
-        kind="version_update",
+        kind=kind,
         title=title,
         description="\n".join(lines),
         chain_id=before.chain_id,
         target=address,
         call=call,
         metadata=metadata,
-        tier=request.tier,
-        beacon_tier=request.beacon_tier,
+        tier=metadata.tier,
+        beacon_tier=metadata.beacon_tier,
     )
-    return Prepared(action, before)
+    return Prepared(action, before, tuple(notes or ()))
 
 
 def prepare_rollback(
@@ -192,34 +224,21 @@ def prepare_rollback(
     call = bind(function, values, request.args)
     title = f"Emergency rollback of tier {request.tier}"
     lines = [
-        f"{title} (beacon tier {request.beacon_tier}) on VersionBeacon {address},"
-        f" chain {before.chain_id}.",
+        f"{_where(title, request.beacon_tier, address, before)}.",
         f"Reason: {request.reason}",
         f"Current version at block {before.block.number}: {_version_line(current)}.",
     ]
     if to_version is not None:
         lines.append(f"Roll back to version id {to_version}.")
     lines += list(request.evidence)
-    metadata = {
-        "tier": request.tier,
-        "beaconTier": request.beacon_tier,
-        "reason": request.reason,
-        "toVersionId": to_version,
-        "currentVersionId": current.version_id if current else None,
-        "block": before.block.number,
-    }
-    action = Action(
-        kind="emergency_rollback",
-        title=title,
-        description="\n".join(lines),
-        chain_id=before.chain_id,
-        target=address,
-        call=call,
-        metadata=metadata,
-        tier=request.tier,
-        beacon_tier=request.beacon_tier,
+    metadata = RollbackMetadata(
+        **_common(before, request.tier, request.beacon_tier, call),
+        reason=request.reason,
+        to_version_id=to_version,
     )
-    return Prepared(action, before, tuple(notes))
+    return _prepared(
+        "emergency_rollback", title, lines, metadata, at=(address, before, call), notes=notes
+    )
 
 
 def _version_line(version: VersionInfo | None) -> str:

@@ -21,28 +21,19 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from noderr_deploy.chain.rpc import (
-    BlockInfo,
-    BlockRef,
-    ChainSettings,
-    Reply,
-    RpcClient,
-    checksum_address,
-    connect,
-    resolve_block,
-    timestamp,
-)
+from noderr_deploy.chain.rpc import BlockInfo, Reply, RpcClient, connect, resolve_block, timestamp
+from noderr_deploy.chain.settings import BlockRef, ChainSettings, checksum_address
 from noderr_deploy.cohorts import RolloutPlan
 from noderr_deploy.errors import ChainError
 from noderr_deploy.keccak import keccak256
+from noderr_deploy.results import Document
 
 TIER_NAMES = {0: "VALIDATOR", 1: "GUARDIAN", 2: "ORACLE"}
 """The beacon's tier enum (tiers.yaml ``beacon_tier``)."""
 
 
-@dataclass(frozen=True)
-class RolloutConfig:
-    """``rolloutConfig()`` as stored on the beacon."""
+class RolloutConfig(Document, frozen=True):
+    """``rolloutConfig()`` as stored on the beacon (its own JSON document)."""
 
     canary_percentage: int
     cohort_percentage: int
@@ -58,14 +49,6 @@ class RolloutConfig:
             )
         except ValueError as exc:
             raise ChainError(f"the beacon's rollout config is invalid: {exc}") from None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "canaryPercentage": self.canary_percentage,
-            "cohortPercentage": self.cohort_percentage,
-            "cohortDelayHours": self.cohort_delay_hours,
-            "isActive": self.is_active,
-        }
 
 
 @dataclass(frozen=True)

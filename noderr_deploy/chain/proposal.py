@@ -18,9 +18,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from noderr_deploy.chain.writeabi import BoundCall, show_value
+import msgspec
+
+from noderr_deploy.chain.binding import BoundCall, show_value
+from noderr_deploy.chain.writeabi import Param
 from noderr_deploy.errors import NoderrError, UsageError
 from noderr_deploy.keccak import keccak256
+from noderr_deploy.results import UNSET, Document, UnsetType
 
 TX_BUILDER_VERSION = "1.18.0"
 """The Transaction Builder version our batch files claim (the format has not changed since
@@ -46,7 +50,7 @@ class Action:
     target: str
     """The beacon's checksummed address."""
     call: BoundCall
-    metadata: dict[str, Any]
+    metadata: ProposalMetadata
     tier: str
     beacon_tier: int
 
@@ -60,24 +64,120 @@ class Action:
         return f"{self.call.function.name}({args})"
 
 
-def document(action: Action, fmt: Format, *, safe: str | None, created_at_ms: int) -> Any:
+class ProposalMetadata(Document, frozen=True, kw_only=True):
+    """A proposal's ``metadata``: the chain, the function and its arguments (a map keyed
+    by the ABI's parameter names), the tier, then what each kind of action adds."""
+
+    chain_id: int
+    function: str
+    args: dict[str, Any]
+    tier: str
+    beacon_tier: int
+
+
+class PublishMetadata(ProposalMetadata, frozen=True, kw_only=True):
+    version: str
+    image_tag: str
+    config_hash: str | None
+    current_version_id: int | None
+    block: int
+
+
+class RollbackMetadata(ProposalMetadata, frozen=True, kw_only=True):
+    reason: str
+    to_version_id: int | None
+    current_version_id: int | None
+    block: int
+
+
+def call_args(call: BoundCall) -> dict[str, Any]:
+    """The call's arguments by parameter name, as JSON holds them (bytes as 0x hex)."""
+    return {n: _plain(v) for n, _, v in call.named_args()}
+
+
+class TxDocument(Document, frozen=True):
+    """``--format tx``: the bare transaction."""
+
+    chain_id: int
+    to: str
+    value: str
+    data: str
+
+
+class ProposalDocument(Document, frozen=True):
+    """``--format proposal``: the governance client's shape."""
+
+    type: str
+    description: str
+    target: str
+    data: str
+    value: str
+    metadata: ProposalMetadata
+
+
+class SafeMeta(Document, frozen=True):
+    name: str
+    description: str
+    tx_builder_version: str
+    created_from_safe_address: str
+    created_from_owner_address: str
+    checksum: str | UnsetType = UNSET
+
+
+class SafeInput(Document, frozen=True):
+    """An ABI parameter as a Safe batch's ``contractMethod.inputs`` carries it."""
+
+    internal_type: str
+    name: str
+    type: str
+    components: list[SafeInput] | UnsetType = UNSET
+
+    @classmethod
+    def of(cls, param: Param) -> SafeInput:
+        components = [cls.of(c) for c in param.components]
+        return cls(param.internal_type, param.name, param.type, components or UNSET)
+
+
+class SafeMethod(Document, frozen=True):
+    inputs: list[SafeInput]
+    name: str
+    payable: bool
+
+
+class SafeTransaction(Document, frozen=True):
+    to: str
+    value: str
+    data: str
+    contract_method: SafeMethod
+    contract_inputs_values: dict[str, str]
+    """Keyed by the ABI's parameter names."""
+
+
+class SafeBatch(Document, frozen=True):
+    """``--format safe``: a Safe Transaction Builder batch file."""
+
+    version: str
+    chain_id: str
+    created_at: int
+    meta: SafeMeta
+    transactions: list[SafeTransaction]
+
+
+def document(
+    action: Action, fmt: Format, *, safe: str | None, created_at_ms: int
+) -> TxDocument | ProposalDocument | SafeBatch:
     """The JSON document of ``action`` in format ``fmt``."""
     if fmt is Format.tx:
-        return {"chainId": action.chain_id, "to": action.target, "value": "0", "data": action.data}
+        return TxDocument(action.chain_id, action.target, "0", action.data)
     if fmt is Format.proposal:
-        return {
-            "type": action.kind,
-            "description": action.description,
-            "target": action.target,
-            "data": action.data,
-            "value": "0",
-            "metadata": {
-                "chainId": action.chain_id,
-                "function": action.call.function.signature,
-                "args": {n: _plain(v) for n, _, v in action.call.named_args()},
-                **action.metadata,
-            },
-        }
+        return ProposalDocument(
+            type=action.kind,
+            description=action.description,
+            target=action.target,
+            data=action.data,
+            value="0",
+            metadata=action.metadata,
+        )
     if safe is None:
         raise UsageError("--format safe needs --safe ADDRESS (the Safe that will execute it)")
     return safe_batch(action, safe=safe, created_at_ms=created_at_ms)
@@ -91,38 +191,40 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def safe_batch(action: Action, *, safe: str, created_at_ms: int) -> dict[str, Any]:
+def safe_batch(action: Action, *, safe: str, created_at_ms: int) -> SafeBatch:
     """A Safe Transaction Builder batch of the one call, checksum included."""
     function = action.call.function
-    batch: dict[str, Any] = {
-        "version": "1.0",
-        "chainId": str(action.chain_id),
-        "createdAt": created_at_ms,
-        "meta": {
-            "name": action.title,
-            "description": action.description,
-            "txBuilderVersion": TX_BUILDER_VERSION,
-            "createdFromSafeAddress": safe,
-            "createdFromOwnerAddress": "",
-        },
-        "transactions": [
-            {
-                "to": action.target,
-                "value": "0",
-                "data": action.data,
-                "contractMethod": {
-                    "inputs": [p.as_json() for p in function.inputs],
-                    "name": function.name,
-                    "payable": function.payable,
-                },
-                "contractInputsValues": {
+    batch = SafeBatch(
+        version="1.0",
+        chain_id=str(action.chain_id),
+        created_at=created_at_ms,
+        meta=SafeMeta(
+            name=action.title,
+            description=action.description,
+            tx_builder_version=TX_BUILDER_VERSION,
+            created_from_safe_address=safe,
+            created_from_owner_address="",
+        ),
+        transactions=[
+            SafeTransaction(
+                to=action.target,
+                value="0",
+                data=action.data,
+                contract_method=SafeMethod(
+                    inputs=[SafeInput.of(p) for p in function.inputs],
+                    name=function.name,
+                    payable=function.payable,
+                ),
+                contract_inputs_values={
                     n: show_value(v) for n, _, v in action.call.named_args() if n
                 },
-            }
+            )
         ],
-    }
-    batch["meta"]["checksum"] = safe_checksum(batch)
-    return batch
+    )
+    checksum = safe_checksum(msgspec.to_builtins(batch))
+    return msgspec.structs.replace(
+        batch, meta=msgspec.structs.replace(batch.meta, checksum=checksum)
+    )
 
 
 def safe_checksum(batch: dict[str, Any]) -> str:
@@ -158,12 +260,6 @@ def _stringify(value: Any) -> str:
     # JSON.stringify: no spaces, non-ASCII as is; Python escapes the same control characters
     # the same way (\b \f \n \r \t, else \u00XX in lowercase hex).
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def render(action: Action, fmt: Format, *, safe: str | None, created_at_ms: int) -> str:
-    """The document as the text written to stdout or ``--out``."""
-    doc = document(action, fmt, safe=safe, created_at_ms=created_at_ms)
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def write_atomically(path: Path, text: str, flag: str = "--out") -> None:

@@ -20,407 +20,42 @@ Every command that talks to a node does it through one :class:`RpcClient`:
 
 API for other modules: :func:`connect` (or ``RpcClient(url, deadline=...)``),
 :meth:`RpcClient.batch`, :meth:`RpcClient.request`, :meth:`RpcClient.call`;
-:func:`resolve_block` for the chain id and the block every read is pinned to.
+:func:`resolve_block` for the chain id and the block every read is pinned to. The settings
+and values a command checks before it connects are in :mod:`noderr_deploy.chain.settings`;
+the deadline and the HTTP transport in :mod:`noderr_deploy.chain.transport`.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import math
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
+from noderr_deploy.chain.settings import (
+    BlockRef,
+    ChainSettings,
+    check_timeout,
+    parse_endpoint,
+)
+from noderr_deploy.chain.transport import (
+    Deadline,
+    HttpTransport,
+    Transport,
+    TransportFailure,
+)
 from noderr_deploy.errors import ChainError, UsageError
-from noderr_deploy.redact import printable, redact_endpoint, scrub
+from noderr_deploy.redact import scrub
+from noderr_deploy.text import clipped
 
-if TYPE_CHECKING:
-    import http.client
-    import socket
-
-DEFAULT_TIMEOUT = 10.0
-MAX_TIMEOUT = 3600.0
-"""``--timeout`` above this is refused: a budget nobody means is a typo (``1e308``)."""
 MAX_ATTEMPTS = 3
-MAX_REPLY_BYTES = 32 * 1024 * 1024
-MAX_BLOCK = 2**64 - 1
-"""Block numbers are 64-bit quantities on every Ethereum client."""
-BLOCK_TAGS = ("latest", "safe", "finalized", "earliest")
-_RETRY_STATUS = {429, 500, 502, 503, 504}
 _STATE_CHANGING = frozenset({"eth_sendRawTransaction", "eth_sendTransaction"})
 """Never sent twice unless the first attempt cannot have reached the node."""
-_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _QUANTITY = re.compile(r"^0x[0-9a-fA-F]{1,64}$")
 _DATA = re.compile(r"^0x(?:[0-9a-fA-F]{2})*$")
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]{0,15}):")
-
-BlockRef = int | str
-"""A block number, or one of :data:`BLOCK_TAGS`."""
-
-
-# ---- settings and values from the command line ----
-
-
-@dataclass(frozen=True)
-class ChainSettings:
-    """Where and how to read the VersionBeacon, resolved once from flags, env and tiers.yaml."""
-
-    rpc_url: str
-    beacon_address: str
-    """Checksummed."""
-    chain_id: int | None = None
-    """When set, ``eth_chainId`` must equal it."""
-    block: BlockRef = "latest"
-    timeout: float = DEFAULT_TIMEOUT
-    """Seconds for all RPC requests of one command together."""
-
-    @property
-    def redacted_url(self) -> str:
-        return redact_endpoint(self.rpc_url)
-
-
-def parse_block(text: str) -> BlockRef:
-    """``latest``/``safe``/``finalized``/``earliest``, a decimal number or a 0x hex number."""
-    value = text.strip().lower()
-    if value in BLOCK_TAGS:
-        return value
-    shown = printable(text, 40)
-    try:
-        number = int(value, 16) if value.startswith("0x") else int(value, 10)
-    except ValueError:
-        raise UsageError(
-            f"--block {shown!r}: use latest, safe, finalized, earliest or a block number"
-        ) from None
-    if number < 0:
-        raise UsageError(f"--block {shown!r}: a block number cannot be negative")
-    if number > MAX_BLOCK:
-        raise UsageError(f"--block {shown!r}: beyond any chain's range (at most 2^64 - 1)")
-    return number
-
-
-def check_timeout(seconds: float, flag: str = "--timeout") -> float:
-    """``seconds`` if it is a usable budget (finite, > 0, at most :data:`MAX_TIMEOUT`)."""
-    if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT):
-        raise UsageError(
-            f"{flag} {seconds:g}: give a number of seconds above 0 and at most {MAX_TIMEOUT:g}"
-        )
-    return seconds
-
-
-def checksum_address(text: str, what: str = "beacon address") -> str:
-    """The EIP-55 checksummed form of ``text``; a malformed address is a :class:`UsageError`.
-
-    All-lowercase and all-uppercase hex are accepted as is; mixed case must carry a valid
-    checksum (a typo in a checksummed address is caught rather than silently read).
-    """
-    from noderr_deploy.keccak import keccak256
-
-    value = text.strip()
-    if not _ADDRESS.match(value):
-        raise UsageError(
-            f"malformed {what} {printable(text, 80)!r}: expected 0x followed by 40 hex digits"
-        )
-    digits = value[2:]
-    lower = digits.lower()
-    hashed = keccak256(lower.encode("ascii")).hex()
-    checksummed = "0x" + "".join(
-        c.upper() if int(h, 16) >= 8 else c for c, h in zip(lower, hashed[:40], strict=True)
-    )
-    if digits not in (lower, digits.upper()) and value != checksummed:
-        raise UsageError(
-            f"malformed {what} {text!r}: bad EIP-55 checksum (did you mean {checksummed}?)"
-        )
-    return checksummed
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A parsed http(s) JSON-RPC URL: where to connect and what to send."""
-
-    url: str
-    https: bool
-    host: str
-    port: int
-    target: str
-    """Path and query, as sent in the request line."""
-    authorization: str | None
-    """A Basic ``Authorization`` header from the URL's user info."""
-
-    @property
-    def shown(self) -> str:
-        return redact_endpoint(self.url)
-
-
-_USERINFO_HINT = (
-    " (if it carries user:password, percent-encode '/', '?', '#' and '@' in them);"
-    " the URL is not shown, as it may hold a key"
-)
-
-
-def parse_endpoint(url: str) -> Endpoint:
-    """``url`` as an :class:`Endpoint`, or a :class:`UsageError` that never quotes it.
-
-    Whitespace or control characters anywhere (a trailing newline from ``$(cat key)``), a
-    scheme other than http/https, a missing or malformed host or port, and an ``@`` after
-    the host (user info holding ``/``, ``?`` or ``#``) are refused.
-    """
-    from urllib.parse import unquote, urlsplit
-
-    if any(c.isspace() or not c.isprintable() for c in url):
-        raise UsageError(
-            "the RPC URL contains whitespace or a control character (a trailing newline?);"
-            " the URL is not shown, as it may hold a key"
-        )
-    scheme = _SCHEME.match(url)
-    if scheme is None or not url[scheme.end() :].startswith("//"):
-        raise UsageError("the RPC URL does not start with http:// or https://")
-    if scheme[1].lower() not in ("http", "https"):
-        raise UsageError(
-            f"the RPC URL's scheme {scheme[1].lower()!r} is not http or https"
-            " (websocket and IPC endpoints are not supported)"
-        )
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise UsageError(
-            "the RPC URL's host or port does not parse (a port is a number in 1..65535)"
-            + _USERINFO_HINT
-        ) from None
-    if redact_endpoint(url).startswith("<") or not parts.hostname:
-        raise UsageError("the RPC URL has no valid host" + _USERINFO_HINT)
-    if port == 0:
-        raise UsageError("the RPC URL's port 0 is not a port")
-    https = parts.scheme.lower() == "https"
-    authorization = None
-    if "@" in parts.netloc:
-        import base64
-
-        userinfo = parts.netloc.rsplit("@", 1)[0]
-        user, _, password = userinfo.partition(":")
-        token = f"{unquote(user)}:{unquote(password)}".encode()
-        authorization = "Basic " + base64.b64encode(token).decode("ascii")
-    host = parts.hostname
-    return Endpoint(
-        url=url,
-        https=https,
-        host=host,
-        port=port or (443 if https else 80),
-        target=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
-        authorization=authorization,
-    )
-
-
-# ---- the time budget ----
-
-
-@dataclass
-class Deadline:
-    """``seconds`` from its creation: the budget of every request of one command."""
-
-    seconds: float
-    clock: Callable[[], float] = time.monotonic
-    end: float = field(default=0.0)
-
-    def __post_init__(self) -> None:
-        if not self.end:
-            self.end = self.clock() + self.seconds
-
-    def remaining(self) -> float:
-        return self.end - self.clock()
-
-
-class _DeadlineReader(io.RawIOBase):
-    """A socket's receiving side where every read waits at most until the deadline."""
-
-    def __init__(self, owner: _DeadlineSocket) -> None:
-        self._owner = owner
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        sock = self._owner.sock
-        remaining = self._owner.deadline.remaining()
-        if remaining <= 0:
-            raise TimeoutError
-        sock.settimeout(remaining)
-        return sock.recv_into(buffer)
-
-    def close(self) -> None:
-        if not self.closed:
-            super().close()
-            self._owner.release()
-
-
-class _DeadlineSocket:
-    """What ``http.client`` uses of a socket, each operation bounded by the deadline.
-
-    Like a real socket's ``makefile``, an open reader keeps the socket open after
-    ``close()`` (``http.client`` closes the connection before the body is read when the
-    server says it will close).
-    """
-
-    def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
-        self.sock = sock
-        self.deadline = deadline
-        self._readers = 0
-        self._closed = False
-
-    def makefile(self, mode: str, *args: Any, **kwargs: Any) -> io.BufferedReader:
-        self._readers += 1
-        return io.BufferedReader(_DeadlineReader(self))
-
-    def sendall(self, data: bytes) -> None:
-        remaining = self.deadline.remaining()
-        if remaining <= 0:
-            raise TimeoutError
-        self.sock.settimeout(remaining)  # since 3.5 a bound on the whole sendall
-        self.sock.sendall(data)
-
-    def release(self) -> None:
-        self._readers -= 1
-        if self._closed and self._readers <= 0:
-            self.sock.close()
-
-    def close(self) -> None:
-        self._closed = True
-        if self._readers <= 0:
-            self.sock.close()
-
-
-# ---- the transport ----
-
-
-class _Failure(Exception):
-    """One failed attempt; ``retry``: "never", "unsent" (the node cannot have acted on the
-    request: safe for any method) or "idempotent" (safe for reads only)."""
-
-    def __init__(self, reason: str, retry: str = "never", *, timeout: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry = retry
-        self.timeout = timeout
-
-
-class Transport(Protocol):
-    """Sends one request body and returns the reply body (raising :class:`_Failure`)."""
-
-    def __call__(self, body: bytes, deadline: Deadline) -> bytes: ...
-
-
-class HttpTransport:
-    """POSTs to one :class:`Endpoint` with ``http.client``, reusing the connection."""
-
-    def __init__(self, endpoint: Endpoint, max_bytes: int = MAX_REPLY_BYTES) -> None:
-        self.endpoint = endpoint
-        self.max_bytes = max_bytes
-        self._conn: http.client.HTTPConnection | None = None
-
-    def _connect(self, deadline: Deadline) -> http.client.HTTPConnection:
-        import http.client
-
-        e = self.endpoint
-        timeout = max(deadline.remaining(), 0.001)
-        conn: http.client.HTTPConnection
-        if e.https:
-            conn = http.client.HTTPSConnection(e.host, e.port, timeout=timeout)
-        else:
-            conn = http.client.HTTPConnection(e.host, e.port, timeout=timeout)
-        conn.connect()
-        conn.sock = _DeadlineSocket(conn.sock, deadline)
-        return conn
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def __call__(self, body: bytes, deadline: Deadline) -> bytes:
-        import http.client
-        import socket
-        import ssl
-
-        reused = self._conn is not None
-        sent = False
-        try:
-            if self._conn is None:
-                self._conn = self._connect(deadline)
-            else:
-                self._conn.sock.deadline = deadline  # type: ignore[union-attr]
-            conn = self._conn
-            headers = {
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                "User-Agent": "noderr-deploy",
-            }
-            if self.endpoint.authorization:
-                headers["Authorization"] = self.endpoint.authorization
-            conn.request("POST", self.endpoint.target, body, headers)
-            sent = True
-            response = conn.getresponse()
-            return self._read(response)
-        except _Failure:
-            self.close()
-            raise
-        except TimeoutError:
-            self.close()
-            raise _Failure("no answer", timeout=True) from None
-        except ConnectionRefusedError:
-            self.close()
-            raise _Failure("connection refused", "unsent") from None
-        except socket.gaierror:
-            self.close()
-            raise _Failure("unknown host") from None
-        except ssl.SSLError as exc:
-            self.close()
-            reason = getattr(exc, "reason", None) or type(exc).__name__
-            raise _Failure(f"TLS failed ({printable(str(reason), 60)})") from None
-        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-            self.close()
-            # A kept-alive connection the node closed meanwhile never got the request.
-            retry = "unsent" if reused and not sent else "idempotent"
-            raise _Failure("connection closed by the server", retry) from None
-        except http.client.HTTPException as exc:
-            self.close()
-            raise _Failure(f"malformed HTTP response ({type(exc).__name__})") from None
-        except OSError as exc:
-            self.close()
-            raise _Failure(f"connection failed ({type(exc).__name__})", "idempotent") from None
-
-    def _read(self, response: http.client.HTTPResponse) -> bytes:
-        status = response.status
-        length = response.getheader("Content-Length")
-        if length is not None and length.strip().isdigit() and int(length) > self.max_bytes:
-            raise _Failure(self._too_large())
-        chunks = []
-        size = 0
-        while True:
-            chunk = response.read(65536)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise _Failure(self._too_large())
-            chunks.append(chunk)
-        if response.will_close:
-            self.close()
-        if status != 200:
-            retry = "idempotent" if status in _RETRY_STATUS else "never"
-            if status == 429:
-                retry = "unsent"  # rate limited: not acted on
-            raise _Failure(f"HTTP {status}", retry)
-        return b"".join(chunks)
-
-    def _too_large(self) -> str:
-        mb, rest = divmod(self.max_bytes, 1024 * 1024)
-        if rest:
-            return f"a reply over {self.max_bytes} bytes"
-        return f"a reply larger than {mb} MB"
 
 
 # ---- the client ----
@@ -484,7 +119,7 @@ class RpcClient:
 
     def text_from_node(self, text: object, limit: int = 200) -> str:
         """Text the node sent, fit for a message: no secret of the URL, printable."""
-        return printable(scrub(str(text), self.url), limit)
+        return clipped(scrub(str(text), self.url), limit)
 
     def batch(self, calls: Sequence[Call], what: str) -> list[Reply]:
         """Send ``calls`` in one HTTP POST; one :class:`Reply` per call, in the calls' order.
@@ -603,7 +238,7 @@ class RpcClient:
             self.requests_sent += 1
             try:
                 return self.transport(body, self.deadline)
-            except _Failure as failure:
+            except TransportFailure as failure:
                 if failure.timeout:
                     raise self._no_answer(what) from None
                 last = failure.reason
@@ -649,11 +284,6 @@ def _too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
         else:
             depth -= 1
     return False
-
-
-def check_rpc_url(url: str) -> None:
-    """A :class:`UsageError` unless ``url`` is an http(s) URL with a valid host and port."""
-    parse_endpoint(url)
 
 
 def connect(

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from noderr_deploy.chain.proposal import Action
-from noderr_deploy.chain.rpc import checksum_address
+from noderr_deploy.chain.settings import checksum_address
 from noderr_deploy.errors import ChainError, InputError, UsageError
-from noderr_deploy.redact import printable, redact_endpoint, scrub
+from noderr_deploy.redact import redact_endpoint, scrub
+from noderr_deploy.text import clipped
 
 if TYPE_CHECKING:
     from eth_typing import ChecksumAddress
@@ -266,11 +267,11 @@ def _reason(exc: Exception) -> str:
     text = str(getattr(exc, "message", None) or exc)
     text = text.removeprefix("execution reverted: ").removeprefix("execution reverted")
     # Text from the chain: control characters escaped, cut to a line.
-    return printable(text.strip() or "no reason given", 300)
+    return clipped(text.strip() or "no reason given", 300)
 
 
 def _message(exc: Exception, url: str) -> str:
     text = str(exc.args[0] if exc.args else exc)
     if isinstance(exc.args[0] if exc.args else None, dict):
         text = str(exc.args[0].get("message", text))
-    return printable(scrub(text, url))
+    return clipped(scrub(text, url))

@@ -25,7 +25,8 @@ from noderr_deploy.errors import UsageError
 
 if TYPE_CHECKING:
     from noderr_deploy.chain.beacon import VersionInfo
-    from noderr_deploy.chain.rpc import BlockInfo, ChainSettings
+    from noderr_deploy.chain.rpc import BlockInfo
+    from noderr_deploy.chain.settings import ChainSettings
 
 DEFAULT = "default"
 ENV_PREFIX = "NODERR_"

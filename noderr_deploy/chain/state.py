@@ -27,6 +27,7 @@ from noderr_deploy.cohorts import (
     phase,
     schedule,
 )
+from noderr_deploy.results import UNSET, Document, ScheduleDocument, UnsetType, schedule_documents
 from noderr_deploy.units import iso
 
 if TYPE_CHECKING:
@@ -51,34 +52,43 @@ class TierStatus:
     """Per cohort (all five, in order): nodes reporting, on this version, and their success
     rate. None: no health exports were given."""
 
-    def to_json(self) -> dict[str, Any]:
+    def document(self) -> TierStatusDocument:
+        """The tier's entry of ``rollout status --json``."""
         v = self.version
-        document = {
-            "tier": self.tier,
-            "beaconTier": self.beacon_tier,
-            "versionId": v.version_id if v else None,
-            "versionString": v.version_string if v else None,
-            "dockerImageTag": v.docker_image_tag if v else None,
-            "configHash": v.config_hash if v else None,
-            "publishedAt": iso(v.published_at) if v else None,
-            "publisher": v.publisher if v else None,
-            "isActive": v.is_active if v else None,
-            "isEmergencyRollback": v.is_emergency_rollback if v else None,
-            "phase": self.phase,
-            "schedule": [
-                {
-                    "cohort": e.cohort,
-                    "activatesAt": iso(e.activates_at) if e.activates_at is not None else None,
-                    "active": e.active,
-                }
-                for e in self.schedule
-            ],
-        }
-        if self.health is not None:
-            import msgspec
+        return TierStatusDocument(
+            tier=self.tier,
+            beacon_tier=self.beacon_tier,
+            version_id=v.version_id if v else None,
+            version_string=v.version_string if v else None,
+            docker_image_tag=v.docker_image_tag if v else None,
+            config_hash=v.config_hash if v else None,
+            published_at=iso(v.published_at) if v else None,
+            publisher=v.publisher if v else None,
+            is_active=v.is_active if v else None,
+            is_emergency_rollback=v.is_emergency_rollback if v else None,
+            phase=self.phase,
+            schedule=schedule_documents(self.schedule),
+            health=list(self.health) if self.health is not None else UNSET,
+        )
 
-            document["health"] = [msgspec.to_builtins(c) for c in self.health]
-        return document
+
+class TierStatusDocument(Document, frozen=True):
+    """One tier in ``rollout status --json``: its version's fields are null when the tier
+    has none; ``health`` is there only with health exports."""
+
+    tier: str
+    beacon_tier: int
+    version_id: int | None
+    version_string: str | None
+    docker_image_tag: str | None
+    config_hash: str | None
+    published_at: str | None
+    publisher: str | None
+    is_active: bool | None
+    is_emergency_rollback: bool | None
+    phase: str | None
+    schedule: list[ScheduleDocument]
+    health: list[CohortAdoption] | UnsetType = UNSET
 
 
 @dataclass(frozen=True)
@@ -133,22 +143,38 @@ class RolloutStatus:
             f"the VersionBeacon {self.address} (chain {self.chain_id}, block {self.block.number})"
         )
 
-    def to_json(self) -> dict[str, Any]:
-        document = {
-            "chainId": self.chain_id,
-            "beacon": self.address,
-            "block": self.block.number,
-            "time": iso(self.block.time),
-            "at": iso(self.at),
-            "rollout": self.rollout.to_json(),
-            "paused": self.paused,
-            "warnings": self.warnings(),
-            "notes": self.rollout.plan().notes(),
-            "tiers": [t.to_json() for t in self.tiers],
-        }
-        if self.health is not None:
-            document["healthReports"] = self.health.to_json()
-        return document
+    def document(self) -> RolloutStatusDocument:
+        """``rollout status --json``."""
+        return RolloutStatusDocument(
+            chain_id=self.chain_id,
+            beacon=self.address,
+            block=self.block.number,
+            time=iso(self.block.time),
+            at=iso(self.at),
+            rollout=self.rollout,
+            paused=self.paused,
+            warnings=self.warnings(),
+            notes=self.rollout.plan().notes(),
+            tiers=[t.document() for t in self.tiers],
+            # As the health code shapes it (HealthCounts.to_json).
+            health_reports=self.health.to_json() if self.health is not None else UNSET,
+        )
+
+
+class RolloutStatusDocument(Document, frozen=True):
+    """``rollout status --json``; ``healthReports`` only with health exports."""
+
+    chain_id: int
+    beacon: str
+    block: int
+    time: str
+    at: str
+    rollout: RolloutConfig
+    paused: bool
+    warnings: list[str]
+    notes: list[str]
+    tiers: list[TierStatusDocument]
+    health_reports: dict[str, Any] | UnsetType = UNSET
 
 
 def rollout_warnings(rollout: RolloutConfig, where: str) -> list[str]:
@@ -268,26 +294,48 @@ class NodeVersion:
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
+    def document(self) -> NodeVersionDocument:
+        """``version --json``."""
         v = self.version
-        return {
-            "nodeId": self.node_id,
-            "tier": self.tier,
-            "versionId": v.version_id,
-            "versionString": v.version_string,
-            "dockerImageTag": v.docker_image_tag,
-            "configHash": v.config_hash,
-            "publishedAt": iso(v.published_at),
-            "cohort": self.cohort,
-            "bucket": self.bucket,
-            "activatesAt": iso(self.activates_at) if self.activates_at is not None else None,
-            "at": iso(self.at),
-            "shouldUpdate": self.should_update,
-            "updatePriority": self.update_priority,
-            "paused": self.paused,
-            "warnings": list(self.warnings),
-            "notes": list(self.notes),
-        }
+        return NodeVersionDocument(
+            node_id=self.node_id,
+            tier=self.tier,
+            version_id=v.version_id,
+            version_string=v.version_string,
+            docker_image_tag=v.docker_image_tag,
+            config_hash=v.config_hash,
+            published_at=iso(v.published_at),
+            cohort=self.cohort,
+            bucket=self.bucket,
+            activates_at=iso(self.activates_at) if self.activates_at is not None else None,
+            at=iso(self.at),
+            should_update=self.should_update,
+            update_priority=self.update_priority,
+            paused=self.paused,
+            warnings=list(self.warnings),
+            notes=list(self.notes),
+        )
+
+
+class NodeVersionDocument(Document, frozen=True):
+    """``version --json``: what one node should run."""
+
+    node_id: str
+    tier: str
+    version_id: int
+    version_string: str
+    docker_image_tag: str
+    config_hash: str
+    published_at: str
+    cohort: str
+    bucket: int
+    activates_at: str | None
+    at: str
+    should_update: bool
+    update_priority: str
+    paused: bool
+    warnings: list[str]
+    notes: list[str]
 
 
 def node_version(

@@ -19,7 +19,8 @@ from noderr_deploy.errors import UsageError
 
 if TYPE_CHECKING:
     from noderr_deploy.chain.actions import Prepared
-    from noderr_deploy.chain.rpc import ChainSettings, RpcClient
+    from noderr_deploy.chain.rpc import RpcClient
+    from noderr_deploy.chain.settings import ChainSettings
     from noderr_deploy.chain.writeabi import WriteAbi
     from noderr_deploy.config.schema import Config
     from noderr_deploy.environment import Environment
@@ -153,7 +154,7 @@ class Delivery:
     def check(self) -> Delivery:
         """Contradictions and missing companions, before anything is read."""
         from noderr_deploy.chain.proposal import Format
-        from noderr_deploy.chain.rpc import checksum_address
+        from noderr_deploy.chain.settings import checksum_address
 
         if self.fmt not in {f.value for f in Format}:
             raise UsageError(f"--format {self.fmt!r}: use safe, proposal or tx")
@@ -233,10 +234,14 @@ def run(
 
 
 def _write(env: Environment, out: Output, delivery: Delivery, prepared: Prepared) -> None:
-    from noderr_deploy.chain.proposal import Format, render, write_atomically
+    from noderr_deploy.chain.proposal import Format, document, write_atomically
+    from noderr_deploy.ui.output import to_json
 
     created = int(env.now().timestamp() * 1000)
-    text = render(prepared.action, Format(delivery.fmt), safe=delivery.safe, created_at_ms=created)
+    proposal = document(
+        prepared.action, Format(delivery.fmt), safe=delivery.safe, created_at_ms=created
+    )
+    text = to_json(proposal) + "\n"
     if delivery.out is None:
         out.stdout.write(text)
         out.stdout.flush()
@@ -256,8 +261,9 @@ def _send(
 ) -> None:
     from noderr_deploy.chain.beacon import read_beacon
     from noderr_deploy.chain.send import Sender, read_keystore
-    from noderr_deploy.ui.action import printable, sent_document, sent_lines
+    from noderr_deploy.ui.action import sent_document, sent_lines
     from noderr_deploy.ui.output import to_json
+    from noderr_deploy.ui.text import printable
 
     action = prepared.action
     interactive = env.stdin_isatty and env.stderr_isatty

@@ -16,7 +16,7 @@ import typer
 from noderr_deploy.errors import UsageError
 
 if TYPE_CHECKING:
-    from noderr_deploy.chain.rpc import ChainSettings
+    from noderr_deploy.chain.settings import ChainSettings
     from noderr_deploy.config.schema import Config
 
 _PANEL = "Chain"
@@ -147,7 +147,7 @@ def chain_settings(
     timeout: float | None = None,
 ) -> ChainSettings:
     """One settings object from the flags (typer already applied the env vars) and tiers.yaml."""
-    from noderr_deploy.chain.rpc import (
+    from noderr_deploy.chain.settings import (
         DEFAULT_TIMEOUT,
         ChainSettings,
         check_timeout,

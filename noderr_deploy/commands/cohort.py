@@ -318,7 +318,9 @@ def run(
 
     if summary:
         counts = plan.cohort_counts(bucket_counts)
-        document = render.summary_json(counts, plan, warnings, published, moment)
+        from noderr_deploy.ui.cohort_documents import summary_document
+
+        document = summary_document(counts, plan, warnings, published, moment)
         render.write_summary(out, fmt, document, plan)
         return
     assert ids is not None and buckets is not None  # rows were asked for

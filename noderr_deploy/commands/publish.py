@@ -148,7 +148,7 @@ def publish(  # noqa: PLR0917 - a command takes its options as parameters
         noderr publish -t oracle --from-metadata build.json --pin-digest --send --keystore k.json
     """
     from noderr_deploy.chain.actions import PublishRequest, prepare_publish
-    from noderr_deploy.chain.writeabi import parse_args
+    from noderr_deploy.chain.binding import parse_args
     from noderr_deploy.cohorts import RolloutPlan
     from noderr_deploy.commands._action import SEND_TIMEOUT, resolve_abi, run
     from noderr_deploy.commands._chain import chain_settings, select_tiers

@@ -31,7 +31,7 @@ from noderr_deploy.errors import UsageError
 from noderr_deploy.ui.output import Output
 
 if TYPE_CHECKING:
-    from noderr_deploy.chain.rpc import ChainSettings
+    from noderr_deploy.chain.settings import ChainSettings
     from noderr_deploy.config.schema import Config
     from noderr_deploy.environment import Environment
     from noderr_deploy.rollback import RollbackResult
@@ -151,7 +151,7 @@ def propose_rollback(
 ) -> None:
     """Prepare the rollback of ``tier`` and deliver it (the core of both entry points)."""
     from noderr_deploy.chain.actions import RollbackRequest, prepare_rollback
-    from noderr_deploy.chain.writeabi import parse_args
+    from noderr_deploy.chain.binding import parse_args
     from noderr_deploy.commands._action import resolve_abi, run
     from noderr_deploy.commands._chain import select_tiers
 

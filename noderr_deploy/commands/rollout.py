@@ -174,7 +174,7 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
             max_age=age,
         )
     if json_:
-        out.json(result.to_json())
+        out.json(result.document())
         return
     render(out, result, explicit_at=moment is not None)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,7 @@ from noderr_deploy.commands._options import (
     environment,
     load,
 )
+from noderr_deploy.results import Document
 from noderr_deploy.ui.output import Output
 from noderr_deploy.units import format_size
 
@@ -20,26 +21,60 @@ if TYPE_CHECKING:
     from noderr_deploy.config.schema import Config, Tier
 
 
-def tier_json(tier: Tier) -> dict[str, Any]:
-    """The JSON shape of one resolved tier (camelCase, a stable contract)."""
-    return {
-        "name": tier.name,
-        "extends": tier.extends,
-        "beaconTier": tier.beacon_tier,
-        "packages": list(tier.packages),
-        "ownPackages": list(tier.own_packages),
-        "sizeBudgetBytes": tier.size_budget_bytes,
-        "dockerfile": str(tier.dockerfile),
-        "baseImage": tier.base_image,
-        "buildArgs": dict(tier.build_args),
-        "labels": dict(tier.labels),
-        "closure": list(tier.closure),
-        "dependencyOf": dict(tier.dependency_of),
-    }
+class TierDocument(Document, frozen=True):
+    """One resolved tier in ``tiers --json`` (a stable contract)."""
+
+    name: str
+    extends: str | None
+    beacon_tier: int
+    packages: list[str]
+    own_packages: list[str]
+    size_budget_bytes: int
+    dockerfile: str
+    base_image: str
+    build_args: dict[str, str]
+    labels: dict[str, str]
+    closure: list[str]
+    dependency_of: dict[str, str]
 
 
-def config_json(config: Config) -> dict[str, Any]:
-    return {"config": str(config.path), "tiers": [tier_json(t) for t in config.tiers]}
+class TiersDocument(Document, frozen=True):
+    """``tiers --json``."""
+
+    config: str
+    tiers: list[TierDocument]
+
+
+class CheckDocument(Document, frozen=True):
+    """``tiers --check --json``: ``config`` is None when the file named does not exist,
+    ``tiers`` (their number) when it is invalid."""
+
+    config: str | None
+    valid: bool
+    tiers: int | None
+    problems: list[str]
+
+
+def tier_json(tier: Tier) -> TierDocument:
+    """The JSON document of one resolved tier."""
+    return TierDocument(
+        name=tier.name,
+        extends=tier.extends,
+        beacon_tier=tier.beacon_tier,
+        packages=list(tier.packages),
+        own_packages=list(tier.own_packages),
+        size_budget_bytes=tier.size_budget_bytes,
+        dockerfile=str(tier.dockerfile),
+        base_image=tier.base_image,
+        build_args=dict(tier.build_args),
+        labels=dict(tier.labels),
+        closure=list(tier.closure),
+        dependency_of=dict(tier.dependency_of),
+    )
+
+
+def config_json(config: Config) -> TiersDocument:
+    return TiersDocument(str(config.path), [tier_json(t) for t in config.tiers])
 
 
 def tiers(
@@ -86,9 +121,9 @@ def tiers(
             except ConfigError:
                 path = None  # the file named does not exist
             problems = [exc.message, *exc.details]
-            out.json({"config": path, "valid": False, "tiers": None, "problems": problems})
+            out.json(CheckDocument(path, valid=False, tiers=None, problems=problems))
             raise
-        out.json({"config": str(cfg.path), "valid": True, "tiers": len(cfg.tiers), "problems": []})
+        out.json(CheckDocument(str(cfg.path), valid=True, tiers=len(cfg.tiers), problems=[]))
         return
     cfg = load(config)
     if check:

@@ -107,7 +107,7 @@ def version(  # noqa: PLR0917 - typer passes options as arguments
     for note in result.notes:
         out.info(note)
     if json_:
-        out.json(result.to_json())
+        out.json(result.document())
         return
     v = result.version
     verdict = "yes" if result.should_update else "no"

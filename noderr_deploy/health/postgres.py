@@ -35,6 +35,7 @@ from noderr_deploy.health.tablesql import (
     row_reason,
 )
 from noderr_deploy.redact import REDACTED, redact_url
+from noderr_deploy.text import printable
 
 if TYPE_CHECKING:
     import psycopg
@@ -100,8 +101,7 @@ def scrub(text: str, dsn: str) -> str:
     characters escaped, whitespace runs (libpq's multi-line messages) joined."""
     for secret in _secrets_of(dsn):
         text = text.replace(secret, REDACTED if secret != dsn else redact_dsn(dsn))
-    text = " ".join(text.split())
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return printable(" ".join(text.split()))
 
 
 @dataclass(frozen=True)

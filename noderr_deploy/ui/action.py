@@ -7,22 +7,18 @@ characters shown escaped.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from noderr_deploy.chain.writeabi import show_value
+import msgspec
+
+from noderr_deploy.chain.binding import show_value
+from noderr_deploy.results import Document
+from noderr_deploy.text import printable
 
 if TYPE_CHECKING:
     from noderr_deploy.chain.actions import Prepared
     from noderr_deploy.chain.beacon import VersionInfo
     from noderr_deploy.chain.send import SendResult, Signer
-
-
-def printable(text: str) -> str:
-    """``text`` with every unprintable character escaped as Python would (``\\n``,
-    ``\\x1b``), so a terminal shows it and never obeys it."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def version_line(version: VersionInfo | None) -> str:
@@ -67,24 +63,46 @@ def sent_lines(
     ]
 
 
+class SentVersion(Document, frozen=True):
+    """The tier's version read back after a ``--send``."""
+
+    version_id: int
+    version_string: str
+    docker_image_tag: str
+    config_hash: str
+    is_emergency_rollback: bool
+
+
+class SentDocument(Document, frozen=True, kw_only=True):
+    """The ``--send`` result on stdout."""
+
+    transaction_hash: str
+    block_number: int
+    gas_used: int
+    sender: str = msgspec.field(name="from")
+    tier: str
+    beacon_tier: int
+    version: SentVersion | None
+
+
 def sent_document(
     result: SendResult, tier: str, beacon_tier: int, after: VersionInfo | None
-) -> dict[str, Any]:
+) -> SentDocument:
     """The ``--send`` result on stdout (JSON, camelCase)."""
-    return {
-        "transactionHash": result.transaction_hash,
-        "blockNumber": result.block,
-        "gasUsed": result.gas_used,
-        "from": result.sender,
-        "tier": tier,
-        "beaconTier": beacon_tier,
-        "version": None
+    return SentDocument(
+        transaction_hash=result.transaction_hash,
+        block_number=result.block,
+        gas_used=result.gas_used,
+        sender=result.sender,
+        tier=tier,
+        beacon_tier=beacon_tier,
+        version=None
         if after is None
-        else {
-            "versionId": after.version_id,
-            "versionString": after.version_string,
-            "dockerImageTag": after.docker_image_tag,
-            "configHash": after.config_hash,
-            "isEmergencyRollback": after.is_emergency_rollback,
-        },
-    }
+        else SentVersion(
+            version_id=after.version_id,
+            version_string=after.version_string,
+            docker_image_tag=after.docker_image_tag,
+            config_hash=after.config_hash,
+            is_emergency_rollback=after.is_emergency_rollback,
+        ),
+    )

@@ -14,12 +14,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import cache
 from itertools import chain, compress, repeat
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
-from noderr_deploy.cohorts import COHORTS, Assignment, RolloutPlan, phase, schedule
+from noderr_deploy.cohorts import COHORTS, Assignment, RolloutPlan, schedule
 from noderr_deploy.keccak import marked
-from noderr_deploy.ui.output import Output
+from noderr_deploy.ui.output import Output, to_json
 from noderr_deploy.units import count, iso
+
+if TYPE_CHECKING:
+    from noderr_deploy.ui.cohort_documents import CohortRow, CohortSummary
 
 ROW_KEYS = ("nodeId", "bucket", "cohort", "activatesAt", "active")
 
@@ -71,11 +74,14 @@ def write_rows(
     _write_bytes(out.stdout, head, chunks)
 
 
+_ROW_HEAD = '{"nodeId": "'
+"""How a JSON row starts: the id follows (escaped), then its tail from :func:`row_tails`."""
+
+
 def row_tails(
     fmt: str, plan: RolloutPlan, published_at: datetime | None, at: datetime
 ) -> list[bytes]:
     """What follows the id in a row of each bucket 0..99, in ``fmt`` (csv, or JSON)."""
-    import json  # here and below: machine formats only, a table of one id needs none
 
     table = plan.cohort_table()
     when: dict[str, tuple[str | None, bool | None]] = dict.fromkeys(COHORTS, (None, None))
@@ -93,10 +99,12 @@ def row_tails(
             flag = "" if active is None else ("true" if active else "false")
             tail = f",{value},{name},{start or ''},{flag}\n"
         else:
-            rest = json.dumps(
-                {"bucket": value, "cohort": name, "activatesAt": start, "active": active}
-            )
-            tail = ", " + rest[1:]
+            # The row document with an empty id, encoded as every JSON row is: what
+            # follows the id is the same bytes whatever the id.
+            from noderr_deploy.ui.cohort_documents import CohortRow
+
+            rest = to_json(CohortRow("", value, name, start, active), indent=None)
+            tail = rest[len(_ROW_HEAD) + 1 :]
         tails.append(tail.encode())
     return tails
 
@@ -152,7 +160,7 @@ def _json_chunks(
     ids: Sequence[bytes], buckets: bytes, tails: list[bytes], end: bytes
 ) -> Iterator[bytes]:
     """Rows as JSON objects, each followed by ``end``, a chunk at a time."""
-    prefix = repeat(b'{"nodeId": "')
+    prefix = repeat(_ROW_HEAD.encode())
     closed = [b'"' + tail + end for tail in tails]
     for part, values in _chunks(ids, buckets):
         inner = part
@@ -191,29 +199,23 @@ def _write_bytes(stream: IO[str], head: bytes, chunks: Iterable[bytes]) -> None:
         stream.write(chunk.decode("utf-8"))
 
 
-def write_summary(out: Output, fmt: str, document: dict[str, Any], plan: RolloutPlan) -> None:
+def write_summary(out: Output, fmt: str, document: CohortSummary, plan: RolloutPlan) -> None:
     """The summary document in ``fmt`` (jsonl: the same document on one line)."""
     if fmt == "json":
         out.json(document)
     elif fmt == "jsonl":
-        import json
-
-        out.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+        out.stdout.write(to_json(document, indent=None) + "\n")
     elif fmt == "csv":
         write_summary_csv(out.stdout, document)
     else:
         write_summary_table(out, document, plan)
 
 
-def row_json(row: Assignment) -> dict[str, Any]:
-    """One node's JSON object: a stable contract."""
-    return {
-        "nodeId": row.node_id,
-        "bucket": row.bucket,
-        "cohort": row.cohort,
-        "activatesAt": iso(row.activates_at) if row.activates_at is not None else None,
-        "active": row.active,
-    }
+def row_json(row: Assignment) -> CohortRow:
+    """One node's JSON document (:class:`~noderr_deploy.ui.cohort_documents.CohortRow`)."""
+    from noderr_deploy.ui.cohort_documents import row_document
+
+    return row_document(row)
 
 
 def write_table(out: Output, rows: Iterable[Assignment], with_times: bool) -> None:
@@ -233,49 +235,10 @@ def write_table(out: Output, rows: Iterable[Assignment], with_times: bool) -> No
 # -- summaries ------------------------------------------------------------------------------
 
 
-def summary_json(
-    counts: dict[str, int],
-    plan: RolloutPlan,
-    warnings: list[str],
-    published_at: datetime | None = None,
-    at: datetime | None = None,
-) -> dict[str, Any]:
-    """``{"total", "cohorts", "percentages", "plan", "warnings"}``, and the schedule when known."""
-    total = sum(counts.values())
-    document: dict[str, Any] = {
-        "total": total,
-        "cohorts": dict(counts),
-        "percentages": {name: _percent(n, total) for name, n in counts.items()},
-        "plan": {
-            "canaryPercentage": plan.canary_percentage,
-            "cohortPercentage": plan.cohort_percentage,
-            "cohortDelayHours": plan.cohort_delay_hours,
-        },
-        "warnings": list(warnings),
-    }
-    if published_at is not None and at is not None:
-        document["publishedAt"] = iso(published_at)
-        document["at"] = iso(at)
-        document["phase"] = phase(plan, published_at, at)
-        document["schedule"] = [
-            {
-                "cohort": e.cohort,
-                "activatesAt": iso(e.activates_at) if e.activates_at is not None else None,
-                "active": e.active,
-            }
-            for e in schedule(plan, published_at, at)
-        ]
-    return document
-
-
-def _percent(n: int, total: int) -> float:
-    return round(100 * n / total, 2) if total else 0.0
-
-
-def write_summary_table(out: Output, document: dict[str, Any], plan: RolloutPlan) -> None:
+def write_summary_table(out: Output, document: CohortSummary, plan: RolloutPlan) -> None:
     bounds = plan.bounds()
-    timed = "schedule" in document
-    times = {e["cohort"]: e for e in document.get("schedule", [])}
+    timed = isinstance(document.schedule, list)
+    times = {e.cohort: e for e in document.schedule} if isinstance(document.schedule, list) else {}
     columns = ["cohort", "buckets", "nodes", "share"]
     if timed:
         columns += ["activates at", "active"]
@@ -285,30 +248,30 @@ def write_summary_table(out: Output, document: dict[str, Any], plan: RolloutPlan
         row: list[str | int | bool | None] = [
             name,
             f"{low}-{high - 1}" if high > low else "none",
-            document["cohorts"][name],
-            f"{document['percentages'][name]:.2f}%",
+            document.cohorts[name],
+            f"{document.percentages[name]:.2f}%",
         ]
         if timed:
-            row += [times[name]["activatesAt"], times[name]["active"]]
+            row += [times[name].activates_at, times[name].active]
         rows.append(row)
-    share = "100.00%" if document["total"] else "0.00%"
-    total_row: list[str | int | bool | None] = ["total", "0-99", document["total"], share]
+    share = "100.00%" if document.total else "0.00%"
+    total_row: list[str | int | bool | None] = ["total", "0-99", document.total, share]
     rows.append(total_row + ([None, None] if timed else []))
     title = (
-        f"{count(document['total'], 'node id')}; canary {plan.canary_percentage}%,"
+        f"{count(document.total, 'node id')}; canary {plan.canary_percentage}%,"
         f" cohort {plan.cohort_percentage}%, delay {plan.cohort_delay_hours:g} h"
     )
     if timed:
-        title += f"; phase {document['phase']} at {document['at']}"
+        title += f"; phase {document.phase} at {document.at}"
     out.table(columns, rows, title=title)
 
 
-def write_summary_csv(stream: IO[str], document: dict[str, Any]) -> None:
+def write_summary_csv(stream: IO[str], document: CohortSummary) -> None:
     """``cohort,nodes,percent``; percentages always with two decimals (``25.00``)."""
     import csv
 
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(("cohort", "nodes", "percent"))
     for name in COHORTS:
-        percent = f"{document['percentages'][name]:.2f}"
-        writer.writerow((name, document["cohorts"][name], percent))
+        percent = f"{document.percentages[name]:.2f}"
+        writer.writerow((name, document.cohorts[name], percent))

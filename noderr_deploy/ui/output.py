@@ -25,29 +25,20 @@ if TYPE_CHECKING:
 Cell = str | int | float | bool | None
 
 
-def to_json(document: Any) -> str:
-    """Serialise a result (plain data, pydantic models or msgspec structs) as stable,
-    indented JSON: camelCase keys as the model names them, in field order."""
-    import json  # only commands that print JSON pay for it
+def to_json(document: Any, *, indent: int | None = 2) -> str:
+    """The one JSON encoder of every ``--json`` document: a result document
+    (:class:`noderr_deploy.results.Document`), or lists and dicts of them, as stable JSON
+    with camelCase keys in field order; ``indent=None`` writes it on one line (JSON Lines).
+    Strings are written exactly (non-ASCII as is, only what JSON must escape escaped).
 
-    return json.dumps(_plain(document), indent=2, ensure_ascii=False)
+    Plain dicts and lists are accepted too: maps whose keys are data live inside
+    documents, and ``build``'s documents are still dicts (until they become structs).
+    """
+    import json  # here, not at the top: only commands that print JSON pay for these two
 
+    import msgspec
 
-def _plain(value: Any) -> Any:
-    if hasattr(type(value), "__struct_fields__"):
-        # A msgspec struct, told by its class rather than by isinstance: every command
-        # imports this module, and those that never build a struct need not import msgspec.
-        import msgspec
-
-        return msgspec.to_builtins(value)
-    dump = getattr(value, "model_dump", None)
-    if dump is not None:
-        return dump(mode="json", by_alias=True)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+    return json.dumps(msgspec.to_builtins(document), indent=indent, ensure_ascii=False)
 
 
 def _isatty(stream: IO[str]) -> bool:

@@ -14,17 +14,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from noderr_deploy.chain.binding import Values, bind
 from noderr_deploy.chain.proposal import (
     Action,
     Format,
+    RollbackMetadata,
     _serialise,
+    call_args,
     document,
     safe_checksum,
     write_atomically,
 )
-from noderr_deploy.chain.writeabi import Values, bind, load_abi
+from noderr_deploy.chain.writeabi import load_abi
 from noderr_deploy.errors import NoderrError
 from noderr_deploy.keccak import keccak256
+from noderr_deploy.ui.output import to_json
 from tests.support.components import in_ci
 
 BEACON = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -60,10 +64,25 @@ def action(reason: str = "cohort1 unhealthy") -> Action:
         chain_id=31337,
         target=BEACON,
         call=call,
-        metadata={"tier": "oracle"},
+        metadata=RollbackMetadata(
+            chain_id=31337,
+            function=call.function.signature,
+            args=call_args(call),
+            tier="oracle",
+            beacon_tier=2,
+            reason=reason,
+            to_version_id=1,
+            current_version_id=None,
+            block=1,
+        ),
         tier="oracle",
         beacon_tier=2,
     )
+
+
+def encoded(document: object) -> Any:
+    """A document as the one encoder writes it, read back."""
+    return json.loads(to_json(document))
 
 
 def node_serialise(docs: list[Any]) -> list[str]:
@@ -84,7 +103,7 @@ def node_serialise(docs: list[Any]) -> list[str]:
 
 
 def test_safe_batch_shape() -> None:
-    batch = document(action(), Format.safe, safe=SAFE, created_at_ms=1_700_000_000_000)
+    batch = encoded(document(action(), Format.safe, safe=SAFE, created_at_ms=1_700_000_000_000))
     assert batch["version"] == "1.0"
     assert batch["chainId"] == "31337"
     assert batch["createdAt"] == 1_700_000_000_000
@@ -104,7 +123,7 @@ def test_safe_batch_shape() -> None:
 
 
 def test_checksum_is_the_apps() -> None:
-    batch = document(action(), Format.safe, safe=SAFE, created_at_ms=1)
+    batch = encoded(document(action(), Format.safe, safe=SAFE, created_at_ms=1))
     without = {**batch, "meta": {k: v for k, v in batch["meta"].items() if k != "checksum"}}
     without["meta"]["name"] = None
     (text,) = node_serialise([without])
@@ -142,12 +161,12 @@ def test_serialisation_of_hostile_text_matches_javascript() -> None:
 
 
 def test_proposal_and_tx_shapes() -> None:
-    proposal = document(action(), Format.proposal, safe=None, created_at_ms=0)
+    proposal = encoded(document(action(), Format.proposal, safe=None, created_at_ms=0))
     assert set(proposal) == {"type", "description", "target", "data", "value", "metadata"}
     assert proposal["type"] == "emergency_rollback"
     assert proposal["metadata"]["function"] == "emergencyRollback(uint8,uint256)"
     assert proposal["metadata"]["args"] == {"tier": 2, "toVersionId": 1}
-    tx = document(action(), Format.tx, safe=None, created_at_ms=0)
+    tx = encoded(document(action(), Format.tx, safe=None, created_at_ms=0))
     assert tx == {"chainId": 31337, "to": BEACON, "value": "0", "data": action().data}
 
 

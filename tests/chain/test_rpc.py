@@ -11,17 +11,15 @@ from typing import Any
 
 import pytest
 
-from noderr_deploy.chain.rpc import (
+from noderr_deploy.chain.rpc import RpcClient, connect
+from noderr_deploy.chain.settings import (
     ChainSettings,
-    Deadline,
-    HttpTransport,
-    RpcClient,
     check_timeout,
     checksum_address,
-    connect,
     parse_block,
     parse_endpoint,
 )
+from noderr_deploy.chain.transport import Deadline, HttpTransport
 from noderr_deploy.errors import ChainError, UsageError
 from noderr_deploy.redact import UNPARSABLE_ENDPOINT, redact_endpoint
 from tests.support.rpc_servers import CannedServer, ScriptedServer, SilentServer, TrickleServer

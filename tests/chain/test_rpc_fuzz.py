@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from noderr_deploy.chain.beacon import read_beacon
-from noderr_deploy.chain.rpc import Deadline, RpcClient
+from noderr_deploy.chain.rpc import RpcClient
+from noderr_deploy.chain.transport import Deadline
 from noderr_deploy.cli import app
 from noderr_deploy.errors import NoderrError
 from tests.support.fake_beacon import FakeBeacon

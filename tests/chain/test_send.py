@@ -13,8 +13,9 @@ from eth_account import Account
 
 from noderr_deploy.chain.actions import RollbackRequest, previous_version_id, published_versions
 from noderr_deploy.chain.beacon import VersionInfo
-from noderr_deploy.chain.rpc import Deadline, RpcClient
+from noderr_deploy.chain.rpc import RpcClient
 from noderr_deploy.chain.send import read_keystore
+from noderr_deploy.chain.transport import Deadline
 from noderr_deploy.chain.writeabi import load_abi
 from noderr_deploy.errors import InputError, UsageError
 

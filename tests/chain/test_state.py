@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -18,11 +20,17 @@ from noderr_deploy.chain.state import (
 from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket
 from noderr_deploy.errors import ChainError
 from noderr_deploy.health.model import latest_per_node
+from noderr_deploy.ui.output import to_json
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PLAN = RolloutPlan(5, 25, 24)
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
+
+
+def encoded(document: object) -> Any:
+    """A document as the one encoder writes it, read back."""
+    return json.loads(to_json(document))
 
 
 def version(emergency: bool = False) -> VersionInfo:
@@ -55,13 +63,13 @@ def test_phase_changes_exactly_at_each_boundary(k: int) -> None:
 def test_no_version_has_no_phase() -> None:
     status = tier_status("guardian", 1, None, PLAN, T0)
     assert (status.phase, status.schedule) == (None, ())
-    doc = status.to_json()
+    doc = encoded(status.document())
     assert doc["versionId"] is None
     assert doc["schedule"] == []
 
 
 def test_tier_json_shape() -> None:
-    doc = tier_status("oracle", 2, version(), PLAN, T0).to_json()
+    doc = encoded(tier_status("oracle", 2, version(), PLAN, T0).document())
     assert list(doc) == [
         "tier", "beaconTier", "versionId", "versionString", "dockerImageTag", "configHash",
         "publishedAt", "publisher", "isActive", "isEmergencyRollback", "phase", "schedule",
@@ -96,7 +104,7 @@ def test_canary_updates_at_publish_time() -> None:
 def test_emergency_priority_and_json() -> None:
     node_id = node_in("cohort2")
     result = node_version(node_id, "oracle", version(emergency=True), PLAN, at=T0, current="x")
-    assert result.to_json() == {
+    assert encoded(result.document()) == {
         "nodeId": node_id,
         "tier": "oracle",
         "versionId": 4,
@@ -193,10 +201,10 @@ def test_health_json_only_with_health() -> None:
     from tests.health_data import report
 
     plain = status_of_two_tiers()
-    assert "healthReports" not in plain.to_json()
-    assert all("health" not in t for t in plain.to_json()["tiers"])
+    assert "healthReports" not in encoded(plain.document())
+    assert all("health" not in t for t in encoded(plain.document())["tiers"])
     latest = latest_per_node([report(node_in("cohort2"), version="1.4.0", at=T0 + DAY / 2)])
-    doc = with_health(plain, latest, records=1, max_age=DAY).to_json()
+    doc = encoded(with_health(plain, latest, records=1, max_age=DAY).document())
     assert doc["healthReports"] == {
         "records": 1, "invalid": 0, "nodes": 1, "stale": 0, "maxAgeSeconds": 86400.0,
     }  # fmt: skip

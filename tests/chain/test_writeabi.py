@@ -12,14 +12,8 @@ from eth_abi.abi import decode
 from hypothesis import given
 from hypothesis import strategies as st
 
-from noderr_deploy.chain.writeabi import (
-    Values,
-    bind,
-    coerce,
-    load_abi,
-    parse_abi,
-    parse_args,
-)
+from noderr_deploy.chain.binding import Values, bind, coerce, parse_args
+from noderr_deploy.chain.writeabi import load_abi, parse_abi
 from noderr_deploy.errors import InputError, UsageError
 
 ROLLBACK = Values(

@@ -402,7 +402,7 @@ def test_shipped_abi_matches_the_contract(solc: Callable[..., Any]) -> None:
 
 def test_plan_and_version_from_chain(node: Anvil, beacon: BeaconDriver) -> None:
     from noderr_deploy.chain.beacon import plan_and_version_from_chain
-    from noderr_deploy.chain.rpc import ChainSettings
+    from noderr_deploy.chain.settings import ChainSettings
 
     beacon.set_rollout(10, 20, 12)
     published = beacon.publish(ORACLE, "5.0.0")

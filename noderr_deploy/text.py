@@ -1,0 +1,73 @@
+"""Text from outside, made safe to show a person: the one escaper of the package.
+
+Node ids, file names, version strings, image tags and server messages are data: on a
+terminal they must not move the cursor, recolour the screen, reorder the line (bidi
+controls) or forge a table row (newlines). :func:`printable` escapes every character
+Python does not call printable (``str.isprintable``: the C0 and C1 controls, DEL, format
+characters such as the bidi overrides and zero-width marks, line and paragraph
+separators, spaces other than U+0020, private-use and unassigned code points) the way
+``repr`` would (``\\n``, ``\\x1b``, ``\\u202e``), and every character the output's
+encoding cannot hold, so that writing never fails either. A lone surrogate (a byte the
+locale could not decode, kept by ``surrogateescape``) is shown as the byte it stands for
+(``\\xff``). JSON output keeps the exact strings.
+
+:func:`one_line` is the same text for a one-line message, cut with a note of how much was
+left out; :func:`clipped` cuts it short with ``...`` (a value quoted inside a message).
+"""
+
+from __future__ import annotations
+
+TRUNCATE_AT = 500
+"""Characters of foreign text kept in a one-line message; the rest is counted."""
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the undecodable byte itself
+        return f"\\x{code - 0xDC00:02x}"
+    if code < 0x100:
+        return repr(char)[1:-1]  # \n, \t, \x1b, \x9b
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def printable(text: str, encoding: str | None = None) -> str:
+    """``text`` with every unprintable character escaped, and every character
+    ``encoding`` cannot encode shown as ``\\uXXXX`` (or ``\\U...``).
+
+    Printable ASCII is unchanged; so is any text that is printable and encodable.
+    """
+    safe = (
+        text if text.isprintable() else "".join(c if c.isprintable() else _escape(c) for c in text)
+    )
+    if encoding is None or safe.isascii():
+        return safe
+    try:
+        safe.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return "".join(_encodable(char, encoding) for char in safe)
+    return safe
+
+
+def _encodable(char: str, encoding: str) -> str:
+    try:
+        char.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        code = ord(char)
+        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    return char
+
+
+def one_line(text: str, limit: int = TRUNCATE_AT) -> str:
+    """Foreign text for a one-line message: escaped, and cut after ``limit`` characters
+    with a note of how much was left out."""
+    safe = printable(text)
+    if len(safe) <= limit:
+        return safe
+    return f"{safe[:limit]}... ({len(safe) - limit} more characters)"
+
+
+def clipped(text: str, limit: int = 200) -> str:
+    """Foreign text quoted inside a message: escaped, cut to ``limit`` characters with
+    ``...``. Only the start of ``text`` is read, so a 200 kB reply costs nothing."""
+    safe = printable(text[: limit + 1])
+    return safe if len(safe) <= limit else safe[:limit] + "..."
