@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "noderr_deploy"
 
 # Lower layers never import higher ones. Within a layer, any direction without cycles.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "units", "text", "redact", "results", "keccak", "_keccak", "environment"),
+    ("errors", "units", "text", "redact", "results", "keccak", "_keccak", "_survey", "environment"),
     ("cohorts", "nodeids"),
     ("config", "health"),
     ("rollback",),
