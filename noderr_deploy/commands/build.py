@@ -189,7 +189,13 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
 
     client = connect(env.environ)
     outcome = run_build(
-        plans, request, client=client, progress=BuildView(out), info=out.info, auth=auth
+        plans,
+        request,
+        client=client,
+        progress=BuildView(out),
+        info=out.info,
+        auth=auth,
+        environ=env.environ,
     )
     for warning in outcome.warnings:
         out.warn(warning)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from noderr_deploy.config.schema import check_closures
 from noderr_deploy.errors import BudgetExceeded, NoderrError, UsageError
-from noderr_deploy.images.engine import BuildEvent, PushEvent
+from noderr_deploy.images.engine import BuildEvent
 from noderr_deploy.images.plan import (
     DEFAULT_VERSION,
     BuildPlan,
@@ -43,6 +43,7 @@ from noderr_deploy.images.plan import (
     select_tiers,
     tarball_name,
 )
+from noderr_deploy.images.push import PushEvent
 from noderr_deploy.units import format_size
 
 if TYPE_CHECKING:
@@ -147,6 +148,7 @@ def run_build(
     progress: Progress,
     info: Callable[[str], None],
     auth: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> BuildOutcome:
     """Build every plan, then tag, save and push as the module's docstring describes.
@@ -196,14 +198,16 @@ def run_build(
     if request.save_dir is not None:
         _save(client, plans, results, request.save_dir)
     if request.push:
-        outcome.error = _push(client, results, progress, auth, request.push_timeout)
+        outcome.error = _push(
+            client, results, progress, auth=auth, environ=environ, timeout=request.push_timeout
+        )
     return outcome
 
 
 def _save(
     client: Any, plans: Sequence[BuildPlan], results: Sequence[BuildResult], directory: Path
 ) -> None:
-    from noderr_deploy.images.engine import save_image
+    from noderr_deploy.images.save import save_image
 
     for plan, result in zip(plans, results, strict=True):
         version_tag = plan.tags[0]
@@ -217,10 +221,12 @@ def _push(
     client: Any,
     results: Sequence[BuildResult],
     progress: Progress,
+    *,
     auth: Mapping[str, str] | None,
+    environ: Mapping[str, str] | None,
     timeout: float,
 ) -> NoderrError | None:
-    from noderr_deploy.images.engine import push_tag
+    from noderr_deploy.images.push import push_tag
 
     for result in results:
         result.pushes = [TagPush(tag) for tag in result.tags]
@@ -233,6 +239,7 @@ def _push(
                         reference,
                         image_id=result.image_id,
                         auth=auth,
+                        environ=environ,
                         timeout=timeout,
                         on_event=on_event,
                     )

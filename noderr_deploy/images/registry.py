@@ -107,6 +107,11 @@ def registry_credentials(host: str, environ: Mapping[str, str]) -> tuple[str, st
     return (username, secret) if username and secret else None
 
 
+def registry_url(host: str) -> str:
+    """``http://host`` for a loopback registry (as dockerd speaks to it), else ``https://``."""
+    return f"{'http' if _is_loopback(host) else 'https'}://{host}"
+
+
 def manifest_digest(
     ref: ImageRef,
     *,
@@ -122,7 +127,7 @@ def manifest_digest(
     import requests
 
     http = session or requests.Session()
-    scheme = "http" if _is_loopback(ref.host) else "https"
+    scheme = registry_url(ref.host).partition(":")[0]
     url = f"{scheme}://{ref.host}/v2/{ref.name}/manifests/{ref.tag}"
     credentials = registry_credentials(ref.host, environ)
     headers = {"Accept": MANIFEST_TYPES}
@@ -130,11 +135,11 @@ def manifest_digest(
     try:
         response = http.head(url, headers=headers, timeout=timeout, allow_redirects=True)
         if response.status_code == 401:
-            authorization = _answer(
+            answer = authorization(
                 http, response, ref, credentials, timeout, plain_http=scheme == "http"
             )
-            if authorization is not None:
-                headers["Authorization"] = authorization
+            if answer is not None:
+                headers["Authorization"] = answer
                 response = http.head(url, headers=headers, timeout=timeout, allow_redirects=True)
     except requests.RequestException as exc:
         raise RegistryError(
@@ -160,7 +165,7 @@ def manifest_digest(
     return digest
 
 
-def _answer(
+def authorization(
     http: Any,
     response: Any,
     ref: ImageRef,
