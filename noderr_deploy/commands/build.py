@@ -23,6 +23,7 @@ from noderr_deploy.ui.output import Output
 from noderr_deploy.units import format_size
 
 if TYPE_CHECKING:
+    from noderr_deploy.config.rules import Source
     from noderr_deploy.images.plan import BuildPlan, BuildResult
 
 
@@ -170,6 +171,7 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
         push_timeout=push_timeout,
         allow_over_budget=allow_over_budget,
         save_dir=save,
+        sources=_env_sources(ctx),
     )
     auth = registry_auth(env.environ) if push else None
     plans = plan_request(cfg, request, environ=env.environ, clock=env.now)
@@ -202,6 +204,26 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
     _finish(out, outcome.results, json_, metadata_file)
     if outcome.error is not None:
         raise outcome.error
+
+
+_ENV_OPTIONS = {
+    "registry": "NODERR_REGISTRY",
+    "version": "NODERR_IMAGE_VERSION",
+    "base_image": "NODERR_BASE_IMAGE",
+}
+
+
+def _env_sources(ctx: typer.Context) -> dict[str, Source]:
+    """The options whose value came from their environment variable, for messages."""
+    from click.core import ParameterSource
+
+    from noderr_deploy.config.rules import Source
+
+    return {
+        name: Source.env(variable)
+        for name, variable in _ENV_OPTIONS.items()
+        if ctx.get_parameter_source(name) == ParameterSource.ENVIRONMENT
+    }
 
 
 def _norm(path: Path) -> str:

@@ -49,7 +49,9 @@ def tiers(
         bool,
         typer.Option(
             "--check",
-            help="Only validate: tiers.yaml, every package directory and Dockerfile. Exit 0 or 2.",
+            help="Only validate, by build's own rules: tiers.yaml, registry, base images,"
+            " reserved build args and labels, workspace, tier names, package directories,"
+            " Dockerfiles and their COPY sources. Exit 0 or 2.",
         ),
     ] = False,
     json_: JsonOption = False,
@@ -65,7 +67,6 @@ def tiers(
 
         noderr tiers --check -c deploy/tiers.yaml
     """
-    from noderr_deploy.config.schema import check_workspace
     from noderr_deploy.errors import ConfigError
     from noderr_deploy.units import count
 
@@ -75,9 +76,11 @@ def tiers(
     if check and json_:
         # A result object either way: {"config", "valid", "tiers", "problems"}; exit 2 (and
         # the error line on stderr) when invalid.
+        from noderr_deploy.images.plan import check_tiers
+
         try:
             cfg = load(config)
-            check_workspace(cfg)
+            notes = check_tiers(cfg)
         except ConfigError as exc:
             from noderr_deploy.config.locate import find_config
 
@@ -88,15 +91,16 @@ def tiers(
             problems = [exc.message, *exc.details]
             out.json({"config": path, "valid": False, "tiers": None, "problems": problems})
             raise
+        for note in notes:
+            out.warn(note)
         out.json({"config": str(cfg.path), "valid": True, "tiers": len(cfg.tiers), "problems": []})
         return
     cfg = load(config)
     if check:
-        from noderr_deploy.images.plan import preflight_tiers
+        from noderr_deploy.images.plan import check_tiers
 
-        check_workspace(cfg)
-        # The same preflight as `noderr build`: every COPY source in every tier's context.
-        for note in preflight_tiers(cfg):
+        # The same rules and preflight as `noderr build`: settings, packages, COPY sources.
+        for note in check_tiers(cfg):
             out.warn(note)
         out.info(
             f"{cfg.path}: {count(len(cfg.tiers), 'tier')}, all package directories present,"

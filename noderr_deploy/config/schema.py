@@ -277,6 +277,26 @@ class Config:
     tiers: tuple[Tier, ...]
     """In ``extends`` order: every parent before its children."""
     health: HealthSettings = field(default_factory=HealthSettings)
+    located: Located | None = field(default=None, compare=False, repr=False)
+    """Where each key and value stands in the file, for messages about them."""
+
+    def where(self, loc: Path_, *, key: bool = False) -> str:
+        """``tiers.yaml:line:col: key.path`` of ``loc`` (or of its nearest ancestor)."""
+        mark = self.located.mark_for(loc, prefer_key=key) if self.located else Mark(1, 1)
+        dotted = ".".join(str(p) for p in loc)
+        return f"{self.path}:{mark.line}:{mark.column}" + (f": {dotted}" if dotted else "")
+
+    def origin(self, tier: Tier, *keys: str | int) -> Path_ | None:
+        """``("tiers", <name>, *keys)`` of the tier, or of the nearest ancestor, that sets
+        ``keys`` in the file; None when none does (a default)."""
+        by_name = {t.name: t for t in self.tiers}
+        current: Tier | None = tier
+        while current is not None and self.located is not None:
+            loc = ("tiers", current.name, *keys)
+            if loc in self.located.values or loc in self.located.keys:
+                return loc
+            current = by_name.get(current.extends) if current.extends else None
+        return None
 
     def tier(self, name: str) -> Tier:
         """The tier called ``name``. Tier names match regardless of case, as they do
@@ -405,6 +425,7 @@ def parse_config(text: str, path: Path) -> Config:
         beacon=spec.beacon,
         health=spec.health,
         tiers=tiers,
+        located=located,
     )
 
 
@@ -563,21 +584,18 @@ def _with_closures(tiers: tuple[Tier, ...], workspace: Path) -> tuple[Tier, ...]
     return tuple(resolved)
 
 
-def check_closures(config: Config, tiers: Sequence[Tier]) -> None:
-    """Exit 2 when a ``workspace:`` dependency of ``tiers`` is outside the workspace (or a
-    package.json of theirs is unreadable): as ``tiers --check`` says, before a build."""
-    lines = [f"{config.path}: tier {t.name!r}: {p}" for t in tiers for p in t.closure_problems]
-    if lines:
-        raise ConfigError(
-            f"{config.path}: {len(lines)} workspace dependency problem(s) in {config.workspace}",
-            details=lines,
-        )
-
-
-def check_workspace(config: Config) -> None:
-    """Check that every package directory and Dockerfile exists; all problems at once."""
+def check_workspace(config: Config, tiers: Sequence[Tier] | None = None) -> None:
+    """Check that every package directory and Dockerfile of ``tiers`` (default: all) and
+    their parents exists; all problems at once. ``tiers --check`` and ``build`` both call it."""
+    wanted = {t.name for t in (config.tiers if tiers is None else tiers)}
+    by_name = {t.name: t for t in config.tiers}
+    for name in list(wanted):
+        parent = by_name[name].extends if name in by_name else None
+        while parent is not None and parent in by_name:
+            wanted.add(parent)
+            parent = by_name[parent].extends
     lines = []
-    for tier in config.tiers:
+    for tier in (t for t in config.tiers if t.name in wanted):
         for package in tier.own_packages:
             directory = config.package_dir(package)
             if not (directory / "package.json").is_file():

@@ -23,11 +23,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from noderr_deploy.config.schema import check_closures
+from noderr_deploy.config.rules import (
+    Source,
+    Sourced,
+    build_problems,
+    check_build_settings,
+    default_version,
+    registry_of,
+)
+from noderr_deploy.config.schema import check_workspace
 from noderr_deploy.errors import BudgetExceeded, NoderrError, UsageError
 from noderr_deploy.images.engine import BuildEvent
 from noderr_deploy.images.plan import (
-    DEFAULT_VERSION,
     BuildPlan,
     BuildResult,
     BuildSettings,
@@ -35,8 +42,7 @@ from noderr_deploy.images.plan import (
     SavedTarball,
     TagPush,
     budget_report,
-    check_registry,
-    check_version,
+    each_tier,
     largest_layers,
     plan_build,
     read_git,
@@ -70,6 +76,13 @@ class BuildRequest:
     push_timeout: float = DEFAULT_PUSH_TIMEOUT
     allow_over_budget: bool = False
     save_dir: Path | None = None
+    sources: Mapping[str, Source] = field(default_factory=dict)
+    """Where ``registry``, ``version`` and ``base_image`` came from when not their flags
+    (an environment variable), for messages."""
+
+    def sourced(self, name: str, value: str) -> Sourced:
+        flag = "--" + name.replace("_", "-")
+        return Sourced(value, self.sources.get(name) or Source.flag(flag))
 
 
 class Progress(Protocol):
@@ -123,21 +136,42 @@ def plan_request(
 ) -> list[BuildPlan]:
     """The checked plan of every tier asked for; nothing is sent anywhere."""
     tiers = select_tiers(config, list(request.tiers), request.all_tiers)
-    # A workspace dependency outside the workspace: exit 2 before anything is planned.
-    check_closures(config, tiers)
     git = git if git is not None else read_git(config.workspace)
+    registry = (
+        request.sourced("registry", request.registry)
+        if request.registry is not None
+        else registry_of(config)
+    )
+    version = (
+        request.sourced("version", request.version)
+        if request.version
+        else default_version(git.describe, config.workspace)
+    )
+    base_image = request.sourced("base_image", request.base_image) if request.base_image else None
+    # The same rules as `noderr tiers --check`, every problem at once, before any planning.
+    check_build_settings(
+        build_problems(
+            config,
+            tiers,
+            registry=registry,
+            version=version,
+            base_image=base_image,
+            build_args=request.build_args,
+        ),
+        config,
+    )
+    # Package directories, Dockerfiles and workspace dependencies: as `tiers --check` says.
+    check_workspace(config, tiers)
     settings = BuildSettings(
-        registry=check_registry(
-            request.registry if request.registry is not None else config.registry
-        ),
-        version=check_version(
-            request.version or git.describe or DEFAULT_VERSION, [t.name for t in tiers]
-        ),
+        registry=registry.value.strip().rstrip("/"),
+        version=version.value,
         base_image=request.base_image or None,
         build_args=dict(request.build_args),
     )
     now = source_date(environ)
-    return [plan_build(config, t, settings, git=git, now=now, clock=clock) for t in tiers]
+    return each_tier(
+        config, tiers, lambda t: plan_build(config, t, settings, git=git, now=now, clock=clock)
+    )
 
 
 def run_build(

@@ -14,34 +14,24 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from noderr_deploy.config.rules import (
+    DEFAULT_VERSION,
+    Source,
+    Sourced,
+    registry_problem,
+    version_problem,
+)
 from noderr_deploy.errors import UsageError
 from noderr_deploy.images.context import BuildContext
-from noderr_deploy.images.preflight import tier_context
-from noderr_deploy.redact import redact_url
+from noderr_deploy.images.preflight import TierContext, tier_context
 from noderr_deploy.units import format_size, iso
 
 if TYPE_CHECKING:
     from noderr_deploy.config.schema import Config, Tier
 
-DEFAULT_VERSION = "0.0.0-dev"
 VENDOR = "Noderr"
-# Docker's tag grammar: up to 128 characters, word characters, dots and dashes, no leading
-# dot or dash. The tier suffix is part of the tag, so the version gets the rest.
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-# host[:port] and optional path components, as in "ghcr.io/noderrxyz" or "127.0.0.1:5000".
-_REGISTRY = re.compile(
-    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9-]+)*(?::[0-9]{1,5})?)"
-    r"(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$"
-)
-RESERVED_BUILD_ARGS = ("TIER", "PACKAGES", "VERSION", "BASE_IMAGE")
-RESERVED_LABELS = (
-    "xyz.noderr.tier",
-    "xyz.noderr.packages",
-    "xyz.noderr.closure",
-    "xyz.noderr.beacon-tier",
-)
 LARGEST_LAYERS = 5
 
 
@@ -126,26 +116,22 @@ def public_source(url: str) -> str | None:
 # -- the plan ------------------------------------------------------------------------------
 
 
-def check_version(version: str, tier_names: Iterable[str] = ()) -> str:
+def check_version(
+    version: str, tier_names: Iterable[str] = (), source: Source | None = None
+) -> str:
     """``version`` if ``{version}-{tier}`` is a valid image tag for every tier, else exit 2."""
-    longest = max((len(t) for t in tier_names), default=0)
-    if not _TAG.match(version) or len(version) + 1 + longest > 128:
-        raise UsageError(
-            f"--version {version!r} is not a valid image tag: use letters, digits, '_', '.' and"
-            f" '-', not starting with '.' or '-', at most {127 - longest} characters"
-        )
+    problem = version_problem(Sourced(version, source or Source.flag("--version")), [*tier_names])
+    if problem:
+        raise UsageError(problem)
     return version
 
 
-def check_registry(registry: str) -> str:
+def check_registry(registry: str, source: Source | None = None) -> str:
     """``registry`` without a trailing '/', if it is host[:port][/path]; else exit 2."""
-    value = registry.strip().rstrip("/")
-    if not value or "://" in value or not _REGISTRY.match(value):
-        raise UsageError(
-            f"--registry {redact_url(registry)!r} is not a registry: use host[:port][/namespace]"
-            " such as ghcr.io/noderrxyz or 127.0.0.1:5000 (no scheme)"
-        )
-    return value
+    problem = registry_problem(Sourced(registry, source or Source.flag("--registry")))
+    if problem:
+        raise UsageError(problem)
+    return registry.strip().rstrip("/")
 
 
 def image_tags(registry: str, image: str, version: str, tier: str) -> tuple[str, str]:
@@ -202,13 +188,8 @@ def build_args(
     configured: Mapping[str, str] = {},
     overrides: Mapping[str, str] = {},
 ) -> dict[str, str]:
-    """Build args: tiers.yaml's, then ``--build-arg``'s, then the four noderr always sets."""
-    for name, origin in [(k, "tiers.yaml build_args") for k in configured] + [
-        (k, "--build-arg") for k in overrides
-    ]:
-        if name in RESERVED_BUILD_ARGS:
-            hint = " (use --base-image or the tier's base_image)" if name == "BASE_IMAGE" else ""
-            raise UsageError(f"{origin}: {name} is set by noderr and cannot be overridden{hint}")
+    """Build args: tiers.yaml's, then ``--build-arg``'s, then the four noderr always sets
+    (:func:`~noderr_deploy.config.rules.build_problems` refuses those in the others)."""
     return {
         **configured,
         **overrides,
@@ -231,10 +212,8 @@ def image_labels(
     configured: Mapping[str, str] = {},
     closure: Sequence[str] | None = None,
 ) -> dict[str, str]:
-    """OCI labels, the ``xyz.noderr.*`` labels, and the tier's labels from tiers.yaml."""
-    for name in configured:
-        if name in RESERVED_LABELS:
-            raise UsageError(f"tiers.yaml labels of tier {tier!r}: {name} is set by noderr")
+    """OCI labels, the ``xyz.noderr.*`` labels, and the tier's labels from tiers.yaml
+    (:func:`~noderr_deploy.config.rules.build_problems` refuses reserved ones there)."""
     labels = {
         "org.opencontainers.image.title": f"{image}-{tier}",
         "org.opencontainers.image.version": version,
@@ -341,38 +320,83 @@ def base_image_notes(config: Config) -> list[str]:
     return notes
 
 
+def check_tiers(config: Config, *, git: GitInfo | None = None) -> list[str]:
+    """``noderr tiers --check``: exit 2 on anything ``noderr build --all`` (without flags)
+    refuses, by the same functions; else the notes to show.
+
+    The build's setting rules first (registry, version, base images, reserved build args
+    and labels, the workspace, tier names), then every package directory and Dockerfile,
+    then the preflight of every tier's context.
+    """
+    from noderr_deploy.config.rules import (
+        build_problems,
+        check_build_settings,
+        default_version,
+        registry_of,
+    )
+    from noderr_deploy.config.schema import check_workspace
+
+    git = git if git is not None else read_git(config.workspace)
+    check_build_settings(
+        build_problems(
+            config,
+            config.tiers,
+            registry=registry_of(config),
+            version=default_version(git.describe, config.workspace),
+        ),
+        config,
+    )
+    check_workspace(config)
+    return preflight_tiers(config)
+
+
 def preflight_tiers(config: Config, tiers: Sequence[Tier] | None = None) -> list[str]:
     """Preflight every tier (``noderr tiers --check``): exit 2 listing every problem of every
     tier at once; else the notes to show (``base_image has no effect``)."""
-    from noderr_deploy.errors import ConfigError
 
-    notes: list[str] = []
-    problems: list[str] = []
-    count = 0
-    for tier in config.tiers if tiers is None else tiers:
+    def check(tier: Tier) -> TierContext:
         args = build_args(
             tier.name, tier.packages, DEFAULT_VERSION, tier.base_image, configured=tier.build_args
         )
+        return tier_context(
+            workspace=config.workspace,
+            tier=tier.name,
+            # As the build: the declared packages and those they depend on.
+            packages=tier.closure or tier.packages,
+            dockerfile=tier.dockerfile,
+            build_args=args,
+            include=tier.context_include,
+        )
+
+    checked = each_tier(config, config.tiers if tiers is None else tiers, check)
+    return [note for c in checked for note in c.notes]
+
+
+_T = TypeVar("_T")
+
+
+def each_tier(config: Config, tiers: Sequence[Tier], attempt: Callable[[Tier], _T]) -> list[_T]:
+    """``attempt(tier)`` for every tier; exit 2 with the problems of every tier at once (as
+    ``tiers --check`` and ``build`` both report their preflight)."""
+    from noderr_deploy.errors import ConfigError
+
+    results: list[_T] = []
+    errors: list[ConfigError] = []
+    for tier in tiers:
         try:
-            checked = tier_context(
-                workspace=config.workspace,
-                tier=tier.name,
-                packages=tier.packages,
-                dockerfile=tier.dockerfile,
-                build_args=args,
-                include=tier.context_include,
-            )
+            results.append(attempt(tier))
         except ConfigError as error:
-            problems.extend([error.message, *(f"  {d}" for d in error.details)])
-            count += len(error.details) or 1
-            continue
-        notes.extend(checked.notes)
-    if problems:
+            errors.append(error)
+    if len(errors) == 1:
+        raise errors[0]  # one tier's problem(s): its own message, as it was found
+    if errors:
+        problems = [line for e in errors for line in [e.message, *(f"  {d}" for d in e.details)]]
+        count = sum(len(e.details) or 1 for e in errors)
         raise ConfigError(
             f"{os.path.normpath(config.path)}: {count} problem(s) in the build contexts",
             details=problems,
         )
-    return notes
+    return results
 
 
 def select_tiers(config: Config, names: Sequence[str], all_tiers: bool) -> list[Tier]:

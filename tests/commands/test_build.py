@@ -178,8 +178,10 @@ def test_missing_package_directory_exit_2(project: Path) -> None:
     result = invoke(["-c", str(project), "--all", "--dry-run"])
     assert result.exit_code == 2  # type: ignore[attr-defined]
     ml = project.parent / "ws" / "packages" / "ml"
+    # The same check, and message, as `noderr tiers --check`.
     assert result.stderr == (  # type: ignore[attr-defined]
-        f"error: package directory {ml} missing or incomplete\n  {ml}: no package.json\n"
+        f"error: {project}: 1 missing file(s) in the workspace {project.parent / 'ws'}\n"
+        f"  {project}: tier 'oracle': package 'ml': no {ml / 'package.json'}\n"
     )
 
 
