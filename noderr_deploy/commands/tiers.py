@@ -35,6 +35,7 @@ def tier_json(tier: Tier) -> dict[str, Any]:
         "labels": dict(tier.labels),
         "closure": list(tier.closure),
         "dependencyOf": dict(tier.dependency_of),
+        "devDependencies": {"setting": tier.dev_dependencies, "followed": tier.follows_dev},
     }
 
 

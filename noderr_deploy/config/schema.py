@@ -32,6 +32,7 @@ from noderr_deploy.cohorts import (
     delay_problem,
     percentage_problem,
 )
+from noderr_deploy.config.dockerlines import dockerfile_builds
 
 # Re-exported: finding the file lives in the light module so fast commands can use it.
 from noderr_deploy.config.locate import CONFIG_NAME as CONFIG_NAME  # noqa: PLC0414
@@ -201,8 +202,14 @@ class ContextSpec(_Strict):
     include: list[str] = Field(default_factory=list)
 
 
+DevDependencies = Literal["auto", "always", "never"]
+"""Whether a tier's closure follows ``devDependencies``: ``auto`` when its Dockerfile runs a
+build step inside the image (``pnpm -r build``, ``npm run build``, ``tsc``...)."""
+
+
 class TierSpec(_Strict):
     extends: str | None = None
+    dev_dependencies: DevDependencies | None = None
     context: ContextSpec = Field(default_factory=ContextSpec)
     beacon_tier: int | None = Field(None, ge=0, le=255)
     size_budget: Size | None = None
@@ -230,6 +237,7 @@ class TiersFile(_Strict):
     workspace: str = "."
     dockerfile: str = "dockerfiles/Dockerfile"
     context: ContextSpec = Field(default_factory=ContextSpec)
+    dev_dependencies: DevDependencies = "auto"
     rollout: RolloutSettings = Field(default_factory=RolloutSettings)
     rollback: RollbackSettings = Field(default_factory=RollbackSettings)
     beacon: BeaconSettings = Field(default_factory=BeaconSettings)  # type: ignore[arg-type]
@@ -261,6 +269,11 @@ class Tier:
     """Dependencies outside the workspace, broken package.json files: check_workspace's."""
     context_include: tuple[str, ...] = ()
     """``context.include`` of tiers.yaml's top level, then the parents', then the tier's own."""
+    dev_dependencies: DevDependencies = "auto"
+    """The setting: the tier's own, else its parent's, else the top level's."""
+    follows_dev: bool = False
+    """Whether ``closure`` followed ``devDependencies`` (the setting, with ``auto`` decided
+    by the Dockerfile)."""
 
 
 @dataclass(frozen=True)
@@ -411,7 +424,7 @@ def parse_config(text: str, path: Path) -> Config:
         problems.raise_if_any()
         raise AssertionError("unreachable") from None
     tiers = _resolve_tiers(spec.tiers, spec.dockerfile, path, problems)
-    tiers = _with_closures(tiers, path.parent / spec.workspace)
+    tiers = _with_closures(tiers, path.parent / spec.workspace, spec)
     problems.raise_if_any()
     tiers = _with_includes(tiers, spec)
     base = path.parent
@@ -569,16 +582,30 @@ def _merge(  # noqa: PLR0917
     )
 
 
-def _with_closures(tiers: tuple[Tier, ...], workspace: Path) -> tuple[Tier, ...]:
+def _dev_setting(tier: Tier, spec: TiersFile) -> DevDependencies:
+    name: str | None = tier.name
+    while name is not None and name in spec.tiers:
+        own = spec.tiers[name].dev_dependencies
+        if own is not None:
+            return own
+        name = spec.tiers[name].extends
+    return spec.dev_dependencies
+
+
+def _with_closures(tiers: tuple[Tier, ...], workspace: Path, spec: TiersFile) -> tuple[Tier, ...]:
     resolved = []
     for tier in tiers:
-        closure = dependency_closure(workspace, tier.packages)
+        setting = _dev_setting(tier, spec)
+        follows = setting == "always" or (setting == "auto" and dockerfile_builds(tier.dockerfile))
+        closure = dependency_closure(workspace, tier.packages, dev_dependencies=follows)
         resolved.append(
             dataclasses.replace(
                 tier,
                 closure=closure.packages,
                 dependency_of=closure.dependency_of,
                 closure_problems=closure.problems,
+                dev_dependencies=setting,
+                follows_dev=follows,
             )
         )
     return tuple(resolved)

@@ -66,6 +66,7 @@ def test_json_contract(write_config: Any) -> None:
                 "labels": {},
                 "closure": ["types", "utils"],
                 "dependencyOf": {},
+                "devDependencies": {"setting": "auto", "followed": False},
             },
             {
                 "name": "oracle",
@@ -80,6 +81,7 @@ def test_json_contract(write_config: Any) -> None:
                 "labels": {"team": "oracle"},
                 "closure": ["types", "utils", "ml"],
                 "dependencyOf": {},
+                "devDependencies": {"setting": "auto", "followed": False},
             },
         ],
     }
