@@ -14,7 +14,6 @@ from noderr_deploy.commands._options import (
     load,
 )
 from noderr_deploy.ui.output import Output
-from noderr_deploy.units import format_size
 
 if TYPE_CHECKING:
     from noderr_deploy.config.schema import Config, Tier
@@ -115,27 +114,6 @@ def tiers(
     if json_:
         out.json(config_json(cfg))
         return
-    rows = [
-        (
-            t.name,
-            t.extends or "-",
-            t.beacon_tier,
-            f"{len(t.packages)}: {', '.join(t.packages)}",
-            format_size(t.size_budget_bytes),
-            _relative(t, cfg),
-            t.base_image,
-        )
-        for t in cfg.tiers
-    ]
-    out.table(
-        ("tier", "extends", "beacon tier", "packages", "size budget", "dockerfile", "base image"),
-        rows,
-        title=f"Tiers from {cfg.path}",
-    )
+    from noderr_deploy.ui.tiers import show_tiers
 
-
-def _relative(tier: Tier, cfg: Config) -> str:
-    try:
-        return str(tier.dockerfile.relative_to(cfg.path.parent))
-    except ValueError:
-        return str(tier.dockerfile)
+    show_tiers(out, cfg)
