@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from pathlib import Path
@@ -19,7 +18,7 @@ from noderr_deploy.commands._options import (
     load,
 )
 from noderr_deploy.errors import UsageError
-from noderr_deploy.ui.output import Output
+from noderr_deploy.ui.output import Output, to_json
 from noderr_deploy.units import format_size
 
 if TYPE_CHECKING:
@@ -179,9 +178,9 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
         for plan in plans:
             for note in plan.notes:
                 out.warn(note)
-        document = [plan.as_json() for plan in plans]
+        document = [plan.document() for plan in plans]
         if metadata_file is not None:
-            _write_atomically(metadata_file, json.dumps(document, indent=2) + "\n")
+            _write_atomically(metadata_file, to_json(document) + "\n")
         _show_plans(out, plans, json_, cfg.path.parent)
         return
 
@@ -242,7 +241,7 @@ def _parse_build_args(values: list[str]) -> dict[str, str]:
 
 def _show_plans(out: Output, plans: list[BuildPlan], json_: bool, config_dir: Path) -> None:
     if json_:
-        out.json([plan.as_json() for plan in plans])
+        out.json([plan.document() for plan in plans])
         return
     for plan in plans:
         rows: list[tuple[str, str]] = [
@@ -265,9 +264,9 @@ def _relative(path: Path, base: Path) -> str:
 def _finish(
     out: Output, results: list[BuildResult], json_: bool, metadata_file: Path | None
 ) -> None:
-    document = [r.as_json() for r in results]
+    document = [r.document() for r in results]
     if metadata_file is not None:
-        _write_atomically(metadata_file, json.dumps(document, indent=2) + "\n")
+        _write_atomically(metadata_file, to_json(document) + "\n")
     if json_:
         out.json(document)
         return

@@ -25,6 +25,12 @@ from noderr_deploy.config.rules import (
 )
 from noderr_deploy.errors import UsageError
 from noderr_deploy.images.context import BuildContext
+from noderr_deploy.images.documents import (
+    BuildDocument,
+    PlanDocument,
+    PushDocument,
+    SavedDocument,
+)
 from noderr_deploy.images.preflight import TierContext, tier_context
 from noderr_deploy.units import format_size, iso
 
@@ -163,20 +169,20 @@ class BuildPlan:
     notes: tuple[str, ...] = ()
     """What the operator should know, e.g. that ``base_image`` has no effect."""
 
-    def as_json(self) -> dict[str, Any]:
-        """The ``--dry-run --json`` shape (camelCase, a stable contract)."""
-        return {
-            "tier": self.tier,
-            "tags": list(self.tags),
-            "packages": list(self.packages),
-            "buildArgs": dict(self.build_args),
-            "labels": dict(self.labels),
-            "dockerfile": os.path.normpath(str(self.dockerfile)),
-            "contextFiles": self.context.file_count,
-            "contextBytes": self.context.tar_bytes,
-            "budgetBytes": self.budget_bytes,
-            "notes": list(self.notes),
-        }
+    def document(self) -> PlanDocument:
+        """The ``--dry-run --json`` document (camelCase, a stable contract)."""
+        return PlanDocument(
+            tier=self.tier,
+            tags=list(self.tags),
+            packages=list(self.packages),
+            build_args=dict(self.build_args),
+            labels=dict(self.labels),
+            dockerfile=os.path.normpath(str(self.dockerfile)),
+            context_files=self.context.file_count,
+            context_bytes=self.context.tar_bytes,
+            budget_bytes=self.budget_bytes,
+            notes=list(self.notes),
+        )
 
 
 def build_args(
@@ -488,30 +494,28 @@ class BuildResult:
     def within_budget(self) -> bool:
         return self.size_bytes <= self.budget_bytes
 
-    def as_json(self) -> dict[str, Any]:
-        """The ``--json`` / ``--metadata-file`` shape (camelCase, a stable contract)."""
-        return {
-            "tier": self.tier,
-            "imageId": self.image_id,
-            "tags": list(self.tags),
-            "sizeBytes": self.size_bytes,
-            "budgetBytes": self.budget_bytes,
-            "withinBudget": self.within_budget,
-            "durationSeconds": round(self.duration_seconds, 3),
-            "pushed": self.pushed,
-            "digest": self.digest,
-            "pushes": [
-                {"tag": p.tag, "pushed": p.digest is not None, "digest": p.digest}
+    def document(self) -> BuildDocument:
+        """The ``--json`` / ``--metadata-file`` document (camelCase, a stable contract)."""
+        return BuildDocument(
+            tier=self.tier,
+            image_id=self.image_id,
+            tags=list(self.tags),
+            size_bytes=self.size_bytes,
+            budget_bytes=self.budget_bytes,
+            within_budget=self.within_budget,
+            duration_seconds=round(self.duration_seconds, 3),
+            pushed=self.pushed,
+            digest=self.digest,
+            pushes=[
+                PushDocument(tag=p.tag, pushed=p.digest is not None, digest=p.digest)
                 for p in self.pushes
             ],
-            "saved": None
+            saved=None
             if self.saved is None
-            else {
-                "path": self.saved.path,
-                "sha256": self.saved.sha256,
-                "sizeBytes": self.saved.size_bytes,
-            },
-        }
+            else SavedDocument(
+                path=self.saved.path, sha256=self.saved.sha256, size_bytes=self.saved.size_bytes
+            ),
+        )
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,8 @@ from noderr_deploy.images.plan import (
     BuildSettings,
     GitInfo,
     Layer,
+    SavedTarball,
+    TagPush,
     budget_report,
     build_args,
     check_registry,
@@ -28,6 +31,7 @@ from noderr_deploy.images.plan import (
     select_tiers,
     split_reference,
 )
+from noderr_deploy.ui.output import to_json
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
@@ -199,7 +203,11 @@ def test_plan_of_the_shipped_tiers() -> None:
     assert guardian.budget_bytes == 2_500_000_000
     sent = {p.split("/")[1] for p in guardian.context.paths if p.startswith("packages/")}
     assert sent == set(guardian.packages)
-    doc = plans[0].as_json()
+    doc = json.loads(to_json(plans[0].document()))
+    assert list(doc) == [
+        "tier", "tags", "packages", "buildArgs", "labels", "dockerfile", "contextFiles",
+        "contextBytes", "budgetBytes", "notes",
+    ]  # fmt: skip
     assert doc["contextFiles"] == plans[0].context.file_count
     assert doc["contextBytes"] == plans[0].context.tar_bytes > 0
 
@@ -246,19 +254,35 @@ def test_result_json_contract() -> None:
         duration_seconds=1.23456,
         layers=[Layer("x", 100)],
     )
-    assert result.as_json() == {
-        "tier": "all",
-        "imageId": "sha256:abc",
-        "tags": ["r/i:1-all", "r/i:latest-all"],
-        "sizeBytes": 100,
-        "budgetBytes": 99,
-        "withinBudget": False,
-        "durationSeconds": 1.235,
-        "pushed": False,
-        "digest": None,
-        "pushes": [],
-        "saved": None,
-    }
+    # Compared as text: key order and types are the contract, not only the values.
+    assert to_json([result.document()]) == json.dumps(
+        [
+            {
+                "tier": "all",
+                "imageId": "sha256:abc",
+                "tags": ["r/i:1-all", "r/i:latest-all"],
+                "sizeBytes": 100,
+                "budgetBytes": 99,
+                "withinBudget": False,
+                "durationSeconds": 1.235,
+                "pushed": False,
+                "digest": None,
+                "pushes": [],
+                "saved": None,
+            }
+        ],
+        indent=2,
+    )
+    result.pushes = [TagPush("r/i:1-all", "sha256:d1"), TagPush("r/i:latest-all")]
+    result.pushed, result.digest = True, "sha256:d1"
+    result.saved = SavedTarball("/out/i-1-all.tar", "ab" * 32, 4096)
+    document = json.loads(to_json(result.document()))
+    assert document["pushes"] == [
+        {"tag": "r/i:1-all", "pushed": True, "digest": "sha256:d1"},
+        {"tag": "r/i:latest-all", "pushed": False, "digest": None},
+    ]
+    assert document["saved"] == {"path": "/out/i-1-all.tar", "sha256": "ab" * 32, "sizeBytes": 4096}
+    assert isinstance(document["durationSeconds"], float) and document["pushed"] is True
 
 
 @pytest.mark.parametrize(
