@@ -23,7 +23,8 @@ from noderr_deploy.units import format_size
 
 if TYPE_CHECKING:
     from noderr_deploy.config.rules import Source
-    from noderr_deploy.images.plan import BuildPlan, BuildResult
+    from noderr_deploy.images.plan import BuildPlan
+    from noderr_deploy.images.results import BuildResult
 
 
 def build(  # noqa: PLR0917 (typer passes options positionally)

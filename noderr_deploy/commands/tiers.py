@@ -76,7 +76,7 @@ def tiers(
     if check and json_:
         # A result object either way: {"config", "valid", "tiers", "problems"}; exit 2 (and
         # the error line on stderr) when invalid.
-        from noderr_deploy.images.plan import check_tiers
+        from noderr_deploy.images.checks import check_tiers
 
         try:
             cfg = load(config)
@@ -97,7 +97,7 @@ def tiers(
         return
     cfg = load(config)
     if check:
-        from noderr_deploy.images.plan import check_tiers
+        from noderr_deploy.images.checks import check_tiers
 
         # The same rules and preflight as `noderr build`: settings, packages, COPY sources.
         for note in check_tiers(cfg):
@@ -107,7 +107,7 @@ def tiers(
             " every Dockerfile's sources in its context"
         )
         return
-    from noderr_deploy.images.plan import base_image_notes
+    from noderr_deploy.images.checks import base_image_notes
 
     for note in base_image_notes(cfg):
         out.warn(note)

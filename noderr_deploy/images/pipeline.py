@@ -33,23 +33,19 @@ from noderr_deploy.config.rules import (
 )
 from noderr_deploy.config.schema import check_workspace
 from noderr_deploy.errors import BudgetExceeded, NoderrError, UsageError
+from noderr_deploy.images.checks import each_tier
 from noderr_deploy.images.engine import BuildEvent
-from noderr_deploy.images.plan import (
-    BuildPlan,
+from noderr_deploy.images.git import GitInfo, read_git
+from noderr_deploy.images.plan import BuildPlan, BuildSettings, plan_build, select_tiers
+from noderr_deploy.images.push import PushEvent
+from noderr_deploy.images.results import (
     BuildResult,
-    BuildSettings,
-    GitInfo,
     SavedTarball,
     TagPush,
     budget_report,
-    each_tier,
     largest_layers,
-    plan_build,
-    read_git,
-    select_tiers,
     tarball_name,
 )
-from noderr_deploy.images.push import PushEvent
 from noderr_deploy.units import format_size
 
 if TYPE_CHECKING:

@@ -1,23 +1,21 @@
-"""Tier images: what to build (tags, build args, labels, context) and how to judge the result.
+"""Tier images: what to build (tags, build args, labels, context), decided before Docker.
 
 Everything here is pure: it takes the resolved configuration and plain values (the version, the
-git facts, the clock) and returns plans and verdicts. Talking to the engine is
-:mod:`noderr_deploy.images.engine`'s job.
+git facts, the clock) and returns plans. Judging the built image is
+:mod:`noderr_deploy.images.results`'s, talking to the engine
+:mod:`noderr_deploy.images.engine`'s.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 from noderr_deploy.config.rules import (
-    DEFAULT_VERSION,
     Source,
     Sourced,
     registry_problem,
@@ -25,101 +23,15 @@ from noderr_deploy.config.rules import (
 )
 from noderr_deploy.errors import UsageError
 from noderr_deploy.images.context import BuildContext
-from noderr_deploy.images.documents import (
-    BuildDocument,
-    PlanDocument,
-    PushDocument,
-    SavedDocument,
-)
-from noderr_deploy.images.preflight import TierContext, tier_context
-from noderr_deploy.units import format_size, iso
+from noderr_deploy.images.documents import PlanDocument
+from noderr_deploy.images.git import GitInfo
+from noderr_deploy.images.preflight import tier_context
+from noderr_deploy.units import iso
 
 if TYPE_CHECKING:
     from noderr_deploy.config.schema import Config, Tier
 
 VENDOR = "Noderr"
-LARGEST_LAYERS = 5
-
-
-# -- git facts -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GitInfo:
-    """What the workspace's git repository says (each None outside a repository)."""
-
-    describe: str | None = None
-    revision: str | None = None
-    source: str | None = None
-    committed: datetime | None = None
-    """Time of the HEAD commit: the image's created time unless SOURCE_DATE_EPOCH says."""
-
-
-Runner = Callable[[Sequence[str], Path], str | None]
-
-
-def _git(args: Sequence[str], cwd: Path) -> str | None:
-    try:
-        result = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    out = result.stdout.strip()
-    return out if result.returncode == 0 and out else None
-
-
-def read_git(workspace: Path, run: Runner = _git) -> GitInfo:
-    """``git describe --tags --always --dirty``, HEAD and the origin URL of ``workspace``."""
-    source = run(["config", "--get", "remote.origin.url"], workspace)
-    committed = run(["log", "-1", "--format=%ct"], workspace)
-    return GitInfo(
-        describe=run(["describe", "--tags", "--always", "--dirty"], workspace),
-        revision=run(["rev-parse", "HEAD"], workspace),
-        # The source label is public: no credentials from an https://user:token@ remote.
-        source=public_source(source) if source else None,
-        committed=(
-            datetime.fromtimestamp(int(committed), tz=UTC)
-            if committed and committed.isdigit()
-            else None
-        ),
-    )
-
-
-_SCP = re.compile(r"^(?:[^@/:\s]+@)?([A-Za-z0-9.-]+\.[A-Za-z]{2,}|localhost):(?!//)([^\s]+)$")
-
-
-def public_source(url: str) -> str | None:
-    """The remote as a public ``org.opencontainers.image.source``, or None.
-
-    User info (``https://user:token@``), query and fragment are dropped, whatever the case
-    of the scheme; scp-like remotes (``git@github.com:org/repo.git``) become ``ssh://`` URLs;
-    a local path or ``file:`` remote is never a source (it names the builder's disk).
-    """
-    from urllib.parse import urlsplit, urlunsplit
-
-    text = url.strip()
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
-        return None
-    scp = _SCP.match(text)
-    if scp and "://" not in text:
-        text = f"ssh://{scp.group(1)}/{scp.group(2).lstrip('/')}"
-    try:
-        parts = urlsplit(text)
-        host = parts.hostname
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    if scheme in ("", "file") or not host:
-        return None
-    netloc = host if port is None else f"{host}:{port}"
-    if ":" in host:
-        netloc = f"[{host}]" if port is None else f"[{host}]:{port}"
-    return urlunsplit((scheme, netloc, parts.path, "", ""))
-
-
-# -- the plan ------------------------------------------------------------------------------
 
 
 def check_version(
@@ -308,103 +220,6 @@ def plan_build(
     )
 
 
-def base_image_notes(config: Config) -> list[str]:
-    """``base_image has no effect`` for each tier whose Dockerfile ignores BASE_IMAGE (only
-    the Dockerfiles are read; one that cannot be read is left to ``--check``)."""
-    from noderr_deploy.errors import ConfigError
-    from noderr_deploy.images.dockerfile import read_dockerfile
-
-    notes = []
-    for tier in config.tiers:
-        try:
-            facts = read_dockerfile(tier.dockerfile, tier.build_args)
-        except ConfigError:
-            continue
-        note = facts.base_image_note(tier.name)
-        if note is not None:
-            notes.append(note)
-    return notes
-
-
-def check_tiers(config: Config, *, git: GitInfo | None = None) -> list[str]:
-    """``noderr tiers --check``: exit 2 on anything ``noderr build --all`` (without flags)
-    refuses, by the same functions; else the notes to show.
-
-    The build's setting rules first (registry, version, base images, reserved build args
-    and labels, the workspace, tier names), then every package directory and Dockerfile,
-    then the preflight of every tier's context.
-    """
-    from noderr_deploy.config.rules import (
-        build_problems,
-        check_build_settings,
-        default_version,
-        registry_of,
-    )
-    from noderr_deploy.config.schema import check_workspace
-
-    git = git if git is not None else read_git(config.workspace)
-    check_build_settings(
-        build_problems(
-            config,
-            config.tiers,
-            registry=registry_of(config),
-            version=default_version(git.describe, config.workspace),
-        ),
-        config,
-    )
-    check_workspace(config)
-    return preflight_tiers(config)
-
-
-def preflight_tiers(config: Config, tiers: Sequence[Tier] | None = None) -> list[str]:
-    """Preflight every tier (``noderr tiers --check``): exit 2 listing every problem of every
-    tier at once; else the notes to show (``base_image has no effect``)."""
-
-    def check(tier: Tier) -> TierContext:
-        args = build_args(
-            tier.name, tier.packages, DEFAULT_VERSION, tier.base_image, configured=tier.build_args
-        )
-        return tier_context(
-            workspace=config.workspace,
-            tier=tier.name,
-            # As the build: the declared packages and those they depend on.
-            packages=tier.closure or tier.packages,
-            dockerfile=tier.dockerfile,
-            build_args=args,
-            include=tier.context_include,
-        )
-
-    checked = each_tier(config, config.tiers if tiers is None else tiers, check)
-    return [note for c in checked for note in c.notes]
-
-
-_T = TypeVar("_T")
-
-
-def each_tier(config: Config, tiers: Sequence[Tier], attempt: Callable[[Tier], _T]) -> list[_T]:
-    """``attempt(tier)`` for every tier; exit 2 with the problems of every tier at once (as
-    ``tiers --check`` and ``build`` both report their preflight)."""
-    from noderr_deploy.errors import ConfigError
-
-    results: list[_T] = []
-    errors: list[ConfigError] = []
-    for tier in tiers:
-        try:
-            results.append(attempt(tier))
-        except ConfigError as error:
-            errors.append(error)
-    if len(errors) == 1:
-        raise errors[0]  # one tier's problem(s): its own message, as it was found
-    if errors:
-        problems = [line for e in errors for line in [e.message, *(f"  {d}" for d in e.details)]]
-        count = sum(len(e.details) or 1 for e in errors)
-        raise ConfigError(
-            f"{os.path.normpath(config.path)}: {count} problem(s) in the build contexts",
-            details=problems,
-        )
-    return results
-
-
 def select_tiers(config: Config, names: Sequence[str], all_tiers: bool) -> list[Tier]:
     """The tiers to build, in ``extends`` order (parents first) whatever the flags' order."""
     if all_tiers and names:
@@ -416,125 +231,3 @@ def select_tiers(config: Config, names: Sequence[str], all_tiers: bool) -> list[
         raise UsageError(f"name the tiers to build with --tier, or use --all (known: {known})")
     wanted = {config.tier(name).name for name in names}  # unknown names: exit 2 listing all
     return [t for t in config.tiers if t.name in wanted]
-
-
-# -- the verdict ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Layer:
-    """One entry of an image's history."""
-
-    created_by: str
-    size: int
-
-    @property
-    def instruction(self) -> str:
-        """The Dockerfile instruction that made the layer, as a person would write it."""
-        return instruction_of(self.created_by)
-
-
-def instruction_of(created_by: str) -> str:
-    """``/bin/sh -c #(nop) COPY dir:ab12 in /app`` -> ``COPY dir:ab12 in /app``; RUN likewise."""
-    text = " ".join(created_by.split())
-    if text.startswith("/bin/sh -c #(nop) "):
-        return text.removeprefix("/bin/sh -c #(nop) ")
-    if text.startswith("/bin/sh -c "):
-        return "RUN " + text.removeprefix("/bin/sh -c ")
-    if text.startswith("|"):  # "|3 PACKAGES=... /bin/sh -c ...": build args used by a RUN
-        _, _, rest = text.partition(" /bin/sh -c ")
-        return "RUN " + rest if rest else text
-    return text or "(base image layer)"
-
-
-def largest_layers(
-    history: Iterable[Mapping[str, Any]], count: int = LARGEST_LAYERS
-) -> list[Layer]:
-    """The ``count`` largest layers of an ``image.history()`` answer, largest first."""
-    layers = [
-        Layer(str(entry.get("CreatedBy") or ""), int(entry.get("Size") or 0)) for entry in history
-    ]
-    return sorted((la for la in layers if la.size > 0), key=lambda la: -la.size)[:count]
-
-
-def budget_report(tier: str, size: int, budget: int, layers: Sequence[Layer]) -> list[str]:
-    """Lines telling an operator what to cut: size vs budget, then the largest layers."""
-    lines = [
-        f"tier {tier}: image {format_size(size)} ({size} bytes) > budget {format_size(budget)}"
-        f" ({budget} bytes), {format_size(size - budget)} over"
-    ]
-    lines.append(f"{len(layers)} largest layers:")
-    for layer in layers:
-        instruction = layer.instruction
-        if len(instruction) > 100:
-            instruction = instruction[:97] + "..."
-        lines.append(f"  {format_size(layer.size):>10}  {instruction}")
-    return lines
-
-
-@dataclass
-class BuildResult:
-    """What building (and maybe pushing) one tier produced."""
-
-    tier: str
-    image_id: str
-    tags: tuple[str, ...]
-    size_bytes: int
-    budget_bytes: int
-    duration_seconds: float
-    layers: list[Layer] = field(default_factory=list)
-    """The largest layers, for the over-budget report."""
-    pushed: bool = False
-    digest: str | None = None
-    pushes: list[TagPush] = field(default_factory=list)
-    """Per tag, whether it was pushed and the registry's digest (a push can stop part-way)."""
-    saved: SavedTarball | None = None
-
-    @property
-    def within_budget(self) -> bool:
-        return self.size_bytes <= self.budget_bytes
-
-    def document(self) -> BuildDocument:
-        """The ``--json`` / ``--metadata-file`` document (camelCase, a stable contract)."""
-        return BuildDocument(
-            tier=self.tier,
-            image_id=self.image_id,
-            tags=list(self.tags),
-            size_bytes=self.size_bytes,
-            budget_bytes=self.budget_bytes,
-            within_budget=self.within_budget,
-            duration_seconds=round(self.duration_seconds, 3),
-            pushed=self.pushed,
-            digest=self.digest,
-            pushes=[
-                PushDocument(tag=p.tag, pushed=p.digest is not None, digest=p.digest)
-                for p in self.pushes
-            ],
-            saved=None
-            if self.saved is None
-            else SavedDocument(
-                path=self.saved.path, sha256=self.saved.sha256, size_bytes=self.saved.size_bytes
-            ),
-        )
-
-
-@dataclass(frozen=True)
-class TagPush:
-    """One tag's push: its digest, or None when it was not (or not fully) pushed."""
-
-    tag: str
-    digest: str | None = None
-
-
-@dataclass(frozen=True)
-class SavedTarball:
-    """An image written by ``--save``: ``docker load``-able, with its sha256 and size."""
-
-    path: str
-    sha256: str
-    size_bytes: int
-
-
-def tarball_name(image: str, version: str, tier: str) -> str:
-    """``noderr-node-os-1.4.0-oracle.tar``: the name the network's release uploads use."""
-    return f"{image.rsplit('/', 1)[-1]}-{version}-{tier}.tar"

@@ -11,25 +11,26 @@ import pytest
 
 from noderr_deploy.config.schema import load_config
 from noderr_deploy.errors import ConfigError, UsageError
+from noderr_deploy.images.git import GitInfo, read_git
 from noderr_deploy.images.plan import (
-    BuildResult,
     BuildSettings,
-    GitInfo,
-    Layer,
-    SavedTarball,
-    TagPush,
-    budget_report,
     build_args,
     check_registry,
     check_version,
     image_labels,
     image_tags,
-    instruction_of,
-    largest_layers,
     plan_build,
-    read_git,
     select_tiers,
     split_reference,
+)
+from noderr_deploy.images.results import (
+    BuildResult,
+    Layer,
+    SavedTarball,
+    TagPush,
+    budget_report,
+    instruction_of,
+    largest_layers,
 )
 from noderr_deploy.ui.output import to_json
 
@@ -307,7 +308,7 @@ def test_result_json_contract() -> None:
     ],
 )
 def test_source_label_is_public(remote: str, label: str | None) -> None:
-    from noderr_deploy.images.plan import public_source
+    from noderr_deploy.images.git import public_source
 
     assert public_source(remote) == label
 
