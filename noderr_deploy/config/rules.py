@@ -205,7 +205,8 @@ def base_image_of(config: Config, tier: Tier) -> Sourced:
     return Sourced(tier.base_image, Source("default", "base_image"))
 
 
-def registry_of(config: Config) -> Sourced:
+def configured_registry(config: Config) -> Sourced:
+    """tiers.yaml's registry (or the default), with where it is set."""
     if config.located is not None and ("registry",) in config.located.values:
         return Sourced(config.registry, Source.file(config.where(("registry",))))
     return Sourced(config.registry, Source("default", "registry"))

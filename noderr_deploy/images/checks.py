@@ -46,8 +46,8 @@ def check_tiers(config: Config, *, git: GitInfo | None = None) -> list[str]:
     from noderr_deploy.config.rules import (
         build_problems,
         check_build_settings,
+        configured_registry,
         default_version,
-        registry_of,
     )
     from noderr_deploy.config.schema import check_workspace
 
@@ -56,7 +56,7 @@ def check_tiers(config: Config, *, git: GitInfo | None = None) -> list[str]:
         build_problems(
             config,
             config.tiers,
-            registry=registry_of(config),
+            registry=configured_registry(config),
             version=default_version(git.describe, config.workspace),
         ),
         config,

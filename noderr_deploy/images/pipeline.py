@@ -28,8 +28,8 @@ from noderr_deploy.config.rules import (
     Sourced,
     build_problems,
     check_build_settings,
+    configured_registry,
     default_version,
-    registry_of,
 )
 from noderr_deploy.config.schema import check_workspace
 from noderr_deploy.errors import BudgetExceeded, NoderrError, UsageError
@@ -136,7 +136,7 @@ def plan_request(
     registry = (
         request.sourced("registry", request.registry)
         if request.registry is not None
-        else registry_of(config)
+        else configured_registry(config)
     )
     version = (
         request.sourced("version", request.version)

@@ -30,6 +30,7 @@ MANIFEST_TYPES = ", ".join(
 )
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 
 
@@ -69,6 +70,8 @@ def image_ref(repository: str, tag: str) -> ImageRef:
     A repository without a registry host is Docker Hub's (``library/`` for one component).
     """
     first, _, rest = repository.partition("/")
+    if rest and first in _DOCKER_HUB:  # docker.io/x: the Hub's API host, library/ for one part
+        return image_ref(rest, tag)
     if rest and ("." in first or ":" in first or first == "localhost"):
         return ImageRef(first, rest, tag)
     name = repository if "/" in repository else f"library/{repository}"

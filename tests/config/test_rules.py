@@ -16,8 +16,8 @@ from noderr_deploy.config.rules import (
     Sourced,
     base_image_problem,
     build_problems,
+    configured_registry,
     default_version,
-    registry_of,
     registry_problem,
     tag_fix,
     tag_problem,
@@ -159,7 +159,7 @@ def problems_of(tmp_path: Path, workspace: str = ".", long: str = "g" * 121) -> 
     return build_problems(
         config,
         config.tiers,
-        registry=registry_of(config),
+        registry=configured_registry(config),
         version=default_version(None, config.workspace),
     )
 

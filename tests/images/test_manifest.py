@@ -263,3 +263,20 @@ def test_any_answer_is_a_config_digest_or_one_registry_error(
         assert "\n" not in error.message
     else:
         assert config.startswith("sha256:")
+
+
+@pytest.mark.parametrize(
+    ("repository", "ref"),
+    [
+        ("127.0.0.1:5000/noderr/img", ImageRef("127.0.0.1:5000", "noderr/img", "1")),
+        ("ghcr.io/noderrxyz/noderr-node-os", ImageRef("ghcr.io", "noderrxyz/noderr-node-os", "1")),
+        ("docker.io/noderr/img", ImageRef("registry-1.docker.io", "noderr/img", "1")),
+        ("docker.io/node", ImageRef("registry-1.docker.io", "library/node", "1")),
+        ("noderr/img", ImageRef("registry-1.docker.io", "noderr/img", "1")),
+        ("localhost/img", ImageRef("localhost", "img", "1")),
+    ],
+)
+def test_where_a_pushed_tag_is_asked(repository: str, ref: ImageRef) -> None:
+    from noderr_deploy.images.registry import image_ref
+
+    assert image_ref(repository, "1") == ref
