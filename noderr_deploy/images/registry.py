@@ -106,7 +106,10 @@ def registry_credentials(host: str, environ: Mapping[str, str]) -> tuple[str, st
         # An unreadable docker config or a failing credential helper: look up anonymously
         # (a registry that wants credentials then says so, and the message tells how).
         return None
-    username, secret = entry.get("Username") or "", entry.get("Password") or ""
+    # An `auths` entry resolves to lowercase keys, a credential helper's answer to
+    # capitalised ones.
+    username = entry.get("username") or entry.get("Username") or ""
+    secret = entry.get("password") or entry.get("Password") or ""
     return (username, secret) if username and secret else None
 
 

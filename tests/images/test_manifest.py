@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -280,3 +281,19 @@ def test_where_a_pushed_tag_is_asked(repository: str, ref: ImageRef) -> None:
     from noderr_deploy.images.registry import image_ref
 
     assert image_ref(repository, "1") == ref
+
+
+def test_credentials_come_from_the_variables_else_the_docker_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from noderr_deploy.images.registry import registry_credentials
+
+    token = base64.b64encode(f"pusher:{SECRET}".encode()).decode()
+    (tmp_path / "config.json").write_text(
+        json.dumps({"auths": {"127.0.0.1:5999": {"auth": token}}})
+    )
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    assert registry_credentials("127.0.0.1:5999", {}) == ("pusher", SECRET)
+    assert registry_credentials("127.0.0.1:6000", {}) is None
+    both = {"NODERR_REGISTRY_USER": "ci", "NODERR_REGISTRY_PASSWORD": "pw"}
+    assert registry_credentials("127.0.0.1:5999", both) == ("ci", "pw")
