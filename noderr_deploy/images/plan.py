@@ -22,10 +22,10 @@ from noderr_deploy.config.rules import (
     version_problem,
 )
 from noderr_deploy.errors import UsageError
-from noderr_deploy.images.context import BuildContext
 from noderr_deploy.images.documents import PlanDocument
 from noderr_deploy.images.git import GitInfo
 from noderr_deploy.images.preflight import tier_context
+from noderr_deploy.images.tarball import BuildContext
 from noderr_deploy.units import iso
 
 if TYPE_CHECKING:

@@ -158,9 +158,9 @@ def test_registry_of(reference: str, registry: str) -> None:
 
 def test_failed_step_tail_leaves_out_builder_bookkeeping() -> None:
     from noderr_deploy.errors import BuildError
-    from noderr_deploy.images.context import BuildContext
     from noderr_deploy.images.engine import build_image
     from noderr_deploy.images.plan import BuildPlan
+    from noderr_deploy.images.tarball import BuildContext
 
     chunks = [
         {"stream": "Step 1/2 : FROM base\n"},
