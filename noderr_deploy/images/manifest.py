@@ -160,6 +160,11 @@ def _get(
         raise RegistryError(
             f"cannot check {shown}: registry {ref.host} did not answer ({type(exc).__name__})"
         ) from None
+    except ValueError:
+        # requests parses a Location header even when not following it: "http://[::1/x".
+        raise RegistryError(
+            f"cannot check {shown}: the registry answered with a URL that does not parse"
+        ) from None
     try:
         document = json.loads(body)
     except ValueError:
@@ -181,7 +186,7 @@ def _follow(
             return response
         location = response.headers.get("Location") or ""
         response.close()
-        target = urljoin(url, location)
+        target = urljoin(url, location)  # requests has parsed it already (see _get)
         parts = urlsplit(target)
         if parts.netloc != host or parts.scheme != urlsplit(url).scheme:
             raise RegistryError(

@@ -152,6 +152,10 @@ def manifest_digest(
             f"cannot look up {shown}: registry {redact_url(f'{scheme}://{ref.host}')}"
             f" unreachable ({type(exc).__name__})"
         ) from None
+    except ValueError:  # a Location (or realm) that does not parse: "http://[::1/x"
+        raise RegistryError(
+            f"cannot look up {shown}: the registry answered with a URL that does not parse"
+        ) from None
     status = response.status_code
     if status == 404:
         return None

@@ -91,13 +91,16 @@ def stand() -> Iterator[Stand]:
                     return
             self._send(state.routes.get(self.path, Answer(404, b"{}")))
 
+        do_HEAD = do_GET
+
         def _send(self, answer: Answer) -> None:
             self.send_response(answer.status)
             for name, value in answer.headers.items():
                 self.send_header(name, value.replace("HOST", state.host))
             self.send_header("Content-Length", str(len(answer.body)))
             self.end_headers()
-            self.wfile.write(answer.body)
+            if self.command != "HEAD":
+                self.wfile.write(answer.body)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.host = f"127.0.0.1:{server.server_address[1]}"
@@ -180,6 +183,9 @@ def test_redirects_are_followed_on_the_same_host_only(fresh: Stand) -> None:
     port = int(fresh.host.rsplit(":", 1)[1])
     fresh.routes[TAG_PATH] = Answer(302, headers={"Location": f"http://127.0.0.1:{port + 1}/"})
     with pytest.raises(RegistryError, match="redirected to another host"):
+        ask(fresh)
+    fresh.routes[TAG_PATH] = Answer(302, headers={"Location": "http://[::1/x"})
+    with pytest.raises(RegistryError, match="a URL that does not parse"):
         ask(fresh)
     fresh.routes[TAG_PATH] = Answer(302, headers={"Location": TAG_PATH})
     with pytest.raises(RegistryError, match="more than 5 redirects"):
@@ -297,3 +303,12 @@ def test_credentials_come_from_the_variables_else_the_docker_config(
     assert registry_credentials("127.0.0.1:6000", {}) is None
     both = {"NODERR_REGISTRY_USER": "ci", "NODERR_REGISTRY_PASSWORD": "pw"}
     assert registry_credentials("127.0.0.1:5999", both) == ("ci", "pw")
+
+
+def test_publish_lookup_of_a_bad_redirect_is_a_registry_error(fresh: Stand) -> None:
+    from noderr_deploy.images.registry import manifest_digest
+
+    fresh.routes[TAG_PATH] = Answer(302, headers={"Location": "http://[::1/x"})
+    ref = ImageRef(fresh.host, "noderr/noderr-node-os", "1.0.0-all")
+    with pytest.raises(RegistryError, match="a URL that does not parse"):
+        manifest_digest(ref, environ={}, timeout=5)
