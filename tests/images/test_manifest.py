@@ -312,3 +312,29 @@ def test_publish_lookup_of_a_bad_redirect_is_a_registry_error(fresh: Stand) -> N
     ref = ImageRef(fresh.host, "noderr/noderr-node-os", "1.0.0-all")
     with pytest.raises(RegistryError, match="a URL that does not parse"):
         manifest_digest(ref, environ={}, timeout=5)
+
+
+HEADER_TEXT = st.text(alphabet="http:/[]:.1@%?#aé \\x", max_size=20) | st.sampled_from(
+    ["/v2/x", "http://[::1/x", "//evil.invalid/", 'Bearer realm="http://[::1"', "Basic", ""]
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    status=st.sampled_from([200, 301, 302, 303, 307, 308, 401, 403, 404, 429, 500, 502]),
+    location=HEADER_TEXT,
+    challenge=HEADER_TEXT,
+)
+def test_any_status_and_headers_are_a_config_digest_or_one_registry_error(
+    fresh: Stand, status: int, location: str, challenge: str
+) -> None:
+    headers = {"Location": location, "WWW-Authenticate": challenge}
+    fresh.routes[TAG_PATH] = Answer(status, manifest(), headers)
+    try:
+        _, config = ask(fresh, ("pusher", SECRET))
+    except RegistryError as error:
+        assert "\n" not in error.message and SECRET not in error.message
+    else:
+        assert config == CONFIG
