@@ -45,8 +45,9 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
             "--version",
             envvar="NODERR_IMAGE_VERSION",
             show_envvar=True,
-            help="Version in the tag {version}-{tier}. Default: `git describe --tags --always"
-            " --dirty` of the workspace, else 0.0.0-dev.",
+            help="Version in the tag {version}-{tier}, so a Docker tag:"
+            " [A-Za-z0-9_][A-Za-z0-9_.-]{0,127} (no '+' or '/'). Default: `git describe --tags"
+            " --always --dirty` of the workspace, else 0.0.0-dev.",
         ),
     ] = None,
     registry: Annotated[
@@ -133,7 +134,9 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
     the tier's packages and the Dockerfile. Images are tagged
     REGISTRY/IMAGE:VERSION-TIER and REGISTRY/IMAGE:latest-TIER once built,
     then checked against the tier's size budget: over it, exit 3 naming
-    the five largest layers, and nothing is pushed.
+    the five largest layers, and nothing is pushed. After a push, the
+    registry is asked which image each tag names: another than the one
+    built (a concurrent build moved the tag) is exit 1.
 
     Registry credentials: the docker config, or NODERR_REGISTRY_USER and
     NODERR_REGISTRY_PASSWORD. SOURCE_DATE_EPOCH, else the HEAD commit
