@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from pathlib import Path
@@ -19,11 +18,13 @@ from noderr_deploy.commands._options import (
     load,
 )
 from noderr_deploy.errors import UsageError
-from noderr_deploy.ui.output import Output
+from noderr_deploy.ui.output import Output, to_json
 from noderr_deploy.units import format_size
 
 if TYPE_CHECKING:
-    from noderr_deploy.images.plan import BuildPlan, BuildResult
+    from noderr_deploy.config.rules import Source
+    from noderr_deploy.images.plan import BuildPlan
+    from noderr_deploy.images.results import BuildResult
 
 
 def build(  # noqa: PLR0917 (typer passes options positionally)
@@ -44,8 +45,9 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
             "--version",
             envvar="NODERR_IMAGE_VERSION",
             show_envvar=True,
-            help="Version in the tag {version}-{tier}. Default: `git describe --tags --always"
-            " --dirty` of the workspace, else 0.0.0-dev.",
+            help="Version in the tag {version}-{tier}, so a Docker tag:"
+            " [A-Za-z0-9_][A-Za-z0-9_.-]{0,127} (no '+' or '/'). Default: `git describe --tags"
+            " --always --dirty` of the workspace, else 0.0.0-dev.",
         ),
     ] = None,
     registry: Annotated[
@@ -132,7 +134,9 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
     the tier's packages and the Dockerfile. Images are tagged
     REGISTRY/IMAGE:VERSION-TIER and REGISTRY/IMAGE:latest-TIER once built,
     then checked against the tier's size budget: over it, exit 3 naming
-    the five largest layers, and nothing is pushed.
+    the five largest layers, and nothing is pushed. After a push, the
+    registry is asked which image each tag names: another than the one
+    built (a concurrent build moved the tag) is exit 1.
 
     Registry credentials: the docker config, or NODERR_REGISTRY_USER and
     NODERR_REGISTRY_PASSWORD. SOURCE_DATE_EPOCH, else the HEAD commit
@@ -170,6 +174,7 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
         push_timeout=push_timeout,
         allow_over_budget=allow_over_budget,
         save_dir=save,
+        sources=_env_sources(ctx),
     )
     auth = registry_auth(env.environ) if push else None
     plans = plan_request(cfg, request, environ=env.environ, clock=env.now)
@@ -177,9 +182,9 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
         for plan in plans:
             for note in plan.notes:
                 out.warn(note)
-        document = [plan.as_json() for plan in plans]
+        document = [plan.document() for plan in plans]
         if metadata_file is not None:
-            _write_atomically(metadata_file, json.dumps(document, indent=2) + "\n")
+            _write_atomically(metadata_file, to_json(document) + "\n")
         _show_plans(out, plans, json_, cfg.path.parent)
         return
 
@@ -189,13 +194,39 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
 
     client = connect(env.environ)
     outcome = run_build(
-        plans, request, client=client, progress=BuildView(out), info=out.info, auth=auth
+        plans,
+        request,
+        client=client,
+        progress=BuildView(out),
+        info=out.info,
+        auth=auth,
+        environ=env.environ,
     )
     for warning in outcome.warnings:
         out.warn(warning)
     _finish(out, outcome.results, json_, metadata_file)
     if outcome.error is not None:
         raise outcome.error
+
+
+_ENV_OPTIONS = {
+    "registry": "NODERR_REGISTRY",
+    "version": "NODERR_IMAGE_VERSION",
+    "base_image": "NODERR_BASE_IMAGE",
+}
+
+
+def _env_sources(ctx: typer.Context) -> dict[str, Source]:
+    """The options whose value came from their environment variable, for messages."""
+    from click.core import ParameterSource
+
+    from noderr_deploy.config.rules import Source
+
+    return {
+        name: Source.env(variable)
+        for name, variable in _ENV_OPTIONS.items()
+        if ctx.get_parameter_source(name) == ParameterSource.ENVIRONMENT
+    }
 
 
 def _norm(path: Path) -> str:
@@ -214,7 +245,7 @@ def _parse_build_args(values: list[str]) -> dict[str, str]:
 
 def _show_plans(out: Output, plans: list[BuildPlan], json_: bool, config_dir: Path) -> None:
     if json_:
-        out.json([plan.as_json() for plan in plans])
+        out.json([plan.document() for plan in plans])
         return
     for plan in plans:
         rows: list[tuple[str, str]] = [
@@ -237,9 +268,9 @@ def _relative(path: Path, base: Path) -> str:
 def _finish(
     out: Output, results: list[BuildResult], json_: bool, metadata_file: Path | None
 ) -> None:
-    document = [r.as_json() for r in results]
+    document = [r.document() for r in results]
     if metadata_file is not None:
-        _write_atomically(metadata_file, json.dumps(document, indent=2) + "\n")
+        _write_atomically(metadata_file, to_json(document) + "\n")
     if json_:
         out.json(document)
         return

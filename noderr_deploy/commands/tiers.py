@@ -15,7 +15,6 @@ from noderr_deploy.commands._options import (
 )
 from noderr_deploy.results import Document
 from noderr_deploy.ui.output import Output
-from noderr_deploy.units import format_size
 
 if TYPE_CHECKING:
     from noderr_deploy.config.schema import Config, Tier
@@ -36,6 +35,14 @@ class TierDocument(Document, frozen=True):
     labels: dict[str, str]
     closure: list[str]
     dependency_of: dict[str, str]
+    dev_dependencies: DevDependenciesDocument
+
+
+class DevDependenciesDocument(Document, frozen=True):
+    """How a tier's devDependencies are treated: the setting, and whether they are followed."""
+
+    setting: str
+    followed: bool
 
 
 class TiersDocument(Document, frozen=True):
@@ -70,6 +77,7 @@ def tier_json(tier: Tier) -> TierDocument:
         labels=dict(tier.labels),
         closure=list(tier.closure),
         dependency_of=dict(tier.dependency_of),
+        dev_dependencies=DevDependenciesDocument(tier.dev_dependencies, tier.follows_dev),
     )
 
 
@@ -84,7 +92,9 @@ def tiers(
         bool,
         typer.Option(
             "--check",
-            help="Only validate: tiers.yaml, every package directory and Dockerfile. Exit 0 or 2.",
+            help="Only validate, by build's own rules: tiers.yaml, registry, base images,"
+            " reserved build args and labels, workspace, tier names, package directories,"
+            " Dockerfiles and their COPY sources. Exit 0 or 2.",
         ),
     ] = False,
     json_: JsonOption = False,
@@ -100,7 +110,6 @@ def tiers(
 
         noderr tiers --check -c deploy/tiers.yaml
     """
-    from noderr_deploy.config.schema import check_workspace
     from noderr_deploy.errors import ConfigError
     from noderr_deploy.units import count
 
@@ -110,9 +119,11 @@ def tiers(
     if check and json_:
         # A result object either way: {"config", "valid", "tiers", "problems"}; exit 2 (and
         # the error line on stderr) when invalid.
+        from noderr_deploy.images.checks import check_tiers
+
         try:
             cfg = load(config)
-            check_workspace(cfg)
+            notes = check_tiers(cfg)
         except ConfigError as exc:
             from noderr_deploy.config.locate import find_config
 
@@ -123,49 +134,29 @@ def tiers(
             problems = [exc.message, *exc.details]
             out.json(CheckDocument(path, valid=False, tiers=None, problems=problems))
             raise
+        for note in notes:
+            out.warn(note)
         out.json(CheckDocument(str(cfg.path), valid=True, tiers=len(cfg.tiers), problems=[]))
         return
     cfg = load(config)
     if check:
-        from noderr_deploy.images.plan import preflight_tiers
+        from noderr_deploy.images.checks import check_tiers
 
-        check_workspace(cfg)
-        # The same preflight as `noderr build`: every COPY source in every tier's context.
-        for note in preflight_tiers(cfg):
+        # The same rules and preflight as `noderr build`: settings, packages, COPY sources.
+        for note in check_tiers(cfg):
             out.warn(note)
         out.info(
             f"{cfg.path}: {count(len(cfg.tiers), 'tier')}, all package directories present,"
             " every Dockerfile's sources in its context"
         )
         return
-    from noderr_deploy.images.plan import base_image_notes
+    from noderr_deploy.images.checks import base_image_notes
 
     for note in base_image_notes(cfg):
         out.warn(note)
     if json_:
         out.json(config_json(cfg))
         return
-    rows = [
-        (
-            t.name,
-            t.extends or "-",
-            t.beacon_tier,
-            f"{len(t.packages)}: {', '.join(t.packages)}",
-            format_size(t.size_budget_bytes),
-            _relative(t, cfg),
-            t.base_image,
-        )
-        for t in cfg.tiers
-    ]
-    out.table(
-        ("tier", "extends", "beacon tier", "packages", "size budget", "dockerfile", "base image"),
-        rows,
-        title=f"Tiers from {cfg.path}",
-    )
+    from noderr_deploy.ui.tiers import show_tiers
 
-
-def _relative(tier: Tier, cfg: Config) -> str:
-    try:
-        return str(tier.dockerfile.relative_to(cfg.path.parent))
-    except ValueError:
-        return str(tier.dockerfile)
+    show_tiers(out, cfg)

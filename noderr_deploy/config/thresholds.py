@@ -1,6 +1,6 @@
 """The rollback thresholds' defaults and allowed ranges, written down once.
 
-Shared by tiers.yaml's ``rollback`` section (:class:`noderr_deploy.config.schema.RollbackSettings`),
+Shared by tiers.yaml's ``rollback`` section (:class:`noderr_deploy.config.models.RollbackSettings`),
 its pydantic-free reader (:func:`noderr_deploy.config.sections.read_settings`) and the verdict's
 :class:`noderr_deploy.rollback.Thresholds`, so that the three accept the same values. This
 module imports nothing: ``noderr cohort`` and ``noderr rollback check`` start without pydantic.

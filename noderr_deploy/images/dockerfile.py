@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from noderr_deploy.config.dockerlines import logical_lines
 from noderr_deploy.errors import ConfigError
 
-_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 _VARIABLE = re.compile(
     r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
 )
@@ -91,42 +91,6 @@ def read_dockerfile(path: Path, build_args: Mapping[str, str]) -> DockerfileFact
         raise ConfigError(f"Dockerfile {path}: cannot read: {exc.strerror or exc}") from None
     text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
     return parse_dockerfile(text, path, build_args)
-
-
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """(first line number, joined text) of each instruction."""
-    lines = text.splitlines()
-    escape = "\\"
-    start = 0
-    for number, raw in enumerate(lines):  # parser directives come first, or not at all
-        match = _DIRECTIVE.match(raw.strip())
-        if not match:
-            break
-        if match.group(1).lower() == "escape" and match.group(2) in ("\\", "`"):
-            escape = match.group(2)
-        start = number + 1
-    result: list[tuple[int, str]] = []
-    pending: list[str] = []
-    first = 0
-    for number in range(start, len(lines)):
-        raw = lines[number]
-        stripped = raw.strip()
-        if pending and (not stripped or stripped.startswith("#")):
-            continue  # comments and empty lines inside a continued instruction are dropped
-        if not pending:
-            if not stripped or stripped.startswith("#"):
-                continue
-            first = number + 1
-        body = raw.rstrip()
-        if body.endswith(escape):
-            pending.append(body[: -len(escape)])
-            continue
-        pending.append(body)
-        result.append((first, " ".join(part.strip() for part in pending)))
-        pending = []
-    if pending:
-        result.append((first, " ".join(part.strip() for part in pending)))
-    return result
 
 
 def expand(word: str, scope: Mapping[str, str | None]) -> str | None:
@@ -207,7 +171,7 @@ def parse_dockerfile(text: str, path: Path, build_args: Mapping[str, str]) -> Do
     copies: list[Copy] = []
     froms: list[From] = []
     in_stage = False
-    for line, instruction in _logical_lines(text):
+    for line, instruction in logical_lines(text):
         keyword, _, rest = instruction.partition(" ")
         keyword = keyword.upper()
         rest = rest.strip()

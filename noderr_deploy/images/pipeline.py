@@ -23,24 +23,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from noderr_deploy.config.schema import check_closures
+from noderr_deploy.config.rules import (
+    Source,
+    Sourced,
+    build_problems,
+    check_build_settings,
+    configured_registry,
+    default_version,
+)
+from noderr_deploy.config.schema import check_workspace
 from noderr_deploy.errors import BudgetExceeded, NoderrError, UsageError
-from noderr_deploy.images.engine import BuildEvent, PushEvent
-from noderr_deploy.images.plan import (
-    DEFAULT_VERSION,
-    BuildPlan,
+from noderr_deploy.images.checks import each_tier
+from noderr_deploy.images.engine import BuildEvent
+from noderr_deploy.images.git import GitInfo, read_git
+from noderr_deploy.images.plan import BuildPlan, BuildSettings, plan_build, select_tiers
+from noderr_deploy.images.push import PushEvent
+from noderr_deploy.images.results import (
     BuildResult,
-    BuildSettings,
-    GitInfo,
     SavedTarball,
     TagPush,
     budget_report,
-    check_registry,
-    check_version,
     largest_layers,
-    plan_build,
-    read_git,
-    select_tiers,
     tarball_name,
 )
 from noderr_deploy.units import format_size
@@ -69,6 +72,13 @@ class BuildRequest:
     push_timeout: float = DEFAULT_PUSH_TIMEOUT
     allow_over_budget: bool = False
     save_dir: Path | None = None
+    sources: Mapping[str, Source] = field(default_factory=dict)
+    """Where ``registry``, ``version`` and ``base_image`` came from when not their flags
+    (an environment variable), for messages."""
+
+    def sourced(self, name: str, value: str) -> Sourced:
+        flag = "--" + name.replace("_", "-")
+        return Sourced(value, self.sources.get(name) or Source.flag(flag))
 
 
 class Progress(Protocol):
@@ -122,21 +132,42 @@ def plan_request(
 ) -> list[BuildPlan]:
     """The checked plan of every tier asked for; nothing is sent anywhere."""
     tiers = select_tiers(config, list(request.tiers), request.all_tiers)
-    # A workspace dependency outside the workspace: exit 2 before anything is planned.
-    check_closures(config, tiers)
     git = git if git is not None else read_git(config.workspace)
+    registry = (
+        request.sourced("registry", request.registry)
+        if request.registry is not None
+        else configured_registry(config)
+    )
+    version = (
+        request.sourced("version", request.version)
+        if request.version
+        else default_version(git.describe, config.workspace)
+    )
+    base_image = request.sourced("base_image", request.base_image) if request.base_image else None
+    # The same rules as `noderr tiers --check`, every problem at once, before any planning.
+    check_build_settings(
+        build_problems(
+            config,
+            tiers,
+            registry=registry,
+            version=version,
+            base_image=base_image,
+            build_args=request.build_args,
+        ),
+        config,
+    )
+    # Package directories, Dockerfiles and workspace dependencies: as `tiers --check` says.
+    check_workspace(config, tiers)
     settings = BuildSettings(
-        registry=check_registry(
-            request.registry if request.registry is not None else config.registry
-        ),
-        version=check_version(
-            request.version or git.describe or DEFAULT_VERSION, [t.name for t in tiers]
-        ),
+        registry=registry.value.strip().rstrip("/"),
+        version=version.value,
         base_image=request.base_image or None,
         build_args=dict(request.build_args),
     )
     now = source_date(environ)
-    return [plan_build(config, t, settings, git=git, now=now, clock=clock) for t in tiers]
+    return each_tier(
+        config, tiers, lambda t: plan_build(config, t, settings, git=git, now=now, clock=clock)
+    )
 
 
 def run_build(
@@ -147,6 +178,7 @@ def run_build(
     progress: Progress,
     info: Callable[[str], None],
     auth: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> BuildOutcome:
     """Build every plan, then tag, save and push as the module's docstring describes.
@@ -196,14 +228,16 @@ def run_build(
     if request.save_dir is not None:
         _save(client, plans, results, request.save_dir)
     if request.push:
-        outcome.error = _push(client, results, progress, auth, request.push_timeout)
+        outcome.error = _push(
+            client, results, progress, auth=auth, environ=environ, timeout=request.push_timeout
+        )
     return outcome
 
 
 def _save(
     client: Any, plans: Sequence[BuildPlan], results: Sequence[BuildResult], directory: Path
 ) -> None:
-    from noderr_deploy.images.engine import save_image
+    from noderr_deploy.images.save import save_image
 
     for plan, result in zip(plans, results, strict=True):
         version_tag = plan.tags[0]
@@ -217,10 +251,12 @@ def _push(
     client: Any,
     results: Sequence[BuildResult],
     progress: Progress,
+    *,
     auth: Mapping[str, str] | None,
+    environ: Mapping[str, str] | None,
     timeout: float,
 ) -> NoderrError | None:
-    from noderr_deploy.images.engine import push_tag
+    from noderr_deploy.images.push import push_tag
 
     for result in results:
         result.pushes = [TagPush(tag) for tag in result.tags]
@@ -233,6 +269,7 @@ def _push(
                         reference,
                         image_id=result.image_id,
                         auth=auth,
+                        environ=environ,
                         timeout=timeout,
                         on_event=on_event,
                     )

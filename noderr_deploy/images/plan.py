@@ -1,151 +1,55 @@
-"""Tier images: what to build (tags, build args, labels, context) and how to judge the result.
+"""Tier images: what to build (tags, build args, labels, context), decided before Docker.
 
 Everything here is pure: it takes the resolved configuration and plain values (the version, the
-git facts, the clock) and returns plans and verdicts. Talking to the engine is
-:mod:`noderr_deploy.images.engine`'s job.
+git facts, the clock) and returns plans. Judging the built image is
+:mod:`noderr_deploy.images.results`'s, talking to the engine
+:mod:`noderr_deploy.images.engine`'s.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from noderr_deploy.config.rules import (
+    Source,
+    Sourced,
+    registry_problem,
+    version_problem,
+)
 from noderr_deploy.errors import UsageError
-from noderr_deploy.images.context import BuildContext
+from noderr_deploy.images.documents import PlanDocument
+from noderr_deploy.images.git import GitInfo
 from noderr_deploy.images.preflight import tier_context
-from noderr_deploy.redact import redact_url
-from noderr_deploy.units import format_size, iso
+from noderr_deploy.images.tarball import BuildContext
+from noderr_deploy.units import iso
 
 if TYPE_CHECKING:
     from noderr_deploy.config.schema import Config, Tier
 
-DEFAULT_VERSION = "0.0.0-dev"
 VENDOR = "Noderr"
-# Docker's tag grammar: up to 128 characters, word characters, dots and dashes, no leading
-# dot or dash. The tier suffix is part of the tag, so the version gets the rest.
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-# host[:port] and optional path components, as in "ghcr.io/noderrxyz" or "127.0.0.1:5000".
-_REGISTRY = re.compile(
-    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9-]+)*(?::[0-9]{1,5})?)"
-    r"(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$"
-)
-RESERVED_BUILD_ARGS = ("TIER", "PACKAGES", "VERSION", "BASE_IMAGE")
-RESERVED_LABELS = (
-    "xyz.noderr.tier",
-    "xyz.noderr.packages",
-    "xyz.noderr.closure",
-    "xyz.noderr.beacon-tier",
-)
-LARGEST_LAYERS = 5
 
 
-# -- git facts -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GitInfo:
-    """What the workspace's git repository says (each None outside a repository)."""
-
-    describe: str | None = None
-    revision: str | None = None
-    source: str | None = None
-    committed: datetime | None = None
-    """Time of the HEAD commit: the image's created time unless SOURCE_DATE_EPOCH says."""
-
-
-Runner = Callable[[Sequence[str], Path], str | None]
-
-
-def _git(args: Sequence[str], cwd: Path) -> str | None:
-    try:
-        result = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    out = result.stdout.strip()
-    return out if result.returncode == 0 and out else None
-
-
-def read_git(workspace: Path, run: Runner = _git) -> GitInfo:
-    """``git describe --tags --always --dirty``, HEAD and the origin URL of ``workspace``."""
-    source = run(["config", "--get", "remote.origin.url"], workspace)
-    committed = run(["log", "-1", "--format=%ct"], workspace)
-    return GitInfo(
-        describe=run(["describe", "--tags", "--always", "--dirty"], workspace),
-        revision=run(["rev-parse", "HEAD"], workspace),
-        # The source label is public: no credentials from an https://user:token@ remote.
-        source=public_source(source) if source else None,
-        committed=(
-            datetime.fromtimestamp(int(committed), tz=UTC)
-            if committed and committed.isdigit()
-            else None
-        ),
-    )
-
-
-_SCP = re.compile(r"^(?:[^@/:\s]+@)?([A-Za-z0-9.-]+\.[A-Za-z]{2,}|localhost):(?!//)([^\s]+)$")
-
-
-def public_source(url: str) -> str | None:
-    """The remote as a public ``org.opencontainers.image.source``, or None.
-
-    User info (``https://user:token@``), query and fragment are dropped, whatever the case
-    of the scheme; scp-like remotes (``git@github.com:org/repo.git``) become ``ssh://`` URLs;
-    a local path or ``file:`` remote is never a source (it names the builder's disk).
-    """
-    from urllib.parse import urlsplit, urlunsplit
-
-    text = url.strip()
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
-        return None
-    scp = _SCP.match(text)
-    if scp and "://" not in text:
-        text = f"ssh://{scp.group(1)}/{scp.group(2).lstrip('/')}"
-    try:
-        parts = urlsplit(text)
-        host = parts.hostname
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    if scheme in ("", "file") or not host:
-        return None
-    netloc = host if port is None else f"{host}:{port}"
-    if ":" in host:
-        netloc = f"[{host}]" if port is None else f"[{host}]:{port}"
-    return urlunsplit((scheme, netloc, parts.path, "", ""))
-
-
-# -- the plan ------------------------------------------------------------------------------
-
-
-def check_version(version: str, tier_names: Iterable[str] = ()) -> str:
+def check_version(
+    version: str, tier_names: Iterable[str] = (), source: Source | None = None
+) -> str:
     """``version`` if ``{version}-{tier}`` is a valid image tag for every tier, else exit 2."""
-    longest = max((len(t) for t in tier_names), default=0)
-    if not _TAG.match(version) or len(version) + 1 + longest > 128:
-        raise UsageError(
-            f"--version {version!r} is not a valid image tag: use letters, digits, '_', '.' and"
-            f" '-', not starting with '.' or '-', at most {127 - longest} characters"
-        )
+    problem = version_problem(Sourced(version, source or Source.flag("--version")), [*tier_names])
+    if problem:
+        raise UsageError(problem)
     return version
 
 
-def check_registry(registry: str) -> str:
+def check_registry(registry: str, source: Source | None = None) -> str:
     """``registry`` without a trailing '/', if it is host[:port][/path]; else exit 2."""
-    value = registry.strip().rstrip("/")
-    if not value or "://" in value or not _REGISTRY.match(value):
-        raise UsageError(
-            f"--registry {redact_url(registry)!r} is not a registry: use host[:port][/namespace]"
-            " such as ghcr.io/noderrxyz or 127.0.0.1:5000 (no scheme)"
-        )
-    return value
+    problem = registry_problem(Sourced(registry, source or Source.flag("--registry")))
+    if problem:
+        raise UsageError(problem)
+    return registry.strip().rstrip("/")
 
 
 def image_tags(registry: str, image: str, version: str, tier: str) -> tuple[str, str]:
@@ -177,20 +81,20 @@ class BuildPlan:
     notes: tuple[str, ...] = ()
     """What the operator should know, e.g. that ``base_image`` has no effect."""
 
-    def as_json(self) -> dict[str, Any]:
-        """The ``--dry-run --json`` shape (camelCase, a stable contract)."""
-        return {
-            "tier": self.tier,
-            "tags": list(self.tags),
-            "packages": list(self.packages),
-            "buildArgs": dict(self.build_args),
-            "labels": dict(self.labels),
-            "dockerfile": os.path.normpath(str(self.dockerfile)),
-            "contextFiles": self.context.file_count,
-            "contextBytes": self.context.tar_bytes,
-            "budgetBytes": self.budget_bytes,
-            "notes": list(self.notes),
-        }
+    def document(self) -> PlanDocument:
+        """The ``--dry-run --json`` document (camelCase, a stable contract)."""
+        return PlanDocument(
+            tier=self.tier,
+            tags=list(self.tags),
+            packages=list(self.packages),
+            build_args=dict(self.build_args),
+            labels=dict(self.labels),
+            dockerfile=os.path.normpath(str(self.dockerfile)),
+            context_files=self.context.file_count,
+            context_bytes=self.context.tar_bytes,
+            budget_bytes=self.budget_bytes,
+            notes=list(self.notes),
+        )
 
 
 def build_args(
@@ -202,13 +106,8 @@ def build_args(
     configured: Mapping[str, str] = {},
     overrides: Mapping[str, str] = {},
 ) -> dict[str, str]:
-    """Build args: tiers.yaml's, then ``--build-arg``'s, then the four noderr always sets."""
-    for name, origin in [(k, "tiers.yaml build_args") for k in configured] + [
-        (k, "--build-arg") for k in overrides
-    ]:
-        if name in RESERVED_BUILD_ARGS:
-            hint = " (use --base-image or the tier's base_image)" if name == "BASE_IMAGE" else ""
-            raise UsageError(f"{origin}: {name} is set by noderr and cannot be overridden{hint}")
+    """Build args: tiers.yaml's, then ``--build-arg``'s, then the four noderr always sets
+    (:func:`~noderr_deploy.config.rules.build_problems` refuses those in the others)."""
     return {
         **configured,
         **overrides,
@@ -231,10 +130,8 @@ def image_labels(
     configured: Mapping[str, str] = {},
     closure: Sequence[str] | None = None,
 ) -> dict[str, str]:
-    """OCI labels, the ``xyz.noderr.*`` labels, and the tier's labels from tiers.yaml."""
-    for name in configured:
-        if name in RESERVED_LABELS:
-            raise UsageError(f"tiers.yaml labels of tier {tier!r}: {name} is set by noderr")
+    """OCI labels, the ``xyz.noderr.*`` labels, and the tier's labels from tiers.yaml
+    (:func:`~noderr_deploy.config.rules.build_problems` refuses reserved ones there)."""
     labels = {
         "org.opencontainers.image.title": f"{image}-{tier}",
         "org.opencontainers.image.version": version,
@@ -323,58 +220,6 @@ def plan_build(
     )
 
 
-def base_image_notes(config: Config) -> list[str]:
-    """``base_image has no effect`` for each tier whose Dockerfile ignores BASE_IMAGE (only
-    the Dockerfiles are read; one that cannot be read is left to ``--check``)."""
-    from noderr_deploy.errors import ConfigError
-    from noderr_deploy.images.dockerfile import read_dockerfile
-
-    notes = []
-    for tier in config.tiers:
-        try:
-            facts = read_dockerfile(tier.dockerfile, tier.build_args)
-        except ConfigError:
-            continue
-        note = facts.base_image_note(tier.name)
-        if note is not None:
-            notes.append(note)
-    return notes
-
-
-def preflight_tiers(config: Config, tiers: Sequence[Tier] | None = None) -> list[str]:
-    """Preflight every tier (``noderr tiers --check``): exit 2 listing every problem of every
-    tier at once; else the notes to show (``base_image has no effect``)."""
-    from noderr_deploy.errors import ConfigError
-
-    notes: list[str] = []
-    problems: list[str] = []
-    count = 0
-    for tier in config.tiers if tiers is None else tiers:
-        args = build_args(
-            tier.name, tier.packages, DEFAULT_VERSION, tier.base_image, configured=tier.build_args
-        )
-        try:
-            checked = tier_context(
-                workspace=config.workspace,
-                tier=tier.name,
-                packages=tier.packages,
-                dockerfile=tier.dockerfile,
-                build_args=args,
-                include=tier.context_include,
-            )
-        except ConfigError as error:
-            problems.extend([error.message, *(f"  {d}" for d in error.details)])
-            count += len(error.details) or 1
-            continue
-        notes.extend(checked.notes)
-    if problems:
-        raise ConfigError(
-            f"{os.path.normpath(config.path)}: {count} problem(s) in the build contexts",
-            details=problems,
-        )
-    return notes
-
-
 def select_tiers(config: Config, names: Sequence[str], all_tiers: bool) -> list[Tier]:
     """The tiers to build, in ``extends`` order (parents first) whatever the flags' order."""
     if all_tiers and names:
@@ -386,127 +231,3 @@ def select_tiers(config: Config, names: Sequence[str], all_tiers: bool) -> list[
         raise UsageError(f"name the tiers to build with --tier, or use --all (known: {known})")
     wanted = {config.tier(name).name for name in names}  # unknown names: exit 2 listing all
     return [t for t in config.tiers if t.name in wanted]
-
-
-# -- the verdict ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Layer:
-    """One entry of an image's history."""
-
-    created_by: str
-    size: int
-
-    @property
-    def instruction(self) -> str:
-        """The Dockerfile instruction that made the layer, as a person would write it."""
-        return instruction_of(self.created_by)
-
-
-def instruction_of(created_by: str) -> str:
-    """``/bin/sh -c #(nop) COPY dir:ab12 in /app`` -> ``COPY dir:ab12 in /app``; RUN likewise."""
-    text = " ".join(created_by.split())
-    if text.startswith("/bin/sh -c #(nop) "):
-        return text.removeprefix("/bin/sh -c #(nop) ")
-    if text.startswith("/bin/sh -c "):
-        return "RUN " + text.removeprefix("/bin/sh -c ")
-    if text.startswith("|"):  # "|3 PACKAGES=... /bin/sh -c ...": build args used by a RUN
-        _, _, rest = text.partition(" /bin/sh -c ")
-        return "RUN " + rest if rest else text
-    return text or "(base image layer)"
-
-
-def largest_layers(
-    history: Iterable[Mapping[str, Any]], count: int = LARGEST_LAYERS
-) -> list[Layer]:
-    """The ``count`` largest layers of an ``image.history()`` answer, largest first."""
-    layers = [
-        Layer(str(entry.get("CreatedBy") or ""), int(entry.get("Size") or 0)) for entry in history
-    ]
-    return sorted((la for la in layers if la.size > 0), key=lambda la: -la.size)[:count]
-
-
-def budget_report(tier: str, size: int, budget: int, layers: Sequence[Layer]) -> list[str]:
-    """Lines telling an operator what to cut: size vs budget, then the largest layers."""
-    lines = [
-        f"tier {tier}: image {format_size(size)} ({size} bytes) > budget {format_size(budget)}"
-        f" ({budget} bytes), {format_size(size - budget)} over"
-    ]
-    lines.append(f"{len(layers)} largest layers:")
-    for layer in layers:
-        instruction = layer.instruction
-        if len(instruction) > 100:
-            instruction = instruction[:97] + "..."
-        lines.append(f"  {format_size(layer.size):>10}  {instruction}")
-    return lines
-
-
-@dataclass
-class BuildResult:
-    """What building (and maybe pushing) one tier produced."""
-
-    tier: str
-    image_id: str
-    tags: tuple[str, ...]
-    size_bytes: int
-    budget_bytes: int
-    duration_seconds: float
-    layers: list[Layer] = field(default_factory=list)
-    """The largest layers, for the over-budget report."""
-    pushed: bool = False
-    digest: str | None = None
-    pushes: list[TagPush] = field(default_factory=list)
-    """Per tag, whether it was pushed and the registry's digest (a push can stop part-way)."""
-    saved: SavedTarball | None = None
-
-    @property
-    def within_budget(self) -> bool:
-        return self.size_bytes <= self.budget_bytes
-
-    def as_json(self) -> dict[str, Any]:
-        """The ``--json`` / ``--metadata-file`` shape (camelCase, a stable contract)."""
-        return {
-            "tier": self.tier,
-            "imageId": self.image_id,
-            "tags": list(self.tags),
-            "sizeBytes": self.size_bytes,
-            "budgetBytes": self.budget_bytes,
-            "withinBudget": self.within_budget,
-            "durationSeconds": round(self.duration_seconds, 3),
-            "pushed": self.pushed,
-            "digest": self.digest,
-            "pushes": [
-                {"tag": p.tag, "pushed": p.digest is not None, "digest": p.digest}
-                for p in self.pushes
-            ],
-            "saved": None
-            if self.saved is None
-            else {
-                "path": self.saved.path,
-                "sha256": self.saved.sha256,
-                "sizeBytes": self.saved.size_bytes,
-            },
-        }
-
-
-@dataclass(frozen=True)
-class TagPush:
-    """One tag's push: its digest, or None when it was not (or not fully) pushed."""
-
-    tag: str
-    digest: str | None = None
-
-
-@dataclass(frozen=True)
-class SavedTarball:
-    """An image written by ``--save``: ``docker load``-able, with its sha256 and size."""
-
-    path: str
-    sha256: str
-    size_bytes: int
-
-
-def tarball_name(image: str, version: str, tier: str) -> str:
-    """``noderr-node-os-1.4.0-oracle.tar``: the name the network's release uploads use."""
-    return f"{image.rsplit('/', 1)[-1]}-{version}-{tier}.tar"

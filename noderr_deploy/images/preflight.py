@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from noderr_deploy.errors import ConfigError
-from noderr_deploy.images.context import BuildContext, Readable, assemble_context
+from noderr_deploy.images.context import Readable, assemble_context
 from noderr_deploy.images.dockerfile import (
     DockerfileFacts,
     Source,
     glob_regex,
     read_dockerfile,
 )
+from noderr_deploy.images.tarball import BuildContext
 
 
 @dataclass(frozen=True)

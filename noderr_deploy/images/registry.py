@@ -30,6 +30,7 @@ MANIFEST_TYPES = ", ".join(
 )
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 
 
@@ -69,6 +70,8 @@ def image_ref(repository: str, tag: str) -> ImageRef:
     A repository without a registry host is Docker Hub's (``library/`` for one component).
     """
     first, _, rest = repository.partition("/")
+    if rest and first in _DOCKER_HUB:  # docker.io/x: the Hub's API host, library/ for one part
+        return image_ref(rest, tag)
     if rest and ("." in first or ":" in first or first == "localhost"):
         return ImageRef(first, rest, tag)
     name = repository if "/" in repository else f"library/{repository}"
@@ -103,8 +106,16 @@ def registry_credentials(host: str, environ: Mapping[str, str]) -> tuple[str, st
         # An unreadable docker config or a failing credential helper: look up anonymously
         # (a registry that wants credentials then says so, and the message tells how).
         return None
-    username, secret = entry.get("Username") or "", entry.get("Password") or ""
+    # An `auths` entry resolves to lowercase keys, a credential helper's answer to
+    # capitalised ones.
+    username = entry.get("username") or entry.get("Username") or ""
+    secret = entry.get("password") or entry.get("Password") or ""
     return (username, secret) if username and secret else None
+
+
+def registry_url(host: str) -> str:
+    """``http://host`` for a loopback registry (as dockerd speaks to it), else ``https://``."""
+    return f"{'http' if _is_loopback(host) else 'https'}://{host}"
 
 
 def manifest_digest(
@@ -122,7 +133,7 @@ def manifest_digest(
     import requests
 
     http = session or requests.Session()
-    scheme = "http" if _is_loopback(ref.host) else "https"
+    scheme = registry_url(ref.host).partition(":")[0]
     url = f"{scheme}://{ref.host}/v2/{ref.name}/manifests/{ref.tag}"
     credentials = registry_credentials(ref.host, environ)
     headers = {"Accept": MANIFEST_TYPES}
@@ -130,16 +141,20 @@ def manifest_digest(
     try:
         response = http.head(url, headers=headers, timeout=timeout, allow_redirects=True)
         if response.status_code == 401:
-            authorization = _answer(
+            answer = authorization(
                 http, response, ref, credentials, timeout, plain_http=scheme == "http"
             )
-            if authorization is not None:
-                headers["Authorization"] = authorization
+            if answer is not None:
+                headers["Authorization"] = answer
                 response = http.head(url, headers=headers, timeout=timeout, allow_redirects=True)
     except requests.RequestException as exc:
         raise RegistryError(
             f"cannot look up {shown}: registry {redact_url(f'{scheme}://{ref.host}')}"
             f" unreachable ({type(exc).__name__})"
+        ) from None
+    except ValueError:  # a Location (or realm) that does not parse: "http://[::1/x"
+        raise RegistryError(
+            f"cannot look up {shown}: the registry answered with a URL that does not parse"
         ) from None
     status = response.status_code
     if status == 404:
@@ -160,7 +175,7 @@ def manifest_digest(
     return digest
 
 
-def _answer(
+def authorization(
     http: Any,
     response: Any,
     ref: ImageRef,

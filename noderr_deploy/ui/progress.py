@@ -13,16 +13,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from noderr_deploy.images.engine import (
-    BUILDER_NOISE,
-    BuildEvent,
-    Failed,
-    LayerProgress,
-    Log,
-    Pushed,
-    PushEvent,
-    Step,
-)
+from noderr_deploy.images.engine import BUILDER_NOISE, BuildEvent, Failed, Log, Step
+from noderr_deploy.images.push import LayerProgress, Pushed, PushEvent
 from noderr_deploy.ui.output import Output
 
 if TYPE_CHECKING:

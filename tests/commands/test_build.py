@@ -178,8 +178,10 @@ def test_missing_package_directory_exit_2(project: Path) -> None:
     result = invoke(["-c", str(project), "--all", "--dry-run"])
     assert result.exit_code == 2  # type: ignore[attr-defined]
     ml = project.parent / "ws" / "packages" / "ml"
+    # The same check, and message, as `noderr tiers --check`.
     assert result.stderr == (  # type: ignore[attr-defined]
-        f"error: package directory {ml} missing or incomplete\n  {ml}: no package.json\n"
+        f"error: {project}: 1 missing file(s) in the workspace {project.parent / 'ws'}\n"
+        f"  {project}: tier 'oracle': package 'ml': no {ml / 'package.json'}\n"
     )
 
 
@@ -273,3 +275,34 @@ def test_preflight_failure_is_exit_2_before_any_engine(project: Path, tmp_path: 
             f"error: {dockerfile}:3: COPY source 'packages/ml' is not in the context of tier"
             " all: package ml is not in tier all (add it to the tier's packages)\n"
         )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--version", "1.0+b"], {}, "error: --version '1.0+b' is not a valid image tag"),
+        ([], {"NODERR_IMAGE_VERSION": "1.0+b"}, "error: NODERR_IMAGE_VERSION='1.0+b' is not"),
+        (["--registry", "A B"], {}, "error: --registry 'A B' is not a registry"),
+        ([], {"NODERR_REGISTRY": "A B"}, "error: NODERR_REGISTRY='A B' is not a registry"),
+        (["--base-image", "Bad"], {}, "error: --base-image 'Bad' is not an image reference"),
+        ([], {"NODERR_BASE_IMAGE": "Bad"}, "error: NODERR_BASE_IMAGE='Bad' is not an image"),
+    ],
+)
+def test_a_bad_value_names_the_flag_or_the_variable_it_came_from(
+    project: Path, args: list[str], env: dict[str, str], message: str
+) -> None:
+    result = invoke(["-c", str(project), "--all", "--dry-run", *args], env=env)
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    [line] = result.stderr.splitlines()  # type: ignore[attr-defined]
+    assert line.startswith(message)
+
+
+def test_a_bad_registry_in_tiers_yaml_names_its_line(project: Path) -> None:
+    project.write_text(project.read_text().replace("registry.example/noderr", "Reg/UP"))
+    result = invoke(["-c", str(project), "--all", "--dry-run"])
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert result.stderr.startswith(  # type: ignore[attr-defined]
+        f"error: {project}:2:11: registry 'Reg/UP' is not a registry"
+    )
+    check = runner.invoke(app, ["tiers", "--check", "-c", str(project)])
+    assert check.stderr == result.stderr  # type: ignore[attr-defined]

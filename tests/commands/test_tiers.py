@@ -35,13 +35,42 @@ def test_plain_table_when_piped(write_config: Any) -> None:
     assert result.exit_code == 0, result.stderr
     assert result.stdout == (
         f"Tiers from {path}\n"
-        "tier    extends  beacon tier  packages             size budget  dockerfile"
+        "tier    extends  beacon tier  packages             pulled in  size budget  dockerfile"
         "              base image\n"
-        "all     -        0            2: types, utils      500.00 MB    dockerfiles/Dockerfile"
-        "  node:20-alpine\n"
-        "oracle  all      2            3: types, utils, ml  1.50 GB      dockerfiles/Dockerfile"
-        "  node:20-alpine\n"
+        "all     -        0            2: types, utils      -          500.00 MB    dockerfiles"
+        "/Dockerfile  node:20-alpine\n"
+        "oracle  all      2            3: types, utils, ml  -          1.50 GB      dockerfiles"
+        "/Dockerfile  node:20-alpine\n"
     )
+
+
+def test_the_table_says_why_each_package_came_in(tmp_path: Path) -> None:
+    """Pulled-in packages are named with the package that needs them; a directory name is
+    outside text, shown escaped when piped and exact in JSON."""
+    workspace(tmp_path, [])
+    for directory, name, deps in [
+        ("market-data", "@noderr/market-data", {"@noderr/core": "workspace:*"}),
+        ("core", "@noderr/core", {"@noderr/evil": "workspace:*"}),
+        ("ev\x1b[2Jil", "@noderr/evil", {}),
+        ("ml", "@noderr/ml", {"@noderr/core": "workspace:^"}),
+    ]:
+        (tmp_path / "packages" / directory).mkdir(parents=True)
+        (tmp_path / "packages" / directory / "package.json").write_text(
+            json.dumps({"name": name, "dependencies": deps})
+        )
+    path = tmp_path / "tiers.yaml"
+    path.write_text(
+        "tiers:\n  all: {beacon_tier: 0, size_budget: 1GB, packages: [market-data]}\n"
+        "  oracle: {extends: all, beacon_tier: 2, packages: [ml]}\n"
+    )
+    result = runner.invoke(app, ["tiers", "-c", str(path)])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "\x1b" not in result.stdout
+    assert "core (via market-data), ev\\x1b[2Jil (via core)" in lines[2]
+    assert "core (via market-data), ev\\x1b[2Jil (via core)" in lines[3]  # not via ml: nearest
+    tiers = json.loads(runner.invoke(app, ["tiers", "--json", "-c", str(path)]).stdout)["tiers"]
+    assert tiers[0]["dependencyOf"] == {"core": "market-data", "ev\x1b[2Jil": "core"}
 
 
 def test_json_contract(write_config: Any) -> None:
@@ -66,6 +95,7 @@ def test_json_contract(write_config: Any) -> None:
                 "labels": {},
                 "closure": ["types", "utils"],
                 "dependencyOf": {},
+                "devDependencies": {"setting": "auto", "followed": False},
             },
             {
                 "name": "oracle",
@@ -80,6 +110,7 @@ def test_json_contract(write_config: Any) -> None:
                 "labels": {"team": "oracle"},
                 "closure": ["types", "utils", "ml"],
                 "dependencyOf": {},
+                "devDependencies": {"setting": "auto", "followed": False},
             },
         ],
     }

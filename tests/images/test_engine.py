@@ -16,14 +16,12 @@ from noderr_deploy.images.engine import (
     BuildStreamParser,
     Built,
     Failed,
-    LayerProgress,
     Log,
-    Pushed,
     Step,
     connect,
     engine_address,
-    parse_push_chunk,
 )
+from noderr_deploy.images.push import LayerProgress, Pushed, parse_push_chunk
 
 
 def test_build_stream_lines_steps_and_image_id() -> None:
@@ -108,23 +106,23 @@ def test_engine_failures_map_to_our_errors() -> None:
     import requests
 
     from noderr_deploy.errors import BuildError, EngineError, RegistryError
-    from noderr_deploy.images.engine import _engine_call
+    from noderr_deploy.images.engine import engine_call
 
     refusal = docker.errors.APIError("500", explanation="denied:  no\n access")
     with (
         pytest.raises(RegistryError) as refused,
-        _engine_call("push of r:1 failed", "lost the engine while pushing r:1", RegistryError),
+        engine_call("push of r:1 failed", "lost the engine while pushing r:1", RegistryError),
     ):
         raise refusal
     assert refused.value.message == "push of r:1 failed: denied: no access"
     with (
         pytest.raises(EngineError) as lost,
-        _engine_call("cannot tag x", "lost the Docker engine while tagging x"),
+        engine_call("cannot tag x", "lost the Docker engine while tagging x"),
     ):
         raise requests.exceptions.ConnectionError("Connection aborted.")
     assert lost.value.message == "lost the Docker engine while tagging x: Connection aborted."
     # Our own errors raised inside the block pass through unchanged.
-    with pytest.raises(BuildError, match=r"^step 3 failed$"), _engine_call("refused", "lost"):
+    with pytest.raises(BuildError, match=r"^step 3 failed$"), engine_call("refused", "lost"):
         raise BuildError("step 3 failed")
 
 
@@ -153,16 +151,16 @@ def test_scrub_masks_user_info_in_sdk_text(text: str, shown: str) -> None:
     ],
 )
 def test_registry_of(reference: str, registry: str) -> None:
-    from noderr_deploy.images.engine import registry_of
+    from noderr_deploy.images.push import registry_of
 
     assert registry_of(reference) == registry
 
 
 def test_failed_step_tail_leaves_out_builder_bookkeeping() -> None:
     from noderr_deploy.errors import BuildError
-    from noderr_deploy.images.context import BuildContext
     from noderr_deploy.images.engine import build_image
     from noderr_deploy.images.plan import BuildPlan
+    from noderr_deploy.images.tarball import BuildContext
 
     chunks = [
         {"stream": "Step 1/2 : FROM base\n"},

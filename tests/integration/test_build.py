@@ -435,3 +435,29 @@ def test_push_with_credentials_from_the_environment(
     finally:
         for tier_tag in (f"{VERSION}-all", "latest-all"):
             discard(docker_client, f"{namespace}/noderr-node-os:{tier_tag}")
+
+
+def test_push_and_check_with_credentials_from_the_docker_config(
+    locked_project: tuple[Path, str],
+    pnpm_base: str,
+    docker_client: docker.DockerClient,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """No NODERR_REGISTRY_* variables: the push and the registry check after it both take the
+    htpasswd registry's credentials from the docker config (DOCKER_CONFIG)."""
+    config, namespace = locked_project
+    locked_registry = namespace.split("/")[0]
+    monkeypatch.delenv("NODERR_REGISTRY_USER")
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    (tmp_path / "config.json").write_text(json.dumps({"auths": {locked_registry: {"auth": token}}}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    result = build(config, "-t", "all", "--base-image", pnpm_base, "--push", "-q", "--json")
+    try:
+        assert result.exit_code == 0, result.stderr
+        assert PASSWORD not in result.stdout + result.stderr
+        [entry] = json.loads(result.stdout)
+        assert [p["pushed"] for p in entry["pushes"]] == [True, True]
+    finally:
+        for tier_tag in (f"{VERSION}-all", "latest-all"):
+            discard(docker_client, f"{namespace}/noderr-node-os:{tier_tag}")

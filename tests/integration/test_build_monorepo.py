@@ -233,7 +233,7 @@ def test_a_tag_moved_by_a_concurrent_build_is_caught(
     """Another build moves the tag between noderr's tag and push: exit 1, not success."""
     from noderr_deploy.config.schema import load_config
     from noderr_deploy.errors import RegistryError
-    from noderr_deploy.images import engine
+    from noderr_deploy.images import push
     from noderr_deploy.images.engine import connect
     from noderr_deploy.images.pipeline import BuildRequest, plan_request, run_build
 
@@ -243,7 +243,7 @@ def test_a_tag_moved_by_a_concurrent_build_is_caught(
                            network="none", push=True)  # fmt: skip
     plans = plan_request(config, request, environ={}, clock=lambda: datetime.now(UTC))
     other = docker_client.images.get(base_image).id
-    original = engine.tag_image
+    original = push.tag_image
 
     def tag_then_move(client_: Any, image_id: str, tags: Any) -> None:
         original(client_, image_id, tags)
@@ -258,7 +258,7 @@ def test_a_tag_moved_by_a_concurrent_build_is_caught(
 
         @contextlib.contextmanager
         def push(self, reference: str) -> Iterator[Callable[[Any], None]]:
-            monkeypatch.setattr(engine, "tag_image", tag_then_move)
+            monkeypatch.setattr(push, "tag_image", tag_then_move)
             yield lambda event: None
 
     outcome = run_build(plans, request, client=connect({}), progress=Quiet(), info=lambda s: None)
@@ -268,6 +268,46 @@ def test_a_tag_moved_by_a_concurrent_build_is_caught(
     assert "a concurrent build moved the tag" in outcome.error.message
     assert [p.digest for p in outcome.results[0].pushes] == [None, None]
     assert outcome.results[0].pushed is False
+
+
+def test_a_tag_moved_in_the_registry_after_the_push_is_caught(
+    ws: Path, base_image: str, docker_client: docker.DockerClient, cleanup: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Someone pushes another image to the tag between noderr's push and its check: the
+    registry's manifest is asked, not the engine's records, so it is exit 1 naming both."""
+    from noderr_deploy.images import push
+
+    namespace = f"127.0.0.1:5000/moved-{RUN}"
+    config = configure(ws, "moved.yaml", registry=namespace)
+    other = docker_client.images.get(base_image).id
+    original = push.verify_pushed
+
+    def push_other_then_check(client_: Any, image_id: str, reference: str, **kw: Any) -> None:
+        repository, _, tag = reference.rpartition(":")
+        docker_client.api.tag(other, repository, f"other-{tag}", force=True)
+        cleanup.append(f"{repository}:other-{tag}")
+        # The other image goes to the same tag in the registry, through the engine as well.
+        docker_client.api.tag(other, repository, tag, force=True)
+        for chunk in docker_client.api.push(repository, tag=tag, stream=True, decode=True):
+            assert "errorDetail" not in chunk, chunk
+        docker_client.api.tag(image_id, repository, tag, force=True)  # locally, ours again
+        original(client_, image_id, reference, **kw)
+
+    monkeypatch.setattr(push, "verify_pushed", push_other_then_check)
+    result = build(config, base_image, "-t", "all", "--push", "--json", "-q")
+    assert result.exit_code == 1, result.stderr
+    [entry] = json.loads(result.stdout)
+    cleanup.extend(entry["tags"])
+    assert [p["pushed"] for p in entry["pushes"]] == [False, False]
+    reference = f"{namespace}/noderr-node-os:{VERSION}-all"
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: push of {reference}: the registry's tag {VERSION}-all"
+                           f" names image {other} (manifest sha256:")  # fmt: skip
+    assert line.endswith(
+        f"which is not the image built {entry['imageId']}: a concurrent build moved the tag;"
+        " build again"
+    )
 
 
 def test_two_builds_at_once_never_report_each_others_image(

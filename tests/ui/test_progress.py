@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import re
 
-from noderr_deploy.images.engine import Built, LayerProgress, Log, Pushed, Step
+from noderr_deploy.images.engine import Built, Log, Step
+from noderr_deploy.images.push import LayerProgress, Pushed
 from noderr_deploy.ui.output import Output
 from noderr_deploy.ui.progress import BuildView
 
