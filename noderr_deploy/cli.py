@@ -17,6 +17,7 @@ import shlex
 import signal
 import sys
 import traceback
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import click
@@ -24,7 +25,7 @@ import typer
 from typer.core import TyperGroup
 
 from noderr_deploy import __version__
-from noderr_deploy.environment import Environment, isatty
+from noderr_deploy.environment import Environment, GuardedStream, isatty
 from noderr_deploy.errors import ExitCode, NoderrError, Terminated
 from noderr_deploy.ui.text import one_line
 
@@ -89,9 +90,10 @@ class NoderrGroup(TyperGroup):
         if not isinstance(env, Environment):
             env = Environment.from_process()
         try:
-            result = super().main(
-                args, prog_name or "noderr", complete_var, False, obj=env, **extra
-            )
+            with _stdout_guarded(env):
+                result = super().main(
+                    args, prog_name or "noderr", complete_var, False, obj=env, **extra
+                )
             if isinstance(result, int) and not isinstance(result, bool):
                 code = result  # click returns an Exit's code in non-standalone mode
             env.stdout.flush()  # a full disk shows here, not after the exit code is chosen
@@ -103,8 +105,13 @@ class NoderrGroup(TyperGroup):
             code = ExitCode.INTERRUPTED
         except click.exceptions.NoArgsIsHelpError as exc:
             # `noderr` or `noderr rollout` alone: the help, on stdout as for --help.
-            env.stdout.write(exc.ctx.get_help() + "\n")
             code = ExitCode.USAGE
+            try:
+                env.stdout.write(exc.ctx.get_help() + "\n")
+                env.stdout.flush()
+            except NoderrError as failure:  # `noderr >&-`: the help had nowhere to go
+                report(failure, env)
+                code = failure.exit_code
         except click.ClickException as exc:
             # Bad flags and arguments: click's message on one line, with where to look.
             message = _one_line(exc.format_message())
@@ -133,6 +140,23 @@ class NoderrGroup(TyperGroup):
             )
             code = ExitCode.FAILURE
         sys.exit(code)
+
+
+@contextlib.contextmanager
+def _stdout_guarded(env: Environment) -> Iterator[None]:
+    """Route what click and typer print themselves (``--help``, ``--version``, completion
+    scripts, usage text) through the run's guarded stdout, so that a closed stdout
+    (``>&-``) or a full disk (``>/dev/full``) is one ``error:`` line and exit 1 there too,
+    not a silent exit 0 (Python drops writes to a closed stdout) or an internal error."""
+    if not isinstance(env.stdout, GuardedStream) or sys.stdout is env.stdout:
+        yield
+        return
+    saved = sys.stdout
+    sys.stdout = env.stdout
+    try:
+        yield
+    finally:
+        sys.stdout = saved
 
 
 def _dash_hint(exc: click.ClickException, args: Any) -> str | None:
