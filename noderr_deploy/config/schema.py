@@ -45,7 +45,14 @@ from noderr_deploy.config.thresholds import (
     unhealthy_problem,
 )
 from noderr_deploy.config.workspace import dependency_closure
-from noderr_deploy.config.yamlpos import Located, Mark, Path_, load_located
+from noderr_deploy.config.yamlpos import (
+    Located,
+    Mark,
+    Path_,
+    Unsupported,
+    load_located,
+    read_yaml_text,
+)
 from noderr_deploy.errors import ConfigError
 from noderr_deploy.health.columns import DEFAULT_TABLE, ColumnError, ColumnMap, column_name
 from noderr_deploy.units import parse_size
@@ -351,11 +358,9 @@ def _load_config(path: str | Path) -> Config:
     """Read, validate and resolve a tiers.yaml. Raises :class:`ConfigError` with every problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_yaml_text(path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
     return parse_config(text, path)
 
 
@@ -367,7 +372,8 @@ def parse_config(text: str, path: Path) -> Config:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}:{line}:{col}: malformed YAML: {reason}") from None
+        kind = "" if isinstance(exc, Unsupported) else "malformed YAML: "
+        raise ConfigError(f"{path}:{line}:{col}: {kind}{reason}") from None
     problems = _Problems(path, located)
     if located.data is None:
         raise ConfigError(f"{path}:1:1: the file is empty (it needs at least a 'tiers' mapping)")
