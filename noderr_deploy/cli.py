@@ -9,6 +9,7 @@ only hash start fast.
 from __future__ import annotations
 
 import contextlib
+import copy
 import difflib
 import importlib
 import os
@@ -383,7 +384,59 @@ def load_command(name: str) -> click.Command:
         holder.command(name)(target)
         command = typer.main.get_command(holder)
     command.name = name
-    return _with_debug(command)
+    return _with_debug(_ascii_numbers(command))
+
+
+def _ascii_numbers(command: click.Command) -> click.Command:
+    """Make every integer and float option and argument of ``command`` (and of its
+    subcommands) refuse a value that is not ASCII, from the command line or the
+    environment alike: click converts with ``int()``/``float()``, which read U+FF15 (a
+    full-width 5) as 5. This is the one place the rule is applied, so that a new numeric
+    flag has it too."""
+    for sub in getattr(command, "commands", {}).values():
+        _ascii_numbers(sub)
+    for param in command.params:
+        inner = getattr(param.type, "inner", None)  # commands._chain's chain-only values
+        if isinstance(inner, click.ParamType) and _is_number(inner):
+            param.type.inner = _ascii_type(inner)  # type: ignore[attr-defined]
+        elif _is_number(param.type):
+            param.type = _ascii_type(param.type)
+    return command
+
+
+def _is_number(kind: click.ParamType[Any]) -> bool:
+    return isinstance(kind, click.types.IntParamType | click.types.FloatParamType)
+
+
+_ASCII_CLASSES: dict[type, type] = {}
+
+
+def _ascii_type(kind: click.ParamType[Any]) -> click.ParamType[Any]:
+    """A copy of ``kind`` (click.INT is shared) of a subclass that checks the text first:
+    a subclass, so that click still shows a range's bounds in ``--help``."""
+    base: Any = type(kind)
+    if getattr(base, "_ascii_only", False):
+        return kind
+    if base not in _ASCII_CLASSES:
+
+        def convert(
+            self: click.ParamType[Any], value: Any, param: click.Parameter | None, ctx: Any
+        ) -> Any:
+            if isinstance(value, str):
+                from noderr_deploy.units import check_ascii_number
+
+                try:
+                    check_ascii_number(value)
+                except ValueError as exc:
+                    self.fail(str(exc), param, ctx)
+            return base.convert(self, value, param, ctx)
+
+        _ASCII_CLASSES[base] = type(
+            f"Ascii{base.__name__}", (base,), {"convert": convert, "_ascii_only": True}
+        )
+    copied: click.ParamType[Any] = copy.copy(kind)
+    copied.__class__ = _ASCII_CLASSES[base]
+    return copied
 
 
 def _to_terminal() -> bool:

@@ -24,6 +24,27 @@ _SIZE_UNITS = {
 }
 
 
+def check_ascii_number(text: str) -> str:
+    """``text`` when it is ASCII, else ValueError naming its first other character.
+
+    Python's ``int()`` and ``float()``, click's INT and FLOAT and ``\\d`` in a regex take
+    any Unicode decimal digit (``int("\\uff15")`` is 5, ``int("\\u0661\\u0665")`` is
+    15): no operator means those in a percentage, a timeout or a block number, and a
+    look-alike digit is how a pasted value goes wrong unseen. Every number a user types
+    (flags, environment variables, ``--arg`` values) is checked here before conversion.
+    """
+    for char in text:
+        if not char.isascii():
+            import unicodedata
+
+            name = unicodedata.name(char, "")
+            code = f"U+{ord(char):04X}" + (f" {name}" if name else "")
+            raise ValueError(
+                f"{text!r} is not a number: {code} is not an ASCII character (type digits 0-9)"
+            )
+    return text
+
+
 def parse_size(text: str | int) -> int:
     """Bytes in a size such as ``500MB``, ``1.5GB`` or ``512MiB`` (a bare number is bytes).
 
@@ -62,14 +83,18 @@ def format_size(n: int) -> str:
 MAX_UNIX_SECONDS = 253402300799.0
 """The latest unix time a ``datetime`` holds (9999-12-31T23:59:59Z)."""
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
-_ZERO = re.compile(r"0+(?:\.0*)?")
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d|w)", re.ASCII)
+_ZERO = re.compile(r"0+(?:\.0*)?", re.ASCII)
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_duration(text: str) -> timedelta:
     """A duration such as ``15m``, ``2h``, ``1h30m`` or ``90s``."""
     compact = text.strip().replace(" ", "")
+    if not compact.isascii():
+        raise ValueError(
+            f"not a duration: {text!r} (ASCII digits and units only: use e.g. 90s, 15m, 2h)"
+        )
     if _ZERO.fullmatch(compact):
         return timedelta(0)  # no unit needed: zero is zero in every unit
     if not compact or _DURATION.sub("", compact):

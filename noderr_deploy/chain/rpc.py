@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from noderr_deploy.errors import ChainError, UsageError
 from noderr_deploy.redact import printable, redact_endpoint, scrub
+from noderr_deploy.units import check_ascii_number
 
 if TYPE_CHECKING:
     import http.client
@@ -90,6 +91,7 @@ def parse_block(text: str) -> BlockRef:
         return value
     shown = printable(text, 40)
     try:
+        check_ascii_number(value)  # int() would read a full-width 5 (U+FF15) as 5
         number = int(value, 16) if value.startswith("0x") else int(value, 10)
     except ValueError:
         raise UsageError(

@@ -20,6 +20,7 @@ from typing import Any
 
 from noderr_deploy.errors import InputError, UsageError
 from noderr_deploy.keccak import keccak256
+from noderr_deploy.units import check_ascii_number
 
 DEFAULT_ABI = "abi/VersionBeaconWrite.json"
 
@@ -439,6 +440,7 @@ def _scalar(kind: str, text: Any) -> Any:
     raw = str(text)
     if _INT.match(kind):
         try:
+            check_ascii_number(raw)  # int() would read a full-width 5 (U+FF15) as 5
             number = int(raw, 16) if raw.lower().startswith(("0x", "-0x")) else int(raw, 10)
         except ValueError:
             raise ValueError(f"{raw!r} is not an integer") from None
