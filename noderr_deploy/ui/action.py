@@ -10,19 +10,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from noderr_deploy.chain.writeabi import show_value
+from noderr_deploy.ui.text import printable  # the one escaping of outside text
+
+__all__ = ["printable", "sent_document", "sent_lines", "summary", "version_line"]
 
 if TYPE_CHECKING:
     from noderr_deploy.chain.actions import Prepared
     from noderr_deploy.chain.beacon import VersionInfo
     from noderr_deploy.chain.send import SendResult, Signer
-
-
-def printable(text: str) -> str:
-    """``text`` with every unprintable character escaped as Python would (``\\n``,
-    ``\\x1b``), so a terminal shows it and never obeys it."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def version_line(version: VersionInfo | None) -> str:

@@ -71,12 +71,13 @@ def plain_table(
     """Render rows as whitespace-aligned text: easy for humans, ``awk`` and ``cut``. Cells
     are data: control characters in them are escaped, so no cell can forge a row."""
     texts = [[_cell_text(c, encoding) for c in row] for row in rows]
-    widths = [len(c) for c in columns]
+    header = [printable(c, encoding) for c in columns]  # a column may be named by a file
+    widths = [len(c) for c in header]
     for row in texts:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], len(cell))
     lines = []
-    for row in [list(columns), *texts]:
+    for row in [header, *texts]:
         line = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row))
         lines.append(line.rstrip())
     return "\n".join(lines)
@@ -153,8 +154,8 @@ class Output:
     ) -> None:
         """A result table: rich on a terminal, aligned plain text when piped."""
         if not self.pretty:
-            if title:
-                self.stdout.write(title + "\n")
+            if title:  # it may hold a file name: escaped like the cells
+                self.stdout.write(printable(title, _encoding(self.stdout)) + "\n")
             self.stdout.write(plain_table(columns, rows, _encoding(self.stdout)) + "\n")
             return
         from rich.table import Table
@@ -167,7 +168,7 @@ class Output:
             header_style="bold",
         )
         for col in columns:
-            table.add_column(Text(col))
+            table.add_column(Text(printable(col, encoding)))
         for i, row in enumerate(rows):
             style = styles[i] if styles else None
             table.add_row(*(Text(_cell_text(c, encoding)) for c in row), style=style)
