@@ -146,3 +146,53 @@ def test_help_still_shows_a_range() -> None:
     result = CliRunner().invoke(app, ["rollback", "check", "--help"])
     assert "INTEGER RANGE" in result.output
     assert "x>=1" in result.output or "1<=x" in result.output
+
+
+# tiers.yaml: YAML reads a look-alike number as a string, and the validators refuse it at
+# its line and column (the fast section readers defer to the full one: the same error).
+YAML_NUMBERS = [
+    ("rollout", "canary_percentage", "{}", "rollout.canary_percentage"),
+    ("rollout", "cohort_delay_hours", "{}", "rollout.cohort_delay_hours"),
+    ("rollback", "min_nodes", "{}", "rollback.min_nodes"),
+    ("rollback", "unhealthy_threshold", "0.{}", "rollback.unhealthy_threshold"),
+    ("beacon", "chain_id", "{}", "beacon.chain_id"),
+]
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "template", "where"), YAML_NUMBERS, ids=[k for _, k, _, _ in YAML_NUMBERS]
+)
+@settings(max_examples=10, deadline=None)
+@given(number=look_alike())
+def test_a_unicode_digit_in_tiers_yaml_is_refused_at_its_position(
+    section: str, key: str, template: str, where: str, number: tuple[str, str]
+) -> None:
+    import tempfile
+
+    from noderr_deploy.config.schema import load_config
+    from noderr_deploy.config.sections import read_settings
+    from noderr_deploy.errors import ConfigError
+
+    value = template.format(number[1])
+    text = f"{section}: {{{key}: {value}}}\ntiers:\n  all: {{beacon_tier: 0, size_budget: 1MB}}\n"
+    column = len(f"{section}: {{{key}: ") + 1
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "tiers.yaml"
+        path.write_text(text)
+        # read_settings is the fast path of the rollout and rollback sections only.
+        readers = (load_config, read_settings) if section != "beacon" else (load_config,)
+        for read in readers:
+            with pytest.raises(ConfigError) as caught:
+                read(path)
+            (detail,) = caught.value.details
+            assert detail.startswith(f"{path}:1:{column}: {where}: "), detail
+
+
+@given(number=look_alike())
+@settings(max_examples=20, deadline=None)
+def test_a_unicode_digit_in_a_size_budget_is_refused(number: tuple[str, str]) -> None:
+    from noderr_deploy.units import parse_size
+
+    assert parse_size(f"{number[0]}MB") == int(number[0]) * 1000**2
+    with pytest.raises(ValueError, match="not a size"):
+        parse_size(f"{number[1]}MB")
