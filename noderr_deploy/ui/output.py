@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
     from noderr_deploy.environment import Environment
 
-Cell = str | int | float | bool | None
+Cell = str | int | float | bool | tuple[str, ...] | None
+"""A table cell; a tuple is one cell of several lines on a terminal (comma-separated when
+piped), each line escaped: a newline inside outside text is never a line break."""
 
 
 def to_json(document: Any) -> str:
@@ -62,7 +64,15 @@ def _cell_text(value: Cell, encoding: str | None = None) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, tuple):
+        return ", ".join(printable(line, encoding) for line in value)
     return printable(str(value), encoding)
+
+
+def _rich_cell_text(value: Cell, encoding: str | None) -> str:
+    if isinstance(value, tuple):
+        return "\n".join(printable(line, encoding) for line in value)
+    return _cell_text(value, encoding)
 
 
 def plain_table(
@@ -171,7 +181,7 @@ class Output:
             table.add_column(Text(printable(col, encoding)))
         for i, row in enumerate(rows):
             style = styles[i] if styles else None
-            table.add_row(*(Text(_cell_text(c, encoding)) for c in row), style=style)
+            table.add_row(*(Text(_rich_cell_text(c, encoding)) for c in row), style=style)
         self.console().print(table)
 
     # -- diagnostics (stderr) ---------------------------------------------------------------
