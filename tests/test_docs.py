@@ -392,6 +392,22 @@ def test_listing_output_is_what_the_commands_print(block: str, tmp_path: Path) -
     )
 
 
+def test_every_troubleshooting_row_is_an_error_the_listing_shows() -> None:
+    # The table explains the listing's error lines: each message it names (`a ... b`: the
+    # parts around the cut) is in one error line of the listing, which the test above runs.
+    text = section("Troubleshooting")
+    (block,) = [b for b in console_listings() if b in text]
+    errors = [line for line in block.splitlines() if line.startswith("error: ")]
+    rows = re.findall(r"^\| (`.*?) \| ", text, re.M)
+    assert len(rows) >= 10
+    for cell in rows:
+        for message in re.findall(r"`([^`]+)`", cell):
+            parts = [p.strip() for p in message.split("...") if p.strip()]
+            assert any(all(p in line for p in parts) for line in errors), (
+                f"Troubleshooting row {message!r} matches no error line of its listing"
+            )
+
+
 def test_a_changed_output_fails_the_listing_test(tmp_path: Path) -> None:
     block = "$ noderr cohort node-1 -q\nnode id  bucket  cohort\nnode-1   64      cohort3\n"
     actual, expected = run_listing(block, tmp_path)
