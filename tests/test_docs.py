@@ -383,13 +383,24 @@ def run_listing(block: str, work: Path) -> tuple[str, str]:
     return done.stdout, expected.replace(HOME_IN_README, str(work))
 
 
-@pytest.mark.parametrize("block", LISTINGS, ids=[first_command(b)[2:60] for b in LISTINGS])
-def test_listing_output_is_what_the_commands_print(block: str, tmp_path: Path) -> None:
-    actual, expected = run_listing(block, tmp_path)
+def listing_starting(start: str) -> str:
+    """The one console listing whose first command starts with ``start``."""
+    (block,) = [b for b in console_listings() if first_command(b).startswith(start)]
+    return block
+
+
+def assert_listing(script: str, work: Path) -> None:
+    """Run a listing (or a script ending in one) in ``work``; its output must match."""
+    actual, expected = run_listing(script, work)
     assert listing_pattern(expected).match(actual), (
         f"README listing out of date.\n--- README shows:\n{expected}--- the commands print:\n"
         f"{actual}"
     )
+
+
+@pytest.mark.parametrize("block", LISTINGS, ids=[first_command(b)[2:60] for b in LISTINGS])
+def test_listing_output_is_what_the_commands_print(block: str, tmp_path: Path) -> None:
+    assert_listing(block, tmp_path)
 
 
 def test_every_troubleshooting_row_is_an_error_the_listing_shows() -> None:

@@ -20,12 +20,12 @@ import docker
 import docker.errors
 import pytest
 
-from tests.integration.test_readme_actions import README_BEACON, README_SAFE
+from tests.integration.test_readme_actions import README_SAFE
+from tests.integration.test_readme_chain import exported, readme_beacon
 from tests.support.anvil import Anvil
-from tests.support.beacon_chain import CONTRACTS, BeaconDriver
 from tests.support.pnpm_base import build_pnpm_base, pnpm_package
 from tests.support.solidity import CompiledContract
-from tests.test_docs import ROOT, console_listings, first_command, run_listing
+from tests.test_docs import ROOT, listing_starting, run_listing
 
 RUNS = (
     "$ noderr build --tier all --dry-run --version 1.4.0",
@@ -106,9 +106,7 @@ def readme_images(docker_client: docker.DockerClient) -> Iterator[None]:
                 )
 
 
-def listing(start: str) -> str:
-    (block,) = [b for b in console_listings() if first_command(b).startswith(start)]
-    return block
+listing = listing_starting
 
 
 def compare(block: str, work: Path, base: str) -> None:
@@ -139,12 +137,9 @@ def test_the_build_and_publish_listings(  # noqa: PLR0917 - pytest passes fixtur
     assert [entry["tier"] for entry in built] == ["all", "oracle", "guardian"]
 
     # publish: the oracle image the build pushed, on a beacon at the README's address.
-    node = anvil_factory()
-    abi, bytecode = solc(CONTRACTS / "VersionBeacon.sol")
-    assert BeaconDriver.deploy(node.url, abi, bytecode).address == README_BEACON
+    node, _ = readme_beacon(anvil_factory, solc)
     (tmp_path / "node-config.json").write_text('{"logLevel": "info"}\n')
-    export = f"$ export NODERR_RPC_URL={node.url} NODERR_BEACON_ADDRESS={README_BEACON}\n"
-    compare(export + listing(RUNS[1]), tmp_path, pnpm_base)
+    compare(exported(node.url) + listing(RUNS[1]), tmp_path, pnpm_base)
     batch = json.loads((tmp_path / "publish.json").read_text())
     assert batch["meta"]["createdFromSafeAddress"] == README_SAFE
     (transaction,) = batch["transactions"]

@@ -16,7 +16,7 @@ from pathlib import Path
 from tests.support.anvil import Anvil
 from tests.support.beacon_chain import CONTRACTS, ORACLE, BeaconDriver
 from tests.support.solidity import CompiledContract
-from tests.test_docs import ROOT, console_listings, first_command, listing_pattern, run_listing
+from tests.test_docs import ROOT, assert_listing, console_listings, listing_starting, run_listing
 
 README_RPC = "http://127.0.0.1:8545"
 README_BEACON = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -31,9 +31,26 @@ CHECK = "$ noderr rollback check --tier oracle --health exports/"
 RUNS = (EXPORTS, STATUS_HEALTH, STATUS_JSON, VERSION, CHECK)
 
 
-def listing(start: str) -> str:
-    (block,) = [b for b in console_listings() if first_command(b).startswith(start)]
-    return block
+listing = listing_starting
+
+
+def readme_beacon(
+    anvil_factory: Callable[..., Anvil],
+    solc: Callable[..., CompiledContract],
+    timestamp: str | None = None,
+) -> tuple[Anvil, BeaconDriver]:
+    """A throwaway anvil (genesis at ``timestamp``, UTC) with the test VersionBeacon at the
+    README's address (anvil's first deployment)."""
+    node = anvil_factory(**({"timestamp": ts(timestamp)} if timestamp else {}))
+    abi, bytecode = solc(CONTRACTS / "VersionBeacon.sol")
+    beacon = BeaconDriver.deploy(node.url, abi, bytecode)
+    assert beacon.address == README_BEACON
+    return node, beacon
+
+
+def exported(url: str) -> str:
+    """The listing line that points the commands after it at the chain ``url``."""
+    return f"$ export NODERR_RPC_URL={url} NODERR_BEACON_ADDRESS={README_BEACON}\n"
 
 
 def same_json(actual: str, expected: str) -> bool:
@@ -48,10 +65,7 @@ def ts(text: str) -> int:
 def test_the_cohort_from_the_chain_listing(
     anvil_factory: Callable[..., Anvil], solc: Callable[..., CompiledContract], tmp_path: Path
 ) -> None:
-    node = anvil_factory(timestamp=ts("2026-03-01T12:00:00"))
-    abi, bytecode = solc(CONTRACTS / "VersionBeacon.sol")
-    beacon = BeaconDriver.deploy(node.url, abi, bytecode)
-    assert beacon.address == README_BEACON
+    node, beacon = readme_beacon(anvil_factory, solc, "2026-03-01T12:00:00")
     beacon.set_rollout(10, 20, 12)
     published = beacon.publish(
         ORACLE, "1.4.0", "1.4.0-oracle", b"\x3f" * 32, at=ts("2026-03-01T13:00:00")
@@ -62,22 +76,14 @@ def test_the_cohort_from_the_chain_listing(
 
     (block,) = [b for b in console_listings() if "noderr cohort node-7 node-5" in b]
     script = '$ seq -f "node-%g" 0 9999 > nodes.txt\n' + block.replace(README_RPC, node.url)
-    actual, expected = run_listing(script, tmp_path)
-    assert listing_pattern(expected).match(actual), (
-        f"README listing out of date.\n--- README shows:\n{expected}--- the commands print:\n"
-        f"{actual}"
-    )
+    assert_listing(script, tmp_path)
 
     # The same chain, with the health export the rollout status listing reads.
     work = tmp_path / "status"
     work.mkdir()
     (work / "health.jsonl").write_text(readme_health())
-    export = f"$ export NODERR_RPC_URL={node.url} NODERR_BEACON_ADDRESS={README_BEACON}\n"
-    actual, expected = run_listing(export + listing(STATUS_HEALTH), work)
-    assert listing_pattern(expected).match(actual), (
-        f"README listing out of date.\n--- README shows:\n{expected}--- the commands print:\n"
-        f"{actual}"
-    )
+    export = exported(node.url)
+    assert_listing(export + listing(STATUS_HEALTH), work)
 
 
 # The README's health.jsonl, per cohort of the 10/20/12 plan: (nodes reporting, of them on
@@ -123,10 +129,7 @@ def test_the_rollout_status_and_version_listings(
     anvil_factory: Callable[..., Anvil], solc: Callable[..., CompiledContract], tmp_path: Path
 ) -> None:
     # all (slot 0) 1.4.0 in block 2, oracle 1.4.0 in block 5 at 14:00, block 6 two days on.
-    node = anvil_factory(timestamp=ts("2026-03-01T12:00:00"))
-    abi, bytecode = solc(CONTRACTS / "VersionBeacon.sol")
-    beacon = BeaconDriver.deploy(node.url, abi, bytecode)
-    assert beacon.address == README_BEACON
+    node, beacon = readme_beacon(anvil_factory, solc, "2026-03-01T12:00:00")
     beacon.publish(0, "1.4.0", "1.4.0-all", b"\x9c" * 32, at=ts("2026-03-01T13:00:00"))
     beacon.set_next_timestamp(ts("2026-03-01T13:20:00"))
     beacon.set_next_timestamp(ts("2026-03-01T13:40:00"))
@@ -134,7 +137,7 @@ def test_the_rollout_status_and_version_listings(
     beacon.set_next_timestamp(ts("2026-03-03T14:00:00"))
     assert int(node.rpc("eth_blockNumber", []), 16) == 6
 
-    export = f"$ export NODERR_RPC_URL={node.url} NODERR_BEACON_ADDRESS={README_BEACON}\n"
+    export = exported(node.url)
     at_block_5 = tmp_path / "block5"
     at_block_5.mkdir()
     actual, expected = run_listing(export + listing(STATUS_JSON), at_block_5)
@@ -155,25 +158,18 @@ def test_the_rollout_status_and_version_listings(
         script = block.replace(README_RPC, node.url)
         if not script.startswith("$ export"):
             script = export + script
-        actual, expected = run_listing(script, work)
-        assert listing_pattern(expected).match(actual), (
-            f"README listing out of date.\n--- README shows:\n{expected}"
-            f"--- the commands print:\n{actual}"
-        )
+        assert_listing(script, work)
 
 
 def test_the_rollback_check_from_the_chain_listing(
     anvil_factory: Callable[..., Anvil], solc: Callable[..., CompiledContract], tmp_path: Path
 ) -> None:
     # oracle's current version is 1.4.2: `--tier oracle` takes the version to judge from it.
-    node = anvil_factory(timestamp=ts("2026-03-03T12:00:00"))
-    abi, bytecode = solc(CONTRACTS / "VersionBeacon.sol")
-    beacon = BeaconDriver.deploy(node.url, abi, bytecode)
-    assert beacon.address == README_BEACON
+    node, beacon = readme_beacon(anvil_factory, solc, "2026-03-03T12:00:00")
     beacon.publish(ORACLE, "1.4.2", at=ts("2026-03-03T12:30:00"))
     (tmp_path / "exports").mkdir()
     shutil.copy(ROOT / "examples" / "health" / "reports.jsonl", tmp_path / "exports")
-    export = f"$ export NODERR_RPC_URL={node.url} NODERR_BEACON_ADDRESS={README_BEACON}\n"
+    export = exported(node.url)
     actual, expected = run_listing(export + listing(CHECK), tmp_path)
     # stderr's line (where the version came from), then jq's: the version the check judged.
     assert expected.endswith("\n1.4.2\n")
