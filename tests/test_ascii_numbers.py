@@ -186,6 +186,7 @@ def test_a_unicode_digit_in_tiers_yaml_is_refused_at_its_position(
                 read(path)
             (detail,) = caught.value.details
             assert detail.startswith(f"{path}:1:{column}: {where}: "), detail
+            assert "is not an ASCII character (type digits 0-9)" in detail, detail
 
 
 @given(number=look_alike())
