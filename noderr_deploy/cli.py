@@ -9,6 +9,7 @@ only hash start fast.
 from __future__ import annotations
 
 import contextlib
+import copy
 import difflib
 import importlib
 import os
@@ -16,6 +17,7 @@ import re
 import signal
 import sys
 import traceback
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import click
@@ -23,7 +25,7 @@ import typer
 from typer.core import TyperGroup
 
 from noderr_deploy import __version__
-from noderr_deploy.environment import Environment, isatty
+from noderr_deploy.environment import Environment, GuardedStream, isatty
 from noderr_deploy.errors import ExitCode, NoderrError, Terminated
 from noderr_deploy.ui.text import one_line
 
@@ -88,9 +90,10 @@ class NoderrGroup(TyperGroup):
         if not isinstance(env, Environment):
             env = Environment.from_process()
         try:
-            result = super().main(
-                args, prog_name or "noderr", complete_var, False, obj=env, **extra
-            )
+            with _stdout_guarded(env):
+                result = super().main(
+                    args, prog_name or "noderr", complete_var, False, obj=env, **extra
+                )
             if isinstance(result, int) and not isinstance(result, bool):
                 code = result  # click returns an Exit's code in non-standalone mode
             env.stdout.flush()  # a full disk shows here, not after the exit code is chosen
@@ -102,8 +105,13 @@ class NoderrGroup(TyperGroup):
             code = ExitCode.INTERRUPTED
         except click.exceptions.NoArgsIsHelpError as exc:
             # `noderr` or `noderr rollout` alone: the help, on stdout as for --help.
-            env.stdout.write(exc.ctx.get_help() + "\n")
             code = ExitCode.USAGE
+            try:
+                env.stdout.write(exc.ctx.get_help() + "\n")
+                env.stdout.flush()
+            except NoderrError as failure:  # `noderr >&-`: the help had nowhere to go
+                report(failure, env)
+                code = failure.exit_code
         except click.ClickException as exc:
             # Bad flags and arguments: click's message on one line, with where to look.
             message = _one_line(exc.format_message())
@@ -132,6 +140,23 @@ class NoderrGroup(TyperGroup):
             )
             code = ExitCode.FAILURE
         sys.exit(code)
+
+
+@contextlib.contextmanager
+def _stdout_guarded(env: Environment) -> Iterator[None]:
+    """Route what click and typer print themselves (``--help``, ``--version``, completion
+    scripts, usage text) through the run's guarded stdout, so that a closed stdout
+    (``>&-``) or a full disk (``>/dev/full``) is one ``error:`` line and exit 1 there too,
+    not a silent exit 0 (Python drops writes to a closed stdout) or an internal error."""
+    if not isinstance(env.stdout, GuardedStream) or sys.stdout is env.stdout:
+        yield
+        return
+    saved = sys.stdout
+    sys.stdout = env.stdout
+    try:
+        yield
+    finally:
+        sys.stdout = saved
 
 
 def _dash_hint(exc: click.ClickException, args: Any) -> str | None:
@@ -360,7 +385,59 @@ def load_command(name: str) -> click.Command:
         holder.command(name)(target)
         command = typer.main.get_command(holder)
     command.name = name
-    return _with_debug(command)
+    return _with_debug(_ascii_numbers(command))
+
+
+def _ascii_numbers(command: click.Command) -> click.Command:
+    """Make every integer and float option and argument of ``command`` (and of its
+    subcommands) refuse a value that is not ASCII, from the command line or the
+    environment alike: click converts with ``int()``/``float()``, which read U+FF15 (a
+    full-width 5) as 5. This is the one place the rule is applied, so that a new numeric
+    flag has it too."""
+    for sub in getattr(command, "commands", {}).values():
+        _ascii_numbers(sub)
+    for param in command.params:
+        inner = getattr(param.type, "inner", None)  # commands._chain's chain-only values
+        if isinstance(inner, click.ParamType) and _is_number(inner):
+            param.type.inner = _ascii_type(inner)  # type: ignore[attr-defined]
+        elif _is_number(param.type):
+            param.type = _ascii_type(param.type)
+    return command
+
+
+def _is_number(kind: click.ParamType[Any]) -> bool:
+    return isinstance(kind, click.types.IntParamType | click.types.FloatParamType)
+
+
+_ASCII_CLASSES: dict[type, type] = {}
+
+
+def _ascii_type(kind: click.ParamType[Any]) -> click.ParamType[Any]:
+    """A copy of ``kind`` (click.INT is shared) of a subclass that checks the text first:
+    a subclass, so that click still shows a range's bounds in ``--help``."""
+    base: Any = type(kind)
+    if getattr(base, "_ascii_only", False):
+        return kind
+    if base not in _ASCII_CLASSES:
+
+        def convert(
+            self: click.ParamType[Any], value: Any, param: click.Parameter | None, ctx: Any
+        ) -> Any:
+            if isinstance(value, str):
+                from noderr_deploy.units import check_ascii_number
+
+                try:
+                    check_ascii_number(value)
+                except ValueError as exc:
+                    self.fail(str(exc), param, ctx)
+            return base.convert(self, value, param, ctx)
+
+        _ASCII_CLASSES[base] = type(
+            f"Ascii{base.__name__}", (base,), {"convert": convert, "_ascii_only": True}
+        )
+    copied: click.ParamType[Any] = copy.copy(kind)
+    copied.__class__ = _ASCII_CLASSES[base]
+    return copied
 
 
 def _to_terminal() -> bool:

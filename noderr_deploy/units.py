@@ -23,6 +23,27 @@ _SIZE_UNITS = {
 }
 
 
+def check_ascii_number(text: str) -> str:
+    """``text`` when it is ASCII, else ValueError naming its first other character.
+
+    Python's ``int()`` and ``float()``, click's INT and FLOAT and ``\\d`` in a regex take
+    any Unicode decimal digit (``int("\\uff15")`` is 5, ``int("\\u0661\\u0665")`` is
+    15): no operator means those in a percentage, a timeout or a block number, and a
+    look-alike digit is how a pasted value goes wrong unseen. Every number a user types
+    (flags, environment variables, ``--arg`` values) is checked here before conversion.
+    """
+    for char in text:
+        if not char.isascii():
+            import unicodedata
+
+            name = unicodedata.name(char, "")
+            code = f"U+{ord(char):04X}" + (f" {name}" if name else "")
+            raise ValueError(
+                f"{text!r} is not a number: {code} is not an ASCII character (type digits 0-9)"
+            )
+    return text
+
+
 def parse_size(text: str | int) -> int:
     """Bytes in a size such as ``500MB``, ``1.5GB`` or ``512MiB`` (a bare number is bytes).
 
@@ -94,6 +115,10 @@ def parse_duration(text: str) -> timedelta:
     from decimal import Decimal  # exact: 0.1h is 6 minutes, not 5m59.999999s
 
     value = text.strip()
+    if not value.isascii():
+        raise ValueError(
+            f"not a duration: {text!r} (ASCII digits and units only: use e.g. 90s, 15m, 2h)"
+        )
     if _ZERO.fullmatch(value):
         return timedelta(0)  # no unit needed: zero is zero in every unit
     total = Decimal(0)  # microseconds

@@ -127,3 +127,101 @@ def test_debug_is_accepted_after_the_command_name() -> None:
     result = noderr("cohort", "--debug", "node-1", "--format", "csv")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1].startswith("node-1,63,cohort3")
+
+
+# ---- tier names from a hostile tiers.yaml ----
+
+HOSTILE_TIERS = (
+    "tiers:\n"
+    "  oracle: {beacon_tier: 2, size_budget: 1GB}\n"
+    "  ops: {beacon_tier: 1, size_budget: 1GB}\n"
+    '  "o$(touch pwned)": {}\n'
+    "  \"o'; touch pwned; '\": {}\n"
+    '  "o\\"; touch pwned; \\"": {}\n'
+    '  "o\\nforged": {}\n'
+    '  "o\\e[31mred": {}\n'
+    '  "o\\u202eevil": {}\n'
+    '  "o`touch pwned`": {}\n'
+    '  "Ox": {}\n'
+)
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Path:
+    path = tmp_path / "tiers.yaml"
+    path.write_text(HOSTILE_TIERS)
+    return path
+
+
+def protocol(shell: str, words: str, cwd: Path) -> str:
+    """The raw answer to a completion request of ``shell`` (what its script reads or evals)."""
+    environ = {k: v for k, v in os.environ.items() if not k.endswith("_COMPLETE")}
+    environ.pop("NODERR_CONFIG", None)
+    result = subprocess.run(
+        [sys.executable, "-c", ENTRY_POINT],
+        cwd=cwd,
+        env={
+            **environ,
+            "PYTHONPATH": str(ROOT),
+            "_NODERR_COMPLETE": f"complete_{shell}",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split(" ")) - 1),
+            "_TYPER_COMPLETE_ARGS": words,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("command", ["cohort", "build", "rollout status", "rollback check"])
+def test_bash_is_offered_only_valid_tier_names(command: str, hostile: Path) -> None:
+    answer = protocol("bash", f"noderr {command} --tier o", hostile.parent)
+    assert answer.splitlines() == ["oracle", "ops"]
+
+
+def test_zsh_is_offered_only_valid_tier_names(hostile: Path) -> None:
+    # zsh's script runs `eval` on this answer: nothing from the file may reach it but names.
+    answer = protocol("zsh", "noderr cohort --tier o", hostile.parent)
+    assert answer == '_arguments \'*: :(("oracle"\n"ops"))\'\n'
+    assert "pwned" not in answer and "\x1b" not in answer
+
+
+def test_the_completion_rule_is_the_schema_rule() -> None:
+    from noderr_deploy.commands._options import TIER_NAME
+    from noderr_deploy.config.schema import _NAME
+
+    assert f"^{TIER_NAME.pattern}$" == _NAME
+
+
+def test_bash_completes_hostile_tiers_yaml_safely(hostile: Path, tmp_path: Path) -> None:
+    """A real bash, with the script from --show-completion, completing in the folder of the
+    hostile tiers.yaml: only the valid names, and nothing in the file is run."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "noderr"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -c "{ENTRY_POINT}" "$@"\n')
+    shim.chmod(0o755)
+    (tmp_path / "completion.sh").write_text(noderr("--show-completion", "bash").stdout)
+    session = (
+        f'source "{tmp_path / "completion.sh"}"\n'
+        "COMP_WORDS=(noderr cohort --tier o); COMP_CWORD=3; _noderr_completion noderr\n"
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.endswith("_COMPLETE")}
+    environ.pop("NODERR_CONFIG", None)
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-c", session],
+        cwd=hostile.parent,
+        env={**environ, "PYTHONPATH": str(ROOT), "PATH": f"{bin_dir}:{environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["oracle", "ops"]
+    assert not (hostile.parent / "pwned").exists()

@@ -262,26 +262,31 @@ def test_the_quickstart_starts_with_the_demo_and_the_tests() -> None:
 # updated; a new listing fails until it is run or listed. `[...]` in a listing stands for
 # text cut: a line of its own for any number of lines, inside a line for part of it.
 
-# The start of the first command of each listing needing what this test does not start (the Docker
-# engine, a chain in a given state); the integration tests cover those commands.
-NOT_RUN_HERE = {
-    "$ scripts/demo": "the demo: a chain, the Docker engine and a build",
-    "$ pip install -e .": "an installation",
-    "$ noderr build --tier all --dry-run --version 1.4.0": "the Docker engine and registry",
-    # Run on anvil by tests/integration/test_readme_chain.py (cohort --tier, rollout status):
-    "$ export NODERR_RPC_URL=http://127.0.0.1:8545 NODERR_BEACON_ADDRESS=": "an example chain",
-    "$ noderr rollout status --tier oracle --block 5 --json": "the example chain (re-indented)",
+# Listings that need what this module does not start (the Docker engine, the registry, a
+# chain in a given state): the integration module named runs each, and lists it in its
+# RUNS (checked below), against the real services.
+RUN_BY_INTEGRATION = {
+    "$ noderr build --tier all --dry-run --version 1.4.0": "test_readme_build.py",
+    "$ noderr publish --tier oracle --version 1.4.0": "test_readme_build.py",
+    "$ export NODERR_RPC_URL=http://127.0.0.1:8545 NODERR_BEACON_ADDRESS=": "test_readme_chain.py",
+    "$ noderr rollout status --tier oracle --block 5 --json": "test_readme_chain.py",
     "$ noderr rollout status --tier oracle --tier guardian --health health.jsonl": (
-        "the example chain"
+        "test_readme_chain.py"
     ),
-    "$ noderr version node-042 --tier oracle --current 1.3.2": "tests/integration runs it",
-    "$ noderr rollback check --tier oracle --health exports/": "the example chain and exports",
+    "$ noderr version node-042 --tier oracle --current 1.3.2": "test_readme_chain.py",
+    "$ noderr rollback check --tier oracle --health exports/": "test_readme_chain.py",
+    "$ noderr rollback propose --tier oracle": "test_readme_actions.py",
+}
+# Listings no test can produce as shown, and why.
+CANNOT_RUN = {
+    # tests/integration/test_demo.py runs the demo itself; the listing is cut with [...]
+    # and shows a pid, a port and timings of one run.
+    "$ scripts/demo": "the demo: a chain, the Docker engine and a build, all of it shown",
+    "$ pip install -e .": "an installation into the running environment",
     "$ noderr --install-completion bash": "it would install into the user's shell",
     "$ scripts/test": "the test suite itself",
-    # tests/integration/test_propose_safe.py and test_publish_send.py run these on anvil:
-    "$ noderr rollback propose --tier oracle": "the example chain and a Safe",
-    "$ noderr publish --tier oracle --version 1.4.0": "the example chain, a build and a registry",
 }
+NOT_RUN_HERE = {**RUN_BY_INTEGRATION, **CANNOT_RUN}
 
 HOME_IN_README = "/home/op/noderr-deploy"
 
@@ -304,6 +309,23 @@ def test_every_listing_is_run_or_says_why_not() -> None:
         assert any(f.startswith(start) for f in firsts), f"stale NOT_RUN_HERE entry {start!r}"
     assert len(LISTINGS) >= 5
     assert any(first_command(b).startswith("$ printf 'node-1") for b in LISTINGS)
+
+
+def test_every_listing_left_to_the_integration_tests_is_run_there() -> None:
+    # Each module lists the listings it runs in RUNS; a start named here but missing there
+    # (or the reverse) fails, so no listing is silently left unrun.
+    integration = ROOT / "tests" / "integration"
+    claimed: dict[str, set[str]] = {}
+    for start, module in RUN_BY_INTEGRATION.items():
+        claimed.setdefault(module, set()).add(start)
+    for module, starts in claimed.items():
+        source = (integration / module).read_text()
+        runs = re.search(r"^RUNS = \((.*?)\)$", source, re.S | re.M)
+        assert runs, f"{module} has no RUNS"
+        named = set(re.findall(r'"(\$ [^"]+)"', runs[1]))
+        constants = dict(re.findall(r'^([A-Z_]+) = "(\$ [^"]+)"$', source, re.M))
+        named |= {constants[n] for n in re.findall(r"\b([A-Z_]+)\b", runs[1]) if n in constants}
+        assert named == starts, f"{module} RUNS {sorted(named)} != {sorted(starts)}"
 
 
 def script_and_expected(block: str) -> tuple[str, str]:
@@ -336,7 +358,8 @@ def listing_pattern(expected: str) -> re.Pattern[str]:
 
 def run_listing(block: str, work: Path) -> tuple[str, str]:
     for name in ("tiers.yaml", "examples", "dockerfiles"):
-        (work / name).symlink_to(ROOT / name)
+        if not (work / name).is_symlink():  # a second listing in the same folder
+            (work / name).symlink_to(ROOT / name)
     script, expected = script_and_expected(block)
     prelude = 'noderr() { "$PYTHON" -m noderr_deploy "$@"; }\nset +e\n'
     env = {
@@ -360,13 +383,40 @@ def run_listing(block: str, work: Path) -> tuple[str, str]:
     return done.stdout, expected.replace(HOME_IN_README, str(work))
 
 
-@pytest.mark.parametrize("block", LISTINGS, ids=[first_command(b)[2:60] for b in LISTINGS])
-def test_listing_output_is_what_the_commands_print(block: str, tmp_path: Path) -> None:
-    actual, expected = run_listing(block, tmp_path)
+def listing_starting(start: str) -> str:
+    """The one console listing whose first command starts with ``start``."""
+    (block,) = [b for b in console_listings() if first_command(b).startswith(start)]
+    return block
+
+
+def assert_listing(script: str, work: Path) -> None:
+    """Run a listing (or a script ending in one) in ``work``; its output must match."""
+    actual, expected = run_listing(script, work)
     assert listing_pattern(expected).match(actual), (
         f"README listing out of date.\n--- README shows:\n{expected}--- the commands print:\n"
         f"{actual}"
     )
+
+
+@pytest.mark.parametrize("block", LISTINGS, ids=[first_command(b)[2:60] for b in LISTINGS])
+def test_listing_output_is_what_the_commands_print(block: str, tmp_path: Path) -> None:
+    assert_listing(block, tmp_path)
+
+
+def test_every_troubleshooting_row_is_an_error_the_listing_shows() -> None:
+    # The table explains the listing's error lines: each message it names (`a ... b`: the
+    # parts around the cut) is in one error line of the listing, which the test above runs.
+    text = section("Troubleshooting")
+    (block,) = [b for b in console_listings() if b in text]
+    errors = [line for line in block.splitlines() if line.startswith("error: ")]
+    rows = re.findall(r"^\| (`.*?) \| ", text, re.M)
+    assert len(rows) >= 10
+    for cell in rows:
+        for message in re.findall(r"`([^`]+)`", cell):
+            parts = [p.strip() for p in message.split("...") if p.strip()]
+            assert any(all(p in line for p in parts) for line in errors), (
+                f"Troubleshooting row {message!r} matches no error line of its listing"
+            )
 
 
 def test_a_changed_output_fails_the_listing_test(tmp_path: Path) -> None:

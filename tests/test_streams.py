@@ -80,6 +80,42 @@ def test_a_stdout_that_cannot_be_written_is_one_error(
     assert lines[0].startswith("error: cannot write to stdout: ")
 
 
+# What click and typer print themselves goes through the same guarded stdout.
+COMPLETE = "_NODERR_COMPLETE=complete_bash COMP_WORDS='noderr coh' COMP_CWORD=1"
+
+
+@pytest.mark.parametrize("redirect", [">&-", ">/dev/full"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        f"{NODERR} --help",
+        f"{NODERR} rollout --help",
+        f"{NODERR} cohort --help",
+        f"{NODERR} --version",
+        f"{NODERR} --show-completion bash",
+        f"{NODERR} --show-completion zsh",
+        f"{NODERR}",  # no command: the help, on stdout
+        f"{COMPLETE} {NODERR}",  # the candidates the shell asks for on <Tab>
+    ],
+)
+def test_help_version_and_completion_to_a_closed_stdout_are_one_error(
+    command: str, redirect: str, tmp_path: Path
+) -> None:
+    done = shell(f"{command} {redirect}", tmp_path)
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: cannot write to stdout: ")
+    opened = shell(command, tmp_path)  # the same command with a stdout: it succeeds
+    assert opened.returncode in (0, 2) and opened.stdout, opened.stderr
+
+
+def test_a_usage_error_with_a_closed_stdout_stays_a_usage_error(tmp_path: Path) -> None:
+    done = shell(f"{NODERR} cohort --no-such-flag >&-", tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: No such option")
+
+
 def test_sigterm_ends_like_ctrl_c_with_143(ids: Path, tmp_path: Path) -> None:
     big = tmp_path / "big.txt"
     big.write_text(ids.read_text() * 10)  # 2M ids: the hashing runs on worker processes

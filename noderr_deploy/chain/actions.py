@@ -36,7 +36,7 @@ _HINTS = {
     "tier": "--tier",
     "version": "--version",
     "image": "--image-tag",
-    "config_hash": "--config-hash or --config FILE",
+    "config_hash": "--config-hash or --config-file FILE",
     "to_version_id": "--to-version-id",
 }
 

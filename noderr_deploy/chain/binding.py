@@ -16,6 +16,7 @@ from typing import Any
 
 from noderr_deploy.chain.writeabi import ALIASES, Function, Param, normalise
 from noderr_deploy.errors import UsageError
+from noderr_deploy.units import check_ascii_number
 
 _INT = re.compile(r"^(u?)int(\d*)$")
 _BYTES = re.compile(r"^bytes(\d+)$")
@@ -237,6 +238,7 @@ def _scalar(kind: str, text: Any) -> Any:
     raw = str(text)
     if _INT.match(kind):
         try:
+            check_ascii_number(raw)  # int() would read a full-width 5 (U+FF15) as 5
             number = int(raw, 16) if raw.lower().startswith(("0x", "-0x")) else int(raw, 10)
         except ValueError:
             raise ValueError(f"{raw!r} is not an integer") from None

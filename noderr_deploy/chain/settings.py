@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from noderr_deploy.errors import UsageError
 from noderr_deploy.redact import redact_endpoint
 from noderr_deploy.text import clipped
+from noderr_deploy.units import check_ascii_number
 
 DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 3600.0
@@ -53,6 +54,7 @@ def parse_block(text: str) -> BlockRef:
         return value
     shown = clipped(text, 40)
     try:
+        check_ascii_number(value)  # int() would read a full-width 5 (U+FF15) as 5
         number = int(value, 16) if value.startswith("0x") else int(value, 10)
     except ValueError:
         raise UsageError(

@@ -8,13 +8,17 @@ prepare the call, show it decoded on stderr, then either write the proposal (std
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from noderr_deploy.commands._chain import BeaconOption, ChainIdOption, RpcUrlOption
+from noderr_deploy.commands._options import ConfigOption, QuietOption
 from noderr_deploy.errors import UsageError
 
 if TYPE_CHECKING:
@@ -183,6 +187,77 @@ class Delivery:
         ):
             raise UsageError(f"--out {self.out}: no directory {self.out.parent}")
         return Delivery(self.fmt, safe, self.out, self.send, self.keystore, self.sender, self.yes)
+
+
+@dataclass(frozen=True)
+class ActionOptions:
+    """The options every beacon action takes, after its own (``publish``, ``rollback
+    propose``): declared once here, added to a command by :func:`action_command`."""
+
+    output_format: FormatOption = "proposal"
+    safe: SafeOption = None
+    out_file: OutOption = None
+    abi: AbiOption = None
+    arg: ArgOption = None
+    send: SendOption = False
+    keystore: KeystoreOption = None
+    sender: FromOption = None
+    yes: YesOption = False
+    rpc_url: RpcUrlOption = None
+    beacon: BeaconOption = None
+    chain_id: ChainIdOption = None
+    timeout: ActionTimeoutOption = None
+    config: ConfigOption = None
+    quiet: QuietOption = False
+
+    def delivery(self) -> Delivery:
+        """How the call leaves, checked for contradictions before anything is read."""
+        return Delivery(
+            self.output_format,
+            self.safe,
+            self.out_file,
+            self.send,
+            self.keystore,
+            self.sender,
+            self.yes,
+        ).check()
+
+    def settings(self, cfg: Config | None) -> ChainSettings:
+        """The chain settings (flag > variable > tiers.yaml), with the longer default
+        timeout of ``--send``, which waits for the receipt."""
+        from noderr_deploy.commands._chain import chain_settings
+
+        timeout = self.timeout
+        if timeout is None and self.send:
+            timeout = SEND_TIMEOUT
+        return chain_settings(
+            cfg, rpc_url=self.rpc_url, beacon=self.beacon, chain_id=self.chain_id, timeout=timeout
+        )
+
+
+def action_command(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with the :class:`ActionOptions` after its own parameters: typer reads
+    the signature, so they appear in ``--help`` as if written out; the command receives
+    them as one ``options`` keyword argument."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "options"]
+    hints = inspect.get_annotations(ActionOptions, eval_str=True)
+    shared = [
+        inspect.Parameter(
+            f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=hints[f.name]
+        )
+        for f in fields(ActionOptions)
+    ]
+
+    @functools.wraps(command)
+    def with_options(*args: Any, **kwargs: Any) -> None:
+        values = {f.name: kwargs.pop(f.name) for f in fields(ActionOptions)}
+        command(*args, options=ActionOptions(**values), **kwargs)
+
+    with_options.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*own, *shared]
+    )
+    return with_options
 
 
 def resolve_abi(config: Config | None, abi: Path | None) -> WriteAbi:

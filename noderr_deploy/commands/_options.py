@@ -5,6 +5,7 @@ Precedence of every setting: flag > environment variable > tiers.yaml > built-in
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -62,7 +63,14 @@ def complete_tier(ctx: typer.Context, param: object, incomplete: str) -> list[st
     except Exception:
         return []
     folded = incomplete.casefold()
-    return [n for n in names if n.casefold().startswith(folded)]
+    # Only names tiers.yaml can validly hold: a candidate goes into the shell's completion
+    # machinery (zsh's script runs `eval` on it), so a key with a quote, `$(...)`, a
+    # newline or an escape sequence is never offered, whatever the file says.
+    return [n for n in names if TIER_NAME.fullmatch(n) and n.casefold().startswith(folded)]
+
+
+TIER_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*")
+"""A valid tier name (config.schema's rule, kept here so completion need not import it)."""
 
 
 def environment(ctx: typer.Context) -> Environment:

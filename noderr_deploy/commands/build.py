@@ -18,7 +18,7 @@ from noderr_deploy.commands._options import (
     load,
 )
 from noderr_deploy.errors import UsageError
-from noderr_deploy.ui.output import Output, to_json
+from noderr_deploy.ui.output import Cell, Output, to_json
 from noderr_deploy.units import format_size
 
 if TYPE_CHECKING:
@@ -248,8 +248,8 @@ def _show_plans(out: Output, plans: list[BuildPlan], json_: bool, config_dir: Pa
         out.json([plan.document() for plan in plans])
         return
     for plan in plans:
-        rows: list[tuple[str, str]] = [
-            ("tags", "\n".join(plan.tags) if out.pretty else ", ".join(plan.tags)),
+        rows: list[tuple[str, Cell]] = [
+            ("tags", tuple(plan.tags)),  # one line each on a terminal
             ("packages", f"{len(plan.packages)}: {', '.join(plan.packages)}"),
             ("context", f"{plan.context.file_count} files, {plan.context.tar_bytes} bytes"),
             ("dockerfile", _relative(plan.dockerfile, config_dir)),
@@ -277,7 +277,7 @@ def _finish(
     rows = [
         (
             r.tier,
-            "\n".join(r.tags) if out.pretty else ",".join(r.tags),
+            tuple(r.tags) if out.pretty else ",".join(r.tags),
             r.image_id.removeprefix("sha256:")[:12],
             f"{format_size(r.size_bytes)} / {format_size(r.budget_bytes)}",
             "yes" if r.within_budget else "NO",

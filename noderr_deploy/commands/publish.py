@@ -9,22 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from noderr_deploy.commands._action import (
-    AbiOption,
-    ActionTimeoutOption,
-    ArgOption,
-    Delivery,
-    FormatOption,
-    FromOption,
-    KeystoreOption,
-    OutOption,
-    SafeOption,
-    SendOption,
-    YesOption,
-    check_text,
-)
-from noderr_deploy.commands._chain import BeaconOption, ChainIdOption, RpcUrlOption
-from noderr_deploy.commands._options import ConfigOption, QuietOption, environment
+from noderr_deploy.commands._action import ActionOptions, action_command, check_text
+from noderr_deploy.commands._options import environment
 from noderr_deploy.errors import RegistryError, UsageError
 from noderr_deploy.ui.output import Output
 
@@ -35,6 +21,7 @@ _IMAGE = "Image"
 _HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 
 
+@action_command
 def publish(  # noqa: PLR0917 - a command takes its options as parameters
     ctx: typer.Context,
     tier: Annotated[
@@ -115,21 +102,8 @@ def publish(  # noqa: PLR0917 - a command takes its options as parameters
             show_default=False,
         ),
     ] = None,
-    output_format: FormatOption = "proposal",
-    safe: SafeOption = None,
-    out_file: OutOption = None,
-    abi: AbiOption = None,
-    arg: ArgOption = None,
-    send: SendOption = False,
-    keystore: KeystoreOption = None,
-    sender: FromOption = None,
-    yes: YesOption = False,
-    rpc_url: RpcUrlOption = None,
-    beacon: BeaconOption = None,
-    chain_id: ChainIdOption = None,
-    timeout: ActionTimeoutOption = None,
-    config: ConfigOption = None,
-    quiet: QuietOption = False,
+    *,
+    options: ActionOptions,
 ) -> None:
     """Propose publishing a version of a tier on the VersionBeacon (or --send it).
 
@@ -150,19 +124,19 @@ def publish(  # noqa: PLR0917 - a command takes its options as parameters
     from noderr_deploy.chain.actions import PublishRequest, prepare_publish
     from noderr_deploy.chain.binding import parse_args
     from noderr_deploy.cohorts import RolloutPlan
-    from noderr_deploy.commands._action import SEND_TIMEOUT, resolve_abi, run
-    from noderr_deploy.commands._chain import chain_settings, select_tiers
+    from noderr_deploy.commands._action import resolve_abi, run
+    from noderr_deploy.commands._chain import select_tiers
     from noderr_deploy.commands._options import load_optional
 
     env = environment(ctx)
-    out = Output.of(env, quiet=quiet)
-    delivery = Delivery(output_format, safe, out_file, send, keystore, sender, yes).check()
-    args = parse_args(arg or [])
+    out = Output.of(env, quiet=options.quiet)
+    delivery = options.delivery()
+    args = parse_args(options.arg or [])
     digest_hash = _config_hash(config_hash, config_file)
     source = ctx.get_parameter_source("registry")
     if from_metadata is not None and (source is None or source.name != "COMMANDLINE"):
         registry = None  # an exported NODERR_REGISTRY gives way to where the build pushed
-    cfg = load_optional(config)
+    cfg = load_optional(options.config)
     tier_name, slot = select_tiers(cfg, [tier])[0]
     repository, tag, built_digest, version = _image(
         cfg,
@@ -175,14 +149,8 @@ def publish(  # noqa: PLR0917 - a command takes its options as parameters
     check_text(version, "--version", printable=True)
     if not version.strip():
         raise UsageError("--version is empty")
-    settings = chain_settings(
-        cfg,
-        rpc_url=rpc_url,
-        beacon=beacon,
-        chain_id=chain_id,
-        timeout=timeout if timeout is not None else (SEND_TIMEOUT if send else None),
-    )
-    write_abi = resolve_abi(cfg, abi)
+    settings = options.settings(cfg)
+    write_abi = resolve_abi(cfg, options.abi)
     digest = built_digest
     if not no_verify_image:
         digest = _verify_image(

@@ -11,22 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from noderr_deploy.commands._action import (
-    AbiOption,
-    ActionTimeoutOption,
-    ArgOption,
-    Delivery,
-    FormatOption,
-    FromOption,
-    KeystoreOption,
-    OutOption,
-    SafeOption,
-    SendOption,
-    YesOption,
-    check_text,
-)
-from noderr_deploy.commands._chain import BeaconOption, ChainIdOption, RpcUrlOption
-from noderr_deploy.commands._options import ConfigOption, QuietOption, environment
+from noderr_deploy.commands._action import ActionOptions, Delivery, action_command, check_text
+from noderr_deploy.commands._options import environment
 from noderr_deploy.errors import UsageError
 from noderr_deploy.ui.output import Output
 
@@ -39,7 +25,8 @@ if TYPE_CHECKING:
 _MAX_REASON = 1000
 
 
-def propose(  # noqa: PLR0917 - a command takes its options as parameters
+@action_command
+def propose(
     ctx: typer.Context,
     tier: Annotated[str, typer.Option("--tier", "-t", help="The tier to roll back (tiers.yaml).")],
     reason: Annotated[
@@ -61,21 +48,8 @@ def propose(  # noqa: PLR0917 - a command takes its options as parameters
             show_default=False,
         ),
     ] = None,
-    output_format: FormatOption = "proposal",
-    safe: SafeOption = None,
-    out_file: OutOption = None,
-    abi: AbiOption = None,
-    arg: ArgOption = None,
-    send: SendOption = False,
-    keystore: KeystoreOption = None,
-    sender: FromOption = None,
-    yes: YesOption = False,
-    rpc_url: RpcUrlOption = None,
-    beacon: BeaconOption = None,
-    chain_id: ChainIdOption = None,
-    timeout: ActionTimeoutOption = None,
-    config: ConfigOption = None,
-    quiet: QuietOption = False,
+    *,
+    options: ActionOptions,
 ) -> None:
     """Propose the emergency rollback of a tier on the VersionBeacon (or --send it).
 
@@ -94,44 +68,20 @@ def propose(  # noqa: PLR0917 - a command takes its options as parameters
     from noderr_deploy.commands._options import load_optional
 
     env = environment(ctx)
-    out = Output.of(env, quiet=quiet)
-    delivery = Delivery(output_format, safe, out_file, send, keystore, sender, yes).check()
-    cfg = load_optional(config)
-    settings = _settings(
-        cfg, rpc_url=rpc_url, beacon=beacon, chain_id=chain_id, timeout=timeout, send=send
-    )
+    out = Output.of(env, quiet=options.quiet)
+    delivery = options.delivery()
+    cfg = load_optional(options.config)
     propose_rollback(
         env,
         out,
         cfg,
-        settings,
+        options.settings(cfg),
         delivery,
         tier=tier,
         reason=reason,
         to_version_id=to_version_id,
-        abi=abi,
-        args=arg or [],
-    )
-
-
-def _settings(
-    cfg: Config | None,
-    *,
-    rpc_url: str | None,
-    beacon: str | None,
-    chain_id: int | None,
-    timeout: float | None,
-    send: bool,
-) -> ChainSettings:
-    from noderr_deploy.commands._action import SEND_TIMEOUT
-    from noderr_deploy.commands._chain import chain_settings
-
-    return chain_settings(
-        cfg,
-        rpc_url=rpc_url,
-        beacon=beacon,
-        chain_id=chain_id,
-        timeout=timeout if timeout is not None else (SEND_TIMEOUT if send else None),
+        abi=options.abi,
+        args=options.arg or [],
     )
 
 
@@ -254,9 +204,8 @@ def propose_from_verdict(
     from noderr_deploy.commands._options import load_optional
 
     cfg = load_optional(config)
-    settings = _settings(
-        cfg, rpc_url=rpc_url, beacon=beacon, chain_id=chain_id, timeout=timeout, send=False
-    )
+    chain = ActionOptions(rpc_url=rpc_url, beacon=beacon, chain_id=chain_id, timeout=timeout)
+    settings = chain.settings(cfg)
     triggered = result.triggered
     reason = f"rollback check: version {result.version}: " + "; ".join(
         f"{c.cohort} {', '.join(c.reasons)}" for c in triggered

@@ -34,7 +34,14 @@ from noderr_deploy.config.tiers import (
     with_closures,
     with_includes,
 )
-from noderr_deploy.config.yamlpos import Located, Mark, Path_, load_located
+from noderr_deploy.config.yamlpos import (
+    Located,
+    Mark,
+    Path_,
+    Unsupported,
+    load_located,
+    read_yaml_text,
+)
 from noderr_deploy.errors import ConfigError
 
 __all__ = ["Config", "Tier", "check_workspace", "load_config", "parse_config"]
@@ -102,11 +109,9 @@ def _load_config(path: str | Path) -> Config:
     """Read, validate and resolve a tiers.yaml. Raises :class:`ConfigError` with every problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_yaml_text(path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
     return parse_config(text, path)
 
 
@@ -118,7 +123,8 @@ def parse_config(text: str, path: Path) -> Config:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}:{line}:{col}: malformed YAML: {reason}") from None
+        kind = "" if isinstance(exc, Unsupported) else "malformed YAML: "
+        raise ConfigError(f"{path}:{line}:{col}: {kind}{reason}") from None
     problems = Problems(path, located)
     if located.data is None:
         raise ConfigError(f"{path}:1:1: the file is empty (it needs at least a 'tiers' mapping)")

@@ -25,6 +25,7 @@ from noderr_deploy.config.thresholds import (
     ROLLBACK_KEYS,
     threshold_problems,
 )
+from noderr_deploy.errors import ConfigError
 from noderr_deploy.health.columns import ColumnError, ColumnMap, column_name
 
 if TYPE_CHECKING:
@@ -115,17 +116,18 @@ def _parse(path: Path) -> dict[object, object] | None:
     """The file's top-level mapping, or None for anything the full loader must judge: a
     file that does not read or parse, a top level that is not a mapping, a duplicated key.
 
-    The same parser as the full loader (:func:`noderr_deploy.config.yamlpos.load_located`):
-    a merge key stays a key named ``<<`` and a tag gives the same value, so that what
-    this path accepts the full loader accepts with the same values.
+    The same reader and parser as the full loader (:mod:`noderr_deploy.config.yamlpos`):
+    a merge key is refused and a tag gives the same value, so that what this path accepts
+    the full loader accepts with the same values, and what it refuses the full loader
+    reports (one message for a UTF-16 file or a merge key, whichever path reads it).
     """
     import yaml
 
-    from noderr_deploy.config.yamlpos import load_located
+    from noderr_deploy.config.yamlpos import load_located, read_yaml_text
 
     try:
-        located = load_located(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+        located = load_located(read_yaml_text(path))
+    except (OSError, ConfigError, yaml.YAMLError, RecursionError):
         return None
     if located.duplicates or not isinstance(located.data, dict):
         return None

@@ -98,8 +98,19 @@ def pydantic_message(error: Any) -> str:
             f"{error['input']!r}: use lowercase letters, digits, '.', '_' and '-'"
             " (packages are named without their '@noderr/' scope)"
         )
+    value = error.get("input")
+    if kind in _NUMBER_ERRORS and isinstance(value, str) and not value.isascii():
+        from noderr_deploy.units import check_ascii_number
+
+        try:
+            check_ascii_number(value)  # a look-alike digit: say which character it is
+        except ValueError as exc:
+            return str(exc)
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
+
+
+_NUMBER_ERRORS = {"int_parsing", "float_parsing", "int_from_float"}
 
 
 def with_includes(tiers: tuple[Tier, ...], spec: TiersFile) -> tuple[Tier, ...]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
+
+from noderr_deploy.errors import ConfigError
 
 Path_ = tuple[str | int, ...]
 
@@ -59,6 +63,69 @@ MAX_BYTES = 1 << 20
 _DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)")
 
 
+class Unsupported(yaml.YAMLError):
+    """Valid YAML that tiers.yaml does not accept (a merge key): ``problem`` says what and
+    what to write instead, ``problem_mark`` where; the message is ours, not "malformed"."""
+
+    def __init__(self, problem: str, mark: Any = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
+
+
+MERGE_KEYS_REFUSED = "merge keys (<<) are not supported: write the keys out in full"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+# Longest first: a UTF-32 LE mark begins with the UTF-16 LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def wide_encoding_hint(raw: bytes) -> str | None:
+    """For bytes that start with a UTF-16 or UTF-32 byte order mark (Windows editors and
+    PowerShell's ``>`` write them): what the file is and how to save it as UTF-8."""
+    for bom, name in _BOMS:
+        if raw.startswith(bom):
+            return (
+                f"the file is {name} (it starts with a {name} byte order mark);"
+                f" save it as UTF-8 (iconv -f {name} -t UTF-8)"
+            )
+    return None
+
+
+def read_yaml_text(path: Path) -> str:
+    """The text of the YAML file ``path``, read as UTF-8: the one reader of tiers.yaml.
+
+    Raises :class:`ConfigError` (``path: cannot read: ...``) for a file that does not
+    read or decode, with the hint of :func:`wide_encoding_hint` for a UTF-16/32 one, so
+    that every command that reads the file says the same; FileNotFoundError is left to
+    the caller (which says "not found" its own way).
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    hint = wide_encoding_hint(raw)
+    if hint is not None:
+        raise ConfigError(f"{path}: cannot read: {hint}")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        start = raw.rfind(b"\n", 0, exc.start) + 1
+        column = len(raw[start : exc.start].decode("utf-8", "replace")) + 1
+        raise ConfigError(
+            f"{path}:{line}:{column}: cannot read: byte 0x{raw[exc.start]:02x} is not UTF-8"
+            " (save the file as UTF-8)"
+        ) from None
+
+
 class TooComplex(yaml.YAMLError):
     """A document past the bounds above: ``problem`` says which, ``problem_mark`` where."""
 
@@ -90,8 +157,9 @@ def _check_shape(text: str) -> None:
 def load_located(text: str) -> Located:
     """Parse one YAML document (safe types only) with positions.
 
-    Raises ``yaml.YAMLError`` (with ``problem_mark``) when the text is not valid YAML, or
-    :class:`TooComplex` past the bounds above. An integer written in another form than
+    Raises ``yaml.YAMLError`` (with ``problem_mark``) when the text is not valid YAML,
+    :class:`TooComplex` past the bounds above, or :class:`Unsupported` for a merge key
+    (``<<: *base``). An integer written in another form than
     decimal (``010``, ``0x19``, ``1:00``, ``1_000``: YAML 1.1 reads them as 8, 25, 60 and
     1000) is kept as its text, so that it is never silently read as another number.
     """
@@ -116,6 +184,10 @@ def load_located(text: str) -> Located:
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    # PyYAML's safe constructor would merge; ours would not: refused, in
+                    # one place for the full validator and the fast section readers.
+                    raise Unsupported(MERGE_KEYS_REFUSED, key_node.start_mark)
                 key = constructor.construct_object(key_node, deep=True)
                 if not isinstance(key, str | int | float | bool) and key is not None:
                     key = str(key)

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
     from noderr_deploy.environment import Environment
 
-Cell = str | int | float | bool | None
+Cell = str | int | float | bool | tuple[str, ...] | None
+"""A table cell; a tuple is one cell of several lines on a terminal (comma-separated when
+piped), each line escaped: a newline inside outside text is never a line break."""
 
 
 def to_json(document: Any, *, indent: int | None = 2) -> str:
@@ -53,7 +55,15 @@ def _cell_text(value: Cell, encoding: str | None = None) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, tuple):
+        return ", ".join(printable(line, encoding) for line in value)
     return printable(str(value), encoding)
+
+
+def _rich_cell_text(value: Cell, encoding: str | None) -> str:
+    if isinstance(value, tuple):
+        return "\n".join(printable(line, encoding) for line in value)
+    return _cell_text(value, encoding)
 
 
 def plain_table(
@@ -62,12 +72,13 @@ def plain_table(
     """Render rows as whitespace-aligned text: easy for humans, ``awk`` and ``cut``. Cells
     are data: control characters in them are escaped, so no cell can forge a row."""
     texts = [[_cell_text(c, encoding) for c in row] for row in rows]
-    widths = [len(c) for c in columns]
+    header = [printable(c, encoding) for c in columns]  # a column may be named by a file
+    widths = [len(c) for c in header]
     for row in texts:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], len(cell))
     lines = []
-    for row in [list(columns), *texts]:
+    for row in [header, *texts]:
         line = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row))
         lines.append(line.rstrip())
     return "\n".join(lines)
@@ -150,8 +161,8 @@ class Output:
     ) -> None:
         """A result table: rich on a terminal, aligned plain text when piped."""
         if not self.pretty:
-            if title:
-                self.stdout.write(title + "\n")
+            if title:  # it may hold a file name: escaped like the cells
+                self.stdout.write(printable(title, _encoding(self.stdout)) + "\n")
             self.stdout.write(plain_table(columns, rows, _encoding(self.stdout)) + "\n")
             return
         from rich.table import Table
@@ -164,10 +175,10 @@ class Output:
             header_style="bold",
         )
         for col in columns:
-            table.add_column(Text(col))
+            table.add_column(Text(printable(col, encoding)))
         for i, row in enumerate(rows):
             style = styles[i] if styles else None
-            table.add_row(*(Text(_cell_text(c, encoding)) for c in row), style=style)
+            table.add_row(*(Text(_rich_cell_text(c, encoding)) for c in row), style=style)
         self.console().print(table)
 
     # -- diagnostics (stderr) ---------------------------------------------------------------

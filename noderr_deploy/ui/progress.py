@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 from noderr_deploy.images.engine import BUILDER_NOISE, BuildEvent, Failed, Log, Step
 from noderr_deploy.images.push import LayerProgress, Pushed, PushEvent
 from noderr_deploy.ui.output import Output
+from noderr_deploy.ui.text import printable
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
+    from rich.text import Text
 
 _LIVE_TAIL = 6
 
@@ -88,7 +90,7 @@ class BuildView:
             yield callback
         step = state["step"]
         if step is not None:
-            console.print(f"[green]built[/green] {tier} ({step.total} steps)")
+            console.print(_done("built", f"{tier} ({step.total} steps)"))
 
     # -- push -------------------------------------------------------------------------------
     @contextmanager
@@ -121,7 +123,7 @@ class BuildView:
 
         console = self.out.console("stderr")
         progress = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),  # the registry's words
             BarColumn(),
             DownloadColumn(),
             console=console,
@@ -130,11 +132,19 @@ class BuildView:
         tasks: dict[str, TaskID] = {}
         with progress:
             yield lambda event: _live_push_event(progress, tasks, event)
-        console.print(f"[green]pushed[/green] {reference}")
+        console.print(_done("pushed", reference))
 
     def _line(self, text: str) -> None:
-        self.out.stderr.write(text + "\n")
+        # Every line holds outside text (build output, registry messages): escaped.
+        self.out.stderr.write(printable(text) + "\n")
         self.out.stderr.flush()
+
+
+def _done(verb: str, subject: str) -> Text:
+    """``verb`` in green, then ``subject`` (a tier, an image reference) as text, not markup."""
+    from rich.text import Text
+
+    return Text.assemble((verb, "green"), " ", printable(subject))
 
 
 def _live_push_event(progress: Progress, tasks: dict[str, TaskID], event: PushEvent) -> None:
@@ -142,8 +152,8 @@ def _live_push_event(progress: Progress, tasks: dict[str, TaskID], event: PushEv
         return
     task = tasks.get(event.layer)
     if task is None:
-        task = tasks[event.layer] = progress.add_task(event.layer, total=event.total)
-    description = f"{event.layer} {event.status}"
+        task = tasks[event.layer] = progress.add_task(printable(event.layer), total=event.total)
+    description = printable(f"{event.layer} {event.status}")
     if event.status in ("Pushed", "Layer already exists"):
         done = progress.tasks[task].total or 1
         progress.update(task, description=description, total=done, completed=done)
@@ -154,5 +164,5 @@ def _live_push_event(progress: Progress, tasks: dict[str, TaskID], event: PushEv
 
 
 def _short(text: str, width: int) -> str:
-    text = " ".join(text.split())
+    text = printable(" ".join(text.split()))  # build output: npm's colours, anything
     return text if len(text) <= width else text[: width - 3] + "..."

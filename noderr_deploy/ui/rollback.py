@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from noderr_deploy.rollback import CohortResult, RollbackResult
 from noderr_deploy.rollback.verdict import number, percent
 from noderr_deploy.ui.output import Output
+from noderr_deploy.ui.text import printable
 
 COLUMNS = (
     "cohort",
@@ -77,6 +80,13 @@ def verdict_line(result: RollbackResult) -> str:
     return "verdict: ok"
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def _markdown_text(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", printable(text))
+
+
 def table(out: Output, result: RollbackResult) -> None:
     """The human view: a table per cohort, then the counts and the verdict."""
     styles = [
@@ -91,9 +101,11 @@ def table(out: Output, result: RollbackResult) -> None:
 
 
 def markdown(result: RollbackResult) -> str:
-    """A GitHub-flavoured Markdown report (for ``$GITHUB_STEP_SUMMARY``)."""
+    """A GitHub-flavoured Markdown report (for ``$GITHUB_STEP_SUMMARY``). The version is
+    text from outside: control characters escaped, and Markdown's own characters too, so
+    that it is shown, never rendered (nor a terminal's escape sequence when printed)."""
     lines = [
-        f"### {title(result)}: **{result.verdict}**",
+        f"### {_markdown_text(title(result))}: **{result.verdict}**",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "| --- | " + " | ".join("---:" for _ in COLUMNS[1:7]) + " | --- | --- |",

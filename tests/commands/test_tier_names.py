@@ -59,9 +59,10 @@ def test_tiers_of_the_tiers_yaml_complete(line: str, expected: list[str]) -> Non
 def test_completion_follows_config_and_falls_back_to_beacon_slots(tmp_path: Path) -> None:
     assert complete("noderr cohort x --tier ", tmp_path) == ["validator", "guardian", "oracle"]
     other = tmp_path / "other.yaml"
-    other.write_text("tiers:\n  edge: {}\n  Core: {}\n")
-    assert complete(f"noderr build --config {other} --tier ", tmp_path) == ["edge", "Core"]
-    assert complete("noderr build --tier c", tmp_path, {"NODERR_CONFIG": str(other)}) == ["Core"]
+    # Only names the schema accepts are offered ("Core" is not one: names are lowercase).
+    other.write_text("tiers:\n  edge: {}\n  core: {}\n  Core: {}\n")
+    assert complete(f"noderr build --config {other} --tier ", tmp_path) == ["edge", "core"]
+    assert complete("noderr build --tier C", tmp_path, {"NODERR_CONFIG": str(other)}) == ["core"]
     (tmp_path / "tiers.yaml").write_text("tiers: [unclosed\n")
     assert complete("noderr build --tier ", tmp_path) == []  # broken file: nothing, no trace
 

@@ -95,3 +95,21 @@ def test_a_piped_warning_shows_brackets_after_its_label() -> None:
 
 def test_plain_table_pads_every_column_but_the_last() -> None:
     assert plain_table(("a", "bb"), [("xyz", "1")]) == "a    bb\nxyz  1"
+
+
+def test_a_cell_of_several_lines_is_one_line_each_on_a_terminal_and_commas_piped() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    rows = [("tags", ("r/i:1.4.0-all", "r/i:latest-all", "evil\nforged"))]
+    screen = Terminal()
+    Output(stdout=screen, stderr=io.StringIO()).table(("setting", "value"), rows)
+    lines = [line for line in screen.getvalue().splitlines() if "r/i" in line or "evil" in line]
+    assert len(lines) == 3, screen.getvalue()  # one per tag; the newline inside one escaped
+    assert "evil\\nforged" in lines[2]
+    piped = io.StringIO()
+    Output(stdout=piped, stderr=io.StringIO()).table(("setting", "value"), rows)
+    assert piped.getvalue().splitlines()[1] == (
+        "tags     r/i:1.4.0-all, r/i:latest-all, evil\\nforged"
+    )

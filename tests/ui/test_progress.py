@@ -82,3 +82,43 @@ def test_live_view_on_a_terminal_ends_with_a_summary_line() -> None:
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", err.getvalue())
     assert "built oracle (2 steps)" in text
     assert "pushed r/i:1-oracle" in text
+
+
+# Build output and registry messages are outside text: npm colours its logs, a registry
+# names layers and statuses. Escaped, piped and live; never read as rich markup.
+EVIL = "\x1b[2J\x1b]0;owned\x07[bold]x[/bold]\u202e"
+HOSTILE_BUILD = [Step(1, 1, f"RUN echo {EVIL}"), Log(f"npm {EVIL}"), Built("sha256:abc")]
+HOSTILE_PUSH = [LayerProgress(f"l{EVIL}", f"s{EVIL}", 1, 10), Pushed("t", "sha256:d", 1)]
+
+
+def test_plain_lines_escape_build_and_registry_text() -> None:
+    err = io.StringIO()
+    view = BuildView(Output(stdout=io.StringIO(), stderr=err))
+    with view.build("all") as on_event:
+        for event in HOSTILE_BUILD:
+            on_event(event)
+    with view.push(f"r/i:1{EVIL}") as on_push:
+        for push_event in HOSTILE_PUSH:
+            on_push(push_event)
+    shown = err.getvalue()
+    assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
+    assert "[all]   npm \\x1b[2J\\x1b]0;owned\\x07[bold]x[/bold]\\u202e\n" in shown
+    escaped = "\\x1b[2J\\x1b]0;owned\\x07[bold]x[/bold]\\u202e"
+    assert f"  l{escaped}: s{escaped}\n" in shown
+    assert "pushing r/i:1\\x1b[2J" in shown
+
+
+def test_live_view_escapes_build_and_registry_text() -> None:
+    err = Terminal()
+    view = BuildView(Output(stdout=io.StringIO(), stderr=err))
+    with view.build("oracle") as on_event:
+        for event in HOSTILE_BUILD:
+            on_event(event)
+    with view.push(f"r/i:1{EVIL}") as on_push:
+        for push_event in HOSTILE_PUSH:
+            on_push(push_event)
+    # rich's own sequences (colours, cursor moves, hiding the cursor) are all CSI ones.
+    rest = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", err.getvalue())
+    assert "\x1b" not in rest and "\x07" not in rest and "\u202e" not in rest
+    assert "[bold]x[/bold]" in rest  # shown as typed, not read as markup
+    assert "pushed r/i:1\\x1b[2J" in rest
