@@ -222,7 +222,9 @@ def read_rules(request: CheckRequest) -> tuple[ReadRules, str]:
     file_columns = health.get("columns")
     try:
         columns = ColumnMap.of(
-            file_columns if isinstance(file_columns, dict) else None, request.columns
+            file_columns if isinstance(file_columns, dict) else None,
+            request.columns,
+            origins=("health.columns in tiers.yaml", "--columns"),
         )
     except ColumnError as exc:
         raise UsageError(f"--columns: {exc}") from None
