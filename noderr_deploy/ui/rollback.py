@@ -47,10 +47,15 @@ def summary(result: RollbackResult) -> str:
         extra += f", {r.lost_bytes} bytes lost"
         if r.lost_records:
             extra += f" ({r.lost_records} records or more)"
+    # Every node is in exactly one of these: left out (stale, another version, its kept
+    # report incomplete) or judged, in a cohort. The JSON's counts add up the same way.
+    left_out = f"{r.stale} stale, {r.other_version} on another version"
+    if r.incomplete:
+        left_out += f", {r.incomplete} incomplete"
+    judged = r.nodes - r.stale - r.other_version - r.incomplete
     return (
         f"reports: {r.records} records, {r.invalid} invalid skipped{extra}; {r.nodes} nodes:"
-        f" {r.stale} stale, {r.other_version} on another version,"
-        f" {r.nodes - r.stale - r.other_version} judged"
+        f" {left_out}, {judged} judged"
     )
 
 

@@ -7,14 +7,18 @@ tests/integration/test_rollout_health.py.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
 from noderr_deploy.cli import app
+from tests.health_data import jsonl, record
 
 AT = "2026-11-01T12:30:00Z"
 ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -152,3 +156,103 @@ def test_a_mapped_column_the_header_lacks_names_tiers_yaml(
         0,
         1,  # rollout status: the chain (a closed port) comes after the read
     )
+
+
+# -- rollback check: the counts add up, under both --incomplete policies ----------------
+
+FRESH, NEWER, OLD = "2026-11-01T12:00:00Z", "2026-11-01T12:10:00Z", "2026-11-01T10:00:00Z"
+
+
+def mixed_fleet() -> list[dict[str, object]]:
+    """a: complete, then a newer incomplete report; b: incomplete only; c: complete only;
+    d: another version; e: stale; f: stale complete, then a fresh incomplete report."""
+    return [
+        record("a", timestamp=FRESH),
+        record("a", timestamp=NEWER, cpu=None),
+        record("b", timestamp=FRESH, memory=None, errors=None),
+        record("c", timestamp=FRESH),
+        record("d", timestamp=FRESH, version="0.9.0"),
+        record("e", timestamp=OLD),
+        record("f", timestamp=OLD),
+        record("f", timestamp=NEWER, errors=None),
+    ]
+
+
+def csv_of(docs: list[dict[str, object]]) -> str:
+    lines = [CSV_HEADER]
+    for doc in docs:
+        m: Any = doc["metrics"]
+        cells = [m[k] for k in ("cpu", "memory", "errors")]
+        shown = ["" if v is None else str(v) for v in cells]
+        lines.append(
+            ",".join([str(doc["nodeId"]), str(doc["version"]), str(doc["timestamp"]), *shown])
+        )
+    return "\n".join(lines) + "\n"
+
+
+# policy -> (nodes, stale, otherVersion, incomplete, judged)
+EXPECTED = {"complete": (6, 2, 1, 1, 2), "latest": (6, 1, 1, 3, 1)}
+
+
+@pytest.mark.parametrize("policy", ["complete", "latest"])
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_json_and_summary_count_every_node_once(tmp_path: Path, policy: str, suffix: str) -> None:
+    config = tiers_yaml(tmp_path)
+    export = tmp_path / f"fleet{suffix}"
+    docs = mixed_fleet()
+    if suffix == ".csv":
+        export.write_text(csv_of(docs))
+    else:
+        export.write_bytes(jsonl(*docs))
+    flags = ("--health", str(export), "--max-age", "1h", "--incomplete", policy, "--canary", "100")
+    result = rollback_check(config, *flags, "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    reports = document["reports"]
+    judged = sum(c["nodes"] for c in document["cohorts"])
+    counts = (reports["nodes"], reports["stale"], reports["otherVersion"], reports["incomplete"])
+    assert (*counts, judged) == EXPECTED[policy]
+    assert reports["incompleteRecords"] == 3
+    nodes, stale, other, incomplete, judged = EXPECTED[policy]
+    table = rollback_check(config, *flags)
+    assert table.exit_code == 0, table.output
+    assert (
+        f"; {nodes} nodes: {stale} stale, {other} on another version, {incomplete} incomplete,"
+        f" {judged} judged" in table.stdout
+    )
+
+
+@pytest.mark.parametrize("policy", ["complete", "latest"])
+def test_the_counts_are_the_same_on_the_parallel_path(tmp_path: Path, policy: str) -> None:
+    from datetime import UTC, datetime
+
+    from noderr_deploy.health.sizes import ReadSizes
+    from noderr_deploy.rollback.check import CheckRequest, run_check
+
+    # Pad the fleet with judged nodes past the parallel threshold of these sizes.
+    docs = [*mixed_fleet(), *(record(f"pad{i}", timestamp=FRESH) for i in range(300))]
+    export = tmp_path / "fleet.jsonl"
+    export.write_bytes(jsonl(*docs))
+    request = CheckRequest(
+        sources=(export,),
+        version="1.0.0",
+        at=datetime(2026, 11, 1, 12, 30, tzinfo=UTC),
+        canary=100,
+        cohort_size=0,
+        incomplete=policy,  # type: ignore[arg-type]
+        max_age=timedelta(hours=1),
+        config=tiers_yaml(tmp_path),
+    )
+    sizes = ReadSizes(parallel_min=1, segment=4096, chunk=1024)
+    serial = run_check(request, workers=1).result
+    parallel = run_check(request, workers=2, sizes=sizes).result
+    assert parallel == serial
+    r = serial.reports
+    nodes, stale, other, incomplete, judged = EXPECTED[policy]
+    assert (r.nodes, r.stale, r.other_version, r.incomplete) == (
+        nodes + 300,
+        stale,
+        other,
+        incomplete,
+    )
+    assert sum(c.nodes for c in serial.cohorts) == judged + 300
