@@ -426,13 +426,15 @@ def evaluate(
 
 class CohortAdoption(_Model, frozen=True):
     """For ``rollout status --health``: per cohort, who reports, who runs ``version``, and
-    the healthy share of those (``successRate``, ``None`` when none runs it)."""
+    the healthy share of those (``successRate``, ``None`` when none runs it) leaving out the
+    ``incomplete`` ones (on the version, their kept report lacking cpu, memory or errors)."""
 
     cohort: str
     reporting: int
     on_version: int
     healthy: int
     success_rate: float | None
+    incomplete: int = 0
 
 
 def adoption(
@@ -469,6 +471,7 @@ def adoption(
             on_version=r[1],
             healthy=r[2],
             success_rate=r[2] / (r[1] - r[3]) if r[1] - r[3] else None,
+            incomplete=r[3],
         )
         for name, r in zip(COHORTS, rows, strict=True)
     ]

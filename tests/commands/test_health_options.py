@@ -58,7 +58,7 @@ def rollout_status(config: Path, *args: str) -> Result:
     return CliRunner().invoke(app, argv, env=ENV)
 
 
-COMMANDS = [rollback_check]
+COMMANDS = [rollback_check, rollout_status]
 Command = Callable[..., Result]
 
 
@@ -227,22 +227,20 @@ def test_the_counts_are_the_same_on_the_parallel_path(tmp_path: Path, policy: st
     from datetime import UTC, datetime
 
     from noderr_deploy.health.sizes import ReadSizes
-    from noderr_deploy.rollback.check import CheckRequest, run_check
+    from noderr_deploy.rollback.check import CheckRequest, HealthRequest, run_check
 
     # Pad the fleet with judged nodes past the parallel threshold of these sizes.
     docs = [*mixed_fleet(), *(record(f"pad{i}", timestamp=FRESH) for i in range(300))]
     export = tmp_path / "fleet.jsonl"
     export.write_bytes(jsonl(*docs))
-    request = CheckRequest(
+    health = HealthRequest(
         sources=(export,),
-        version="1.0.0",
         at=datetime(2026, 11, 1, 12, 30, tzinfo=UTC),
-        canary=100,
-        cohort_size=0,
         incomplete=policy,  # type: ignore[arg-type]
         max_age=timedelta(hours=1),
         config=tiers_yaml(tmp_path),
     )
+    request = CheckRequest(health, version="1.0.0", canary=100, cohort_size=0)
     sizes = ReadSizes(parallel_min=1, segment=4096, chunk=1024)
     serial = run_check(request, workers=1).result
     parallel = run_check(request, workers=2, sizes=sizes).result
