@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from noderr_deploy.errors import ExitCode
 from noderr_deploy.rollback import CohortResult, RollbackResult
-from noderr_deploy.rollback.verdict import number, percent
+from noderr_deploy.rollback.numbers import number, percent
 from noderr_deploy.ui.health import tell_read
 from noderr_deploy.ui.output import Output
 
