@@ -254,3 +254,30 @@ def test_the_counts_are_the_same_on_the_parallel_path(tmp_path: Path, policy: st
         incomplete,
     )
     assert sum(c.nodes for c in serial.cohorts) == judged + 300
+
+
+# -- one definition ------------------------------------------------------------------------
+
+HEALTH_PARAMS = (
+    "files", "health", "max_age", "max_skew", "columns", "timestamp_unit", "incomplete",
+    "since", "skip_invalid",
+)  # fmt: skip
+
+
+def test_both_commands_declare_the_same_health_options() -> None:
+    import typer.main
+
+    root = typer.main.get_command(app)
+    ctx = root.make_context("noderr", ["--help"], resilient_parsing=True)
+
+    def params(group: str, name: str) -> dict[str, tuple[object, ...]]:
+        command = root.get_command(ctx, group).get_command(ctx, name)  # type: ignore[union-attr]
+        return {
+            p.name: (tuple(p.opts), getattr(p, "help", None), p.envvar, p.default, p.metavar)
+            for p in command.params  # type: ignore[union-attr]
+            if p.name in HEALTH_PARAMS
+        }
+
+    check, status = params("rollback", "check"), params("rollout", "status")
+    assert set(check) == set(status) == set(HEALTH_PARAMS)
+    assert check == status
