@@ -337,3 +337,52 @@ def test_rollout_status_counts_what_rollback_check_counts(
         f" {incomplete} incomplete"
     )
     assert "skipped 1 malformed health record and" in table.stderr
+
+
+@pytest.mark.parametrize("policy", ["complete", "latest"])
+def test_from_postgresql_too_both_commands_count_alike(  # noqa: PLR0917 - fixtures
+    node: Anvil,
+    beacon: BeaconDriver,
+    status: Callable[..., Any],
+    tmp_path: Path,
+    telemetry_db: Any,
+    policy: str,
+) -> None:
+    beacon.publish(ORACLE, "2.0.0")
+    at = block_time(node)
+    canary, cohort1 = ids_in("canary", 3, PLAN), ids_in("cohort1", 3, PLAN)
+    minute = timedelta(minutes=1)
+
+    def row(node_id: str, when: timedelta, cpu: float | None = 10, memory: float | None = 10,
+            errors: float | None = 0) -> dict[str, Any]:  # fmt: skip
+        return {"node_id": node_id, "version": "2.0.0", "timestamp": at + when,
+                "cpu_usage": cpu, "memory_usage": memory, "errors": errors}  # fmt: skip
+
+    telemetry_db.insert(
+        [
+            row(canary[0], -5 * minute),
+            row(canary[1], -5 * minute, cpu=99),
+            row(canary[2], -10 * minute),
+            row(canary[2], -minute, memory=None),  # newer, incomplete
+            row(cohort1[0], -minute, cpu=None, memory=None, errors=None),
+            row(cohort1[1], -120 * minute),  # stale with --max-age 1h
+            row(cohort1[2], -5 * minute),
+            row(cohort1[2], 60 * minute, cpu=99),  # future
+            row("long-ago", -3 * 86400 * minute),  # before --since
+        ]
+    )
+    options = ["--health", telemetry_db.dsn, "--at", stamp(at), "--max-age", "1h",
+               "--incomplete", policy, "--since", "1d", "--max-skew", "5m"]  # fmt: skip
+    rollout = ok_json(status("--json", "-t", "oracle", *options))
+    env = {"NODERR_RPC_URL": node.url, "NODERR_BEACON_ADDRESS": beacon.address,
+           "NODERR_CONFIG": str(tmp_path / "tiers.yaml"), "NODERR_MAX_AGE": None}  # fmt: skip
+    check = CliRunner().invoke(
+        app, ["rollback", "check", "-q", "--json", "--tier", "oracle", *options], env=env
+    )
+    assert check.exit_code in (0, 3), (check.stdout, check.stderr)
+    reports = json.loads(check.stdout)["reports"]
+    assert {k: rollout["healthReports"][k] for k in COUNTS} == {k: reports[k] for k in COUNTS}
+    assert (reports["future"], reports["stale"], reports["nodes"]) == (1, 1, 6)
+    assert reports["incomplete"] == (1 if policy == "complete" else 2)
+    cohorts = json.loads(check.stdout)["cohorts"]
+    assert [c["healthy"] for c in cohorts] == [h["healthy"] for h in rollout["tiers"][0]["health"]]
