@@ -33,6 +33,7 @@ from noderr_deploy.units import iso
 if TYPE_CHECKING:
     from noderr_deploy.health.model import HealthReport
     from noderr_deploy.rollback import CohortAdoption
+    from noderr_deploy.rollback.reading import ReadCounts
 
 UpdatePriority = Literal["normal", "emergency"]
 
@@ -93,7 +94,8 @@ class TierStatusDocument(Document, frozen=True):
 
 @dataclass(frozen=True)
 class HealthCounts:
-    """What the health exports held, for every tier alike (reports carry no tier)."""
+    """What the health exports held, for every tier alike (reports carry no tier). The
+    read's counts are ``rollback check``'s (:class:`~noderr_deploy.rollback.reading.ReadCounts`)."""
 
     records: int
     """Valid records read."""
@@ -104,6 +106,16 @@ class HealthCounts:
     stale: int
     """Nodes whose latest report is older than ``max_age`` before the status's moment."""
     max_age: timedelta | None = None
+    future: int = 0
+    """Valid records stamped after the moment plus ``--max-skew``: not used."""
+    lost_bytes: int = 0
+    lost_records: int = 0
+    """Input that could not be read (``--skip-invalid``), and the records known in it."""
+    incomplete: int = 0
+    """Nodes (not stale) whose kept report lacks cpu, memory or errors: never a success."""
+    incomplete_records: int = 0
+    timestamp_unit: str | None = None
+    """How numeric timestamps were read: ``s``, ``ms``, ``mixed`` or None."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,6 +124,12 @@ class HealthCounts:
             "nodes": self.nodes,
             "stale": self.stale,
             "maxAgeSeconds": self.max_age.total_seconds() if self.max_age is not None else None,
+            "future": self.future,
+            "lostBytes": self.lost_bytes,
+            "lostRecords": self.lost_records,
+            "incomplete": self.incomplete,
+            "incompleteRecords": self.incomplete_records,
+            "timestampUnit": self.timestamp_unit,
         }
 
 
@@ -224,6 +242,7 @@ def with_health(
     records: int,
     invalid: int = 0,
     max_age: timedelta | None = None,
+    read: ReadCounts | None = None,
 ) -> RolloutStatus:
     """``status`` with each tier's per-cohort adoption from the latest report per node.
 
@@ -233,7 +252,8 @@ def with_health(
     report is healthy (:func:`noderr_deploy.rollback.adoption`). A node whose latest report
     is older than ``max_age`` before the status's moment is stale: counted, left out.
     A tier without a version has reporting nodes but none on its version. Node buckets
-    are computed once here, for all tiers.
+    are computed once here, for all tiers. ``read`` is the rest of what the read counted
+    (future, lost and incomplete records, the timestamp unit).
     """
     from noderr_deploy.cohorts import buckets_of
     from noderr_deploy.health.model import utc
@@ -270,7 +290,17 @@ def with_health(
         nodes=len(latest),
         stale=len(latest) - len(fresh),
         max_age=max_age,
+        incomplete=sum(r.incomplete for r in fresh.values()),
     )
+    if read is not None:  # the rest of what the read counted
+        counts = dataclasses.replace(
+            counts,
+            future=read.future,
+            lost_bytes=read.lost_bytes,
+            lost_records=read.lost_records,
+            incomplete_records=read.incomplete_records,
+            timestamp_unit=read.timestamp_unit,
+        )
     return dataclasses.replace(status, tiers=tiers, health=counts)
 
 

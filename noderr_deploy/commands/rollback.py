@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import click
 import typer
@@ -19,6 +17,18 @@ from noderr_deploy.commands._chain import (
     ChainIdOption,
     RpcUrlOption,
     TimeoutOption,
+)
+from noderr_deploy.commands._health import (
+    ColumnsOption,
+    HealthFilesArgument,
+    HealthFlags,
+    HealthOption,
+    IncompleteOption,
+    MaxAgeOption,
+    MaxSkewOption,
+    SinceOption,
+    SkipInvalidOption,
+    TimestampUnitOption,
 )
 from noderr_deploy.commands._options import (
     ConfigOption,
@@ -35,12 +45,13 @@ from noderr_deploy.commands.rollback_propose import (
     proposing,
 )
 from noderr_deploy.config.thresholds import read_error_rate, read_min_nodes, read_unhealthy
-from noderr_deploy.errors import ExitCode, UsageError
+from noderr_deploy.errors import UsageError
+from noderr_deploy.ui.health import announce_read
 from noderr_deploy.ui.output import Output
+from noderr_deploy.ui.rollback import show_outcome
 
 if TYPE_CHECKING:
     from noderr_deploy.config.schema import Config
-    from noderr_deploy.rollback.check import CheckOutcome
     from noderr_deploy.rollback.settings import ChainRead
 
 
@@ -84,27 +95,8 @@ class Format(StrEnum):
 @app.command("check")
 def check(  # noqa: PLR0917 - a command takes its options as parameters
     ctx: typer.Context,
-    files: Annotated[
-        list[Path] | None,
-        typer.Argument(
-            metavar="[FILE]...",
-            help="More health exports (so that '--health a.jsonl b.jsonl' reads both).",
-            show_default=False,
-        ),
-    ] = None,
-    health: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--health",
-            "-H",
-            metavar="FILE|DSN",
-            help="Health export: .jsonl/.ndjson, .json (array), .csv, each optionally .gz;"
-            " a directory (every file inside); '-' for stdin. Repeatable. Or a PostgreSQL"
-            " DSN (postgresql://user@host:5432/db) to read the telemetry table directly."
-            " Default: $NODERR_HEALTH_DSN.",
-            show_default=False,
-        ),
-    ] = None,
+    files: HealthFilesArgument = None,
+    health: HealthOption = None,
     version: Annotated[
         str | None,
         typer.Option(
@@ -135,73 +127,13 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
             show_default=False,
         ),
     ] = None,
-    max_age: Annotated[
-        str | None,
-        typer.Option(
-            "--max-age",
-            metavar="DURATION",
-            envvar="NODERR_MAX_AGE",
-            show_envvar=True,
-            help="Leave out (and count) nodes whose latest report is older than this, e.g."
-            " 15m, 2h. Default: no limit.",
-            show_default=False,
-        ),
-    ] = None,
-    max_skew: Annotated[
-        str | None,
-        typer.Option(
-            "--max-skew",
-            metavar="DURATION",
-            envvar="NODERR_MAX_SKEW",
-            show_envvar=True,
-            help="Reports stamped later than --at plus this are not used (counted as"
-            " 'future'): a node's clock may be this far ahead. Default: 5m.",
-            show_default=False,
-        ),
-    ] = None,
-    columns: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--columns",
-            metavar="FIELD=COLUMN,...",
-            help="Column names of a CSV export or table, e.g. nodeId=host,cpu=load (over"
-            " tiers.yaml health.columns). node_telemetry's names are known already.",
-            show_default=False,
-        ),
-    ] = None,
-    timestamp_unit: Annotated[
-        str | None,
-        typer.Option(
-            "--timestamp-unit",
-            metavar="s|ms|auto",
-            envvar="NODERR_TIMESTAMP_UNIT",
-            show_envvar=True,
-            help="Numeric timestamps are unix seconds or milliseconds; auto: milliseconds"
-            " when too large for seconds of a date before 3000. Default: tiers.yaml"
-            " health.timestamp_unit, else auto.",
-            show_default=False,
-        ),
-    ] = None,
-    incomplete: Annotated[
-        str,
-        typer.Option(
-            "--incomplete",
-            metavar="complete|latest",
-            help="A report missing cpu, memory or errors is never judged. complete: keep a"
-            " node's latest complete report over it; latest: keep it (the node is then"
-            " counted incomplete).",
-        ),
-    ] = "complete",
-    since: Annotated[
-        str | None,
-        typer.Option(
-            "--since",
-            metavar="TIME|DURATION",
-            help="With a DSN: read only rows from this time on (ISO 8601, unix seconds, or"
-            " a duration before --at such as 2h).",
-            show_default=False,
-        ),
-    ] = None,
+    max_age: MaxAgeOption = None,
+    max_skew: MaxSkewOption = None,
+    columns: ColumnsOption = None,
+    timestamp_unit: TimestampUnitOption = None,
+    incomplete: IncompleteOption = "complete",
+    since: SinceOption = None,
+    skip_invalid: SkipInvalidOption = False,
     canary: Annotated[
         int | None,
         typer.Option(
@@ -258,14 +190,6 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
             show_default=False,
         ),
     ] = None,
-    skip_invalid: Annotated[
-        bool,
-        typer.Option(
-            "--skip-invalid",
-            help="Leave malformed records out (counted, first"
-            " reasons on stderr) instead of failing with exit 2.",
-        ),
-    ] = False,
     require_data: Annotated[
         bool,
         typer.Option("--require-data", help="Exit 4 when the verdict is inconclusive."),
@@ -300,6 +224,9 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
 
     Reports stamped after --at plus --max-skew are not used (counted as future).
 
+    Without --health, $NODERR_HEALTH_DSN is read. The health options are those of
+    noderr rollout status --health, with the same rules and counts.
+
     Exit codes: 0 ok or inconclusive; 3 rollback; 4 inconclusive with --require-data;
     2 malformed or lost input, bad flags, or a missing table or column; 1 chain or database
     unreachable, login refused, query over --timeout, or no version for --tier.
@@ -315,62 +242,47 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         noderr rollback check --health exports/ --tier oracle --rpc-url https://sepolia.base.org
 
         noderr rollback check --health postgresql://reader@db/noderr -V 1.4.2 --since 1h
+
+        noderr rollback check -H telemetry.csv -V 1.4.2 --columns nodeId=host,cpu=load
     """
     from noderr_deploy.rollback.check import CheckRequest, run_check
+    from noderr_deploy.units import parse_time
 
     env = environment(ctx)
     out = Output.of(env, quiet=quiet)
     if json_ and output_format is Format.markdown:
         raise UsageError("--json and --format markdown exclude each other")
     fmt = Format.json if json_ else output_format
-    sources: tuple[str | Path, ...] = (*(health or []), *(files or []))
-    if not sources and env.environ.get("NODERR_HEALTH_DSN"):
-        from noderr_deploy.health.postgres import is_dsn
-
-        dsn = env.environ["NODERR_HEALTH_DSN"]
-        if not is_dsn(dsn):  # never echoed: it may hold a password
-            raise UsageError(
-                "NODERR_HEALTH_DSN must be a postgresql:// or postgres:// URI"
-                " (e.g. postgresql://user@host:5432/db)"
-            )
-        sources = (dsn,)
+    flags = HealthFlags(
+        health, files, max_age, max_skew, columns, timestamp_unit, incomplete, since, skip_invalid
+    )
+    sources = flags.sources(env)
     if not sources:
         raise UsageError(
             "missing --health FILE (a file, a directory, - for stdin, or a PostgreSQL DSN)"
         )
-    moment = _moment(at, env.now)
+    try:
+        moment = parse_time(at) if at is not None else env.now()
+    except ValueError as exc:
+        raise UsageError(f"--at: {exc}") from exc
     proposal = check_propose(propose, tier, propose_format, safe)
     if tier is not None:
         _check_plan_flags(ctx, canary, cohort_size)
         canary = cohort_size = None  # from the environment: the chain's plan wins
     request = CheckRequest(
-        sources=sources,
+        health=flags.request(sources, at=moment, config=config, timeout=timeout),
         version=version,
-        at=moment,
         tier=tier,
-        max_age=_duration("--max-age", max_age),
-        max_skew=_skew(max_skew),
         canary=canary,
         cohort_size=cohort_size,
         unhealthy_threshold=unhealthy_threshold,
         error_rate_threshold=error_rate_threshold,
         min_nodes=min_nodes,
-        skip_invalid=skip_invalid,
-        config=config,
-        **_read_flags(columns, timestamp_unit, incomplete, since, moment),
-        timeout=timeout,
     )
-    if out.stderr_is_tty:
-        # A line, not a spinner: the reader reads alone when another thread runs.
-        from noderr_deploy.health.postgres import is_dsn, redact_dsn
-
-        first = str(sources[0])
-        where = redact_dsn(first) if is_dsn(first) else f"{len(sources)} path(s)"
-        out.info(f"reading health reports from {where}...")
-    chain = (
-        None
-        if tier is None
-        else partial(
+    announce_read(out, sources)
+    chain = None
+    if tier is not None:
+        chain = partial(
             _read_chain,
             out=out,
             rpc_url=rpc_url,
@@ -379,7 +291,6 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
             block=block,
             timeout=timeout,
         )
-    )
     outcome = run_check(request, read_chain=chain, stdin=env.stdin)
     # A rollback verdict (exit 3) also hands humans the proposal, with --propose.
     with proposing(
@@ -393,7 +304,9 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         chain_id=chain_id,
         timeout=timeout,
     ):
-        _finish(out, outcome, fmt, require_data=require_data)
+        code = show_outcome(out, outcome, str(fmt), require_data=require_data)
+        if code:
+            raise typer.Exit(code)
 
 
 def _check_plan_flags(ctx: typer.Context, canary: int | None, cohort_size: int | None) -> None:
@@ -433,101 +346,6 @@ def _read_chain(
         f" {slot} runs {current.version_string if current else 'no version'}"
     )
     return ChainRead(tier_name, slot, plan, current, note)
-
-
-def _read_flags(
-    columns: list[str] | None,
-    unit: str | None,
-    incomplete: str,
-    since: str | None,
-    moment: datetime,
-) -> dict[str, Any]:
-    """``--columns``, ``--timestamp-unit``, ``--incomplete`` and ``--since`` as request
-    fields (a bad value is a :class:`UsageError` naming its flag)."""
-    from noderr_deploy.health.columns import ColumnError, parse_columns
-    from noderr_deploy.health.incomplete import parse_policy
-    from noderr_deploy.health.stamps import parse_unit
-
-    fields: dict[str, Any] = {}
-    try:
-        fields["columns"] = parse_columns(columns) if columns else None
-    except ColumnError as exc:
-        raise UsageError(f"--columns: {exc}") from None
-    try:
-        fields["timestamp_unit"] = parse_unit(unit) if unit is not None else None
-    except ValueError as exc:
-        raise UsageError(f"--timestamp-unit: {exc}") from None
-    try:
-        fields["incomplete"] = parse_policy(incomplete)
-    except ValueError as exc:
-        raise UsageError(f"--incomplete: {exc}") from None
-    fields["since"] = _since(since, moment)
-    return fields
-
-
-def _since(text: str | None, moment: datetime) -> datetime | None:
-    from noderr_deploy.units import parse_duration, parse_time
-
-    if text is None:
-        return None
-    try:
-        return moment - parse_duration(text)
-    except (ValueError, OverflowError):
-        pass
-    try:
-        return parse_time(text)
-    except ValueError as exc:
-        raise UsageError(f"--since: {exc} (or a duration such as 2h)") from None
-
-
-def _moment(at: str | None, now: Callable[[], datetime]) -> datetime:
-    from noderr_deploy.units import parse_time
-
-    try:
-        return parse_time(at) if at is not None else now()
-    except ValueError as exc:
-        raise UsageError(f"--at: {exc}") from exc
-
-
-def _duration(flag: str, text: str | None) -> timedelta | None:
-    from noderr_deploy.units import parse_duration
-
-    try:
-        return parse_duration(text) if text is not None else None
-    except ValueError as exc:
-        raise UsageError(f"{flag}: {exc}") from exc
-
-
-def _skew(text: str | None) -> timedelta:
-    from noderr_deploy.rollback.check import DEFAULT_MAX_SKEW
-
-    skew = _duration("--max-skew", text)
-    return DEFAULT_MAX_SKEW if skew is None else skew
-
-
-def _finish(out: Output, outcome: CheckOutcome, fmt: Format, *, require_data: bool) -> None:
-    """Tell what the read noticed, render the verdict, then end with its exit code."""
-    from noderr_deploy.ui import rollback as render
-
-    for note in outcome.notes:
-        out.info(note)
-    for warning in outcome.warnings:
-        out.warn(warning)
-    if outcome.skipped:
-        out.warn(f"skipped {outcome.skipped}:")
-        for line in outcome.problems:
-            out.warn(f"  {line}")
-    result = outcome.result
-    if fmt is Format.json:
-        out.json(result)
-    elif fmt is Format.markdown:
-        out.stdout.write(render.markdown(result))
-    else:
-        render.table(out, result)
-    if result.verdict == "rollback":
-        raise typer.Exit(ExitCode.NEGATIVE)
-    if result.verdict == "inconclusive" and require_data:
-        raise typer.Exit(ExitCode.INCONCLUSIVE)
 
 
 def _register_propose() -> None:

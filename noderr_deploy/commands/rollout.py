@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,6 +19,18 @@ from noderr_deploy.commands._chain import (
     parse_at,
     select_tiers,
 )
+from noderr_deploy.commands._health import (
+    ColumnsOption,
+    HealthFilesArgument,
+    HealthFlags,
+    HealthOption,
+    IncompleteOption,
+    MaxAgeOption,
+    MaxSkewOption,
+    SinceOption,
+    SkipInvalidOption,
+    TimestampUnitOption,
+)
 from noderr_deploy.commands._options import (
     ConfigOption,
     JsonOption,
@@ -26,17 +39,14 @@ from noderr_deploy.commands._options import (
     environment,
     load_optional,
 )
+from noderr_deploy.ui.health import announce_read, tell_read
 from noderr_deploy.ui.output import Cell, Output
 
 if TYPE_CHECKING:
-    from datetime import timedelta
-
     from noderr_deploy.chain.state import RolloutStatus, TierStatus
     from noderr_deploy.config.schema import Config
     from noderr_deploy.environment import Environment
-    from noderr_deploy.health.model import HealthRead
-
-_HEALTH = "Health"
+    from noderr_deploy.rollback.reading import HealthOutcome, HealthRequest, LatestFold
 
 app = typer.Typer(
     name="rollout",
@@ -49,15 +59,7 @@ app = typer.Typer(
 @app.command("status")
 def status(  # noqa: PLR0917 - typer passes options as arguments
     ctx: typer.Context,
-    files: Annotated[
-        list[Path] | None,
-        typer.Argument(
-            metavar="[FILE]...",
-            help="More health exports, after --health (so that '--health exports/*.jsonl'"
-            " reads them all).",
-            show_default=False,
-        ),
-    ] = None,
+    files: HealthFilesArgument = None,
     tier: Annotated[
         list[str] | None,
         typer.Option(
@@ -76,41 +78,14 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
     config: ConfigOption = None,
     json_: JsonOption = False,
     quiet: QuietOption = False,
-    health: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--health",
-            "-H",
-            metavar="FILE|DSN",
-            help="Health export (as for 'noderr rollback check': .jsonl/.ndjson, .json, .csv,"
-            " optionally .gz; a directory; '-' for stdin; or a PostgreSQL DSN). Repeatable."
-            " Adds per cohort: nodes reporting, nodes on the tier's version, success rate.",
-            show_default=False,
-            rich_help_panel=_HEALTH,
-        ),
-    ] = None,
-    max_age: Annotated[
-        str | None,
-        typer.Option(
-            "--max-age",
-            metavar="DURATION",
-            envvar="NODERR_MAX_AGE",
-            show_envvar=True,
-            help="Leave out (and count) nodes whose latest report is older than this before"
-            " the block's time (or --at), e.g. 15m, 2h. Default: no limit.",
-            show_default=False,
-            rich_help_panel=_HEALTH,
-        ),
-    ] = None,
-    skip_invalid: Annotated[
-        bool,
-        typer.Option(
-            "--skip-invalid",
-            help="Leave malformed health records out (counted, first reasons on stderr)"
-            " instead of failing with exit 2.",
-            rich_help_panel=_HEALTH,
-        ),
-    ] = False,
+    health: HealthOption = None,
+    max_age: MaxAgeOption = None,
+    max_skew: MaxSkewOption = None,
+    columns: ColumnsOption = None,
+    timestamp_unit: TimestampUnitOption = None,
+    incomplete: IncompleteOption = "complete",
+    since: SinceOption = None,
+    skip_invalid: SkipInvalidOption = False,
 ) -> None:
     """Show each tier's current version on the VersionBeacon and where its rollout stands.
 
@@ -122,11 +97,15 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
 
     With --health, per tier and cohort (the beacon's plan): nodes reporting,
     nodes whose latest report runs the tier's current versionString, and
-    the success rate (healthy share of those). Reports carry no tier: every
-    tier is measured against all the reports given.
+    the success rate (healthy share of those; an incomplete report is never a
+    success). Reports carry no tier: every tier is measured against all the
+    reports given. The health options and their rules are those of noderr
+    rollback check; --max-age and --max-skew are measured from the same moment
+    as the phases (--at, else the block's time). With --at the health inputs
+    are read before the chain (malformed input fails first); without it, after.
 
-    Exit codes: 0 shown; 1 chain unreachable or not a VersionBeacon;
-    2 bad flags or configuration, malformed health input.
+    Exit codes: 0 shown; 1 chain (or database) unreachable or not a VersionBeacon;
+    2 bad flags or configuration, malformed or lost health input.
 
     Examples:
 
@@ -137,23 +116,35 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
         noderr rollout status --block 18200000 --at 2026-02-01T00:00:00Z
 
         noderr rollout status --tier oracle --health exports/ --max-age 15m
+
+        noderr rollout status -t oracle -H telemetry.csv --columns nodeId=host --skip-invalid
     """
     from noderr_deploy.chain.beacon import read_from_settings
-    from noderr_deploy.chain.state import rollout_status, with_health
+    from noderr_deploy.chain.state import rollout_status
 
     env = environment(ctx)
     out = Output.of(env, quiet=quiet)
-    sources = _health_sources(health, files)
-    age = _max_age(max_age, given=bool(sources))
+    flags = HealthFlags(
+        health, files, max_age, max_skew, columns, timestamp_unit, incomplete, since, skip_invalid
+    )
+    if not health:
+        flags.check_unused(ctx)
+    sources = flags.sources()
     cfg = load_optional(config)
     tiers = select_tiers(cfg, tier or [])
     moment = parse_at(at)
     settings = chain_settings(
         cfg, rpc_url=rpc_url, beacon=beacon, chain_id=chain_id, block=block, timeout=timeout
     )
-    # Health exports first: malformed input fails before the network is touched, and the
-    # reader's worker processes are forked before any spinner thread or web3 runs.
-    read = _read_health(env, out, sources, skip_invalid, cfg) if sources else None
+    reader = None
+    if sources:
+        # Every health option is checked before the chain is read (with "now" standing in
+        # for the block's time, which only the chain tells).
+        reader = _HealthReader(env, out, flags, sources, cfg=cfg, timeout=timeout)
+        reader.check(moment or env.now())
+    # With --at, health inputs first: malformed input fails before the network is touched,
+    # and the reader's worker processes are forked before any spinner thread or web3 runs.
+    read = reader.read(moment) if reader is not None and moment is not None else None
     with out.status(f"reading the VersionBeacon {settings.beacon_address}"):
         snapshot, requests = read_from_settings(settings, [slot for _, slot in tiers])
     out.info(
@@ -165,85 +156,85 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
         out.warn(warning)
     for note in result.rollout.plan().notes():
         out.info(note)
-    if read is not None:
-        result = with_health(
-            result,
-            read.latest,
-            records=read.records,
-            invalid=read.problems.count,
-            max_age=age,
-        )
+    if reader is not None:
+        result = reader.apply(result, read or reader.read(result.at))
     if json_:
         out.json(result.document())
         return
     render(out, result, explicit_at=moment is not None)
 
 
-def _health_sources(health: list[str] | None, files: list[Path] | None) -> list[str | Path]:
-    from noderr_deploy.errors import UsageError
+class _HealthReader:
+    """``--health`` and its options, read by the core read ``rollback check`` uses
+    (:func:`noderr_deploy.rollback.reading.read_health`), at the status's moment."""
 
-    if files and not health:
-        raise UsageError(
-            f"unexpected argument {str(files[0])!r}: health exports follow --health FILE"
+    def __init__(
+        self,
+        env: Environment,
+        out: Output,
+        flags: HealthFlags,
+        sources: tuple[str | Path, ...],
+        *,
+        cfg: Config | None,
+        timeout: float | None,
+    ) -> None:
+        from noderr_deploy.config.sections import FileSettings
+
+        self.env, self.out, self.flags, self.sources = env, out, flags, sources
+        self.config = None if cfg is None else cfg.path
+        self.file = FileSettings() if cfg is None else FileSettings.of(cfg)
+        self.timeout = timeout
+        self.request: HealthRequest | None = None
+
+    def _request(self, at: datetime) -> HealthRequest:
+        return self.flags.request(self.sources, at=at, config=self.config, timeout=self.timeout)
+
+    def check(self, at: datetime) -> None:
+        from noderr_deploy.rollback.reading import plan_read
+
+        plan_read(self._request(at), self.file)
+
+    def read(self, at: datetime) -> HealthOutcome[LatestFold]:
+        from noderr_deploy.rollback.reading import LatestFold, plan_read, read_health
+
+        self.request = request = self._request(at)
+        announce_read(self.out, self.sources)
+        plan = plan_read(request, self.file)
+        return read_health(request, LatestFold, plan=plan, stdin=self.env.stdin)
+
+    def apply(self, result: RolloutStatus, read: HealthOutcome[LatestFold]) -> RolloutStatus:
+        """``result`` with the health read's adoption and counts; what the read noticed,
+        on stderr."""
+        from noderr_deploy.chain.state import with_health
+        from noderr_deploy.rollback.reading import read_messages
+
+        request = self.request
+        assert request is not None
+        counts = read.counts
+        result = with_health(
+            result,
+            read.fold.latest,
+            records=counts.records,
+            invalid=counts.invalid,
+            max_age=request.max_age,
+            read=counts,
         )
-    return [*(health or []), *(files or [])]
-
-
-def _max_age(text: str | None, *, given: bool) -> timedelta | None:
-    from noderr_deploy.errors import UsageError
-    from noderr_deploy.units import parse_duration
-
-    if text is None:
-        return None
-    if not given:
-        raise UsageError("--max-age applies to health exports: give --health FILE too")
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise UsageError(f"--max-age: {exc}") from None
-
-
-def _read_health(
-    env: Environment,
-    out: Output,
-    sources: list[str | Path],
-    skip_invalid: bool,
-    cfg: Config | None = None,
-) -> HealthRead:
-    from noderr_deploy.health.postgres import is_dsn
-    from noderr_deploy.health.read import read_latest
-
-    if len(sources) == 1 and is_dsn(str(sources[0])):
-        return _read_table(str(sources[0]), skip_invalid, cfg)
-    if out.stderr_is_tty:
-        # A line, not a spinner: no thread may run while the reader forks its workers.
-        out.info(f"reading health reports from {len(sources)} path(s)...")
-    read = read_latest(sources, skip_invalid=skip_invalid, stdin=env.stdin)
-    if read.problems.count:
-        out.warn(f"skipped {read.problems.count} invalid health record(s):")
-        for line in read.problems.lines(5):
-            out.warn(f"  {line}")
-    return read
-
-
-def _read_table(dsn: str, skip_invalid: bool, cfg: Config | None) -> HealthRead:
-    """The latest report per node straight from PostgreSQL (table and columns from
-    tiers.yaml ``health``, as for ``rollback check``)."""
-    from noderr_deploy.health.columns import ColumnMap
-    from noderr_deploy.health.model import HealthRead
-    from noderr_deploy.health.postgres import TableQuery, read_table
-    from noderr_deploy.health.read import check_read
-
-    query = TableQuery()
-    if cfg is not None:
-        query = TableQuery(
-            table=cfg.health.table,
-            columns=ColumnMap.of(cfg.health.columns),
-            unit=cfg.health.timestamp_unit,
+        assert result.health is not None
+        said = read_messages(
+            request,
+            counts,
+            read.problems,
+            incomplete_nodes=result.health.incomplete,
+            warnings=read.warnings,
         )
-    read = read_table(dsn, query)
-    check_read(read.problems, read.records, [read.source], skip_invalid=skip_invalid)
-    return HealthRead(read.latest, read.records, read.problems, [read.source], read.future)
+        tell_read(
+            self.out,
+            notes=said.notes,
+            warnings=said.warnings,
+            skipped=said.skipped,
+            problems=said.problems,
+        )
+        return result
 
 
 def render(out: Output, result: RolloutStatus, *, explicit_at: bool = False) -> None:
@@ -290,14 +281,21 @@ def render(out: Output, result: RolloutStatus, *, explicit_at: bool = False) -> 
 
 
 def _health_line(result: RolloutStatus) -> str:
+    """The counts of the health read, as ``rollback check``'s summary says them."""
     h = result.health
     assert h is not None
-    line = (
-        f"Health exports: {h.records} record(s), {h.invalid} invalid skipped;"
-        f" {h.nodes} node(s), {h.stale} stale"
-    )
+    read = f"Health exports: {h.records} record(s), {h.invalid} invalid skipped"
+    if h.future:
+        read += f", {h.future} future left out"
+    if h.lost_bytes or h.lost_records:
+        read += f", {h.lost_bytes} bytes lost"
+        if h.lost_records:
+            read += f" ({h.lost_records} records or more)"
+    line = f"{read}; {h.nodes} node(s), {h.stale} stale"
     if h.max_age is not None:
         line += f" (latest report older than {_duration(h.max_age.total_seconds())})"
+    if h.incomplete:
+        line += f", {h.incomplete} incomplete"
     return line
 
 

@@ -52,17 +52,31 @@ class ColumnMap:
     mapped: Mapping[str, str] = field(default_factory=dict)
     """Field -> column name, from ``--columns`` or tiers.yaml ``health.columns``."""
 
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False)
+    """Field -> where its mapping came from (``--columns``, ``health.columns``), for
+    messages."""
+
     @classmethod
-    def of(cls, *mappings: Mapping[str, str] | None) -> ColumnMap:
+    def of(cls, *mappings: Mapping[str, str] | None, origins: Sequence[str] = ()) -> ColumnMap:
         """The map given by ``mappings``, later ones winning field by field (pass tiers.yaml's
-        first, then the flag's). Raises :class:`ColumnError` for an unknown field, an empty
-        name, or two fields given the same column."""
+        first, then the flag's); ``origins`` names where each mapping came from. Raises
+        :class:`ColumnError` for an unknown field, an empty name, a field given twice in one
+        mapping (``nodeid`` and ``nodeId``), or two fields given the same column."""
         merged: dict[str, str] = {}
-        for mapping in mappings:
+        where: dict[str, str] = {}
+        for n, mapping in enumerate(mappings):
+            origin = origins[n] if n < len(origins) else ""
+            these: dict[str, str] = {}
             for key, name in (mapping or {}).items():
-                merged[field_name(key)] = column_name(name, key)
-        _check_distinct(merged)
-        return cls(merged)
+                _put(these, field_name(key), column_name(name, key))
+            merged.update(these)
+            where.update(dict.fromkeys(these, origin))
+        _check_distinct(merged, where)
+        return cls(merged, where)
+
+    def origin(self, field_: str) -> str:
+        """Where the mapping of ``field_`` came from, as messages say it (may be empty)."""
+        return self.origins.get(field_, "")
 
     def candidates(self, field_: str) -> tuple[str, ...]:
         """The names a column of ``field_`` may have in a file header."""
@@ -81,6 +95,8 @@ class ColumnMap:
 
 def field_name(key: str) -> str:
     """Our name of a field as an operator may type it (``nodeid`` is ``nodeId``)."""
+    if not key.strip():
+        raise ColumnError(f"empty field name (fields: {', '.join(FIELDS)})")
     found = _BY_FOLDED.get(key.strip().casefold())
     if found is None:
         raise ColumnError(f"unknown field {key!r} (fields: {', '.join(FIELDS)})")
@@ -96,18 +112,33 @@ def column_name(name: object, key: str = "") -> str:
     return name.strip()
 
 
-def _check_distinct(mapped: Mapping[str, str]) -> None:
+def _put(out: dict[str, str], key: str, name: str) -> None:
+    """Add ``key -> name``, refusing a key given twice (the last would silently win)."""
+    if key in out:
+        raise ColumnError(
+            f"{key} is mapped twice (to {out[key]!r} and to {name!r}): give each field once"
+        )
+    out[key] = name
+
+
+def _check_distinct(mapped: Mapping[str, str], origins: Mapping[str, str] | None = None) -> None:
     seen: dict[str, str] = {}
     for key, name in mapped.items():
         folded = name.casefold()
         if folded in seen:
-            raise ColumnError(f"{seen[folded]} and {key} are both mapped to column {name!r}")
+            other = seen[folded]
+            where = {(origins or {}).get(k, "") for k in (other, key)} - {""}
+            given = f" ({' and '.join(sorted(where))})" if where else ""
+            raise ColumnError(f"{other} and {key} are both mapped to column {name!r}{given}")
         seen[folded] = key
 
 
 def parse_columns(specs: Iterable[str]) -> dict[str, str]:
     """``--columns`` values (each ``field=column,field=column``; the flag may repeat) as a
-    map. A later value for the same field wins."""
+    map. Blank items are ignored. Raises :class:`ColumnError` for an item without ``=``, an
+    unknown or empty field name, an empty column name, a field given twice (in any case, in
+    one value or across repeated flags: the last would silently win) and a column given to
+    two fields."""
     out: dict[str, str] = {}
     for spec in specs:
         for item in spec.split(","):
@@ -116,7 +147,8 @@ def parse_columns(specs: Iterable[str]) -> dict[str, str]:
             key, sep, name = item.partition("=")
             if not sep:
                 raise ColumnError(f"{item.strip()!r}: expected FIELD=COLUMN, e.g. cpu=cpu_usage")
-            out[field_name(key)] = column_name(name, key.strip())
+            _put(out, field_name(key), column_name(name, key.strip()))
+    _check_distinct(out)
     return out
 
 
@@ -132,6 +164,7 @@ def header_index(header: Sequence[str], columns: ColumnMap) -> dict[str, int]:
         by_name.setdefault(cell.strip().casefold(), []).append(i)
     index: dict[str, int] = {}
     missing: list[str] = []
+    unmatched: list[str] = []
     for name in FIELDS:
         found = [
             (candidate, i)
@@ -145,13 +178,32 @@ def header_index(header: Sequence[str], columns: ColumnMap) -> dict[str, int]:
             )
         if found:
             index[name] = found[0][1]
+        elif name in columns.mapped:
+            # Asked for by name: never silently unread, even for an optional field.
+            origin = columns.origin(name)
+            unmatched.append(
+                f"{columns.mapped[name]!r} ({name}{', from ' + origin if origin else ''})"
+            )
         elif name in NEEDED:
             missing.append(name)
+    problems = []
+    if unmatched:
+        problems.append(f"CSV header has no column {', '.join(unmatched)}")
     if missing:
         looked = "; ".join(f"{m}: {' or '.join(columns.candidates(m))}" for m in missing)
-        raise ColumnError(
+        problems.append(
             f"CSV header lacks column(s) {', '.join(missing)} (looked for {looked}, in any"
             " case; name another column with --columns FIELD=COLUMN or health.columns in"
             " tiers.yaml)"
         )
+    if problems:
+        raise ColumnError(f"{'; '.join(problems)}; the header: {shown_header(header)}")
     return index
+
+
+def shown_header(header: Sequence[str], limit: int = 20) -> str:
+    """A header's cells for a message: quoted (so control characters show escaped), the
+    first ``limit`` of them."""
+    cells = ", ".join(repr(cell.strip()) for cell in header[:limit])
+    more = len(header) - limit
+    return cells + (f" and {more} more" if more > 0 else "") if header else "(empty)"

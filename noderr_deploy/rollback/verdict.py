@@ -30,7 +30,7 @@ from typing import Literal
 import msgspec
 from msgspec.structs import force_setattr
 
-from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket_of_bytes, buckets_of
+from noderr_deploy.cohorts import COHORTS, RolloutPlan, buckets_of
 from noderr_deploy.config.thresholds import (
     DEFAULT_ERROR_RATE,
     DEFAULT_MIN_NODES,
@@ -39,14 +39,15 @@ from noderr_deploy.config.thresholds import (
     min_nodes_problem,
     unhealthy_problem,
 )
-from noderr_deploy.health.model import HealthReport, derived_status, status_of, utc
+from noderr_deploy.health.model import HealthReport, derived_status, utc
+from noderr_deploy.rollback.numbers import exceeds
 from noderr_deploy.units import iso
 
 Verdict = Literal["ok", "rollback", "inconclusive"]
 CohortStatus = Literal["ok", "rollback", "insufficient"]
 
 
-class _Model(msgspec.Struct, rename="camel", frozen=True, gc=False):
+class Model(msgspec.Struct, rename="camel", frozen=True, gc=False):
     """The results: msgspec structs, not pydantic models, so that ``noderr rollback check``
     starts without importing pydantic. Serialised by :func:`noderr_deploy.ui.output.to_json`
     (camelCase keys, in field order). They hold no reference cycles, hence ``gc=False``.
@@ -65,7 +66,7 @@ def _as_float(struct: msgspec.Struct, *names: str) -> None:
             force_setattr(struct, name, float(value) + 0.0)
 
 
-class Thresholds(_Model, frozen=True):
+class Thresholds(Model, frozen=True):
     """When a cohort triggers a rollback (defaults: tiers.yaml's ``rollback`` section).
 
     Out-of-range values raise :class:`ValueError` (the rules of
@@ -91,7 +92,7 @@ class Thresholds(_Model, frozen=True):
         _as_float(self, "unhealthy_ratio", "error_rate")
 
 
-class CohortResult(_Model, frozen=True):
+class CohortResult(Model, frozen=True):
     """One cohort's numbers and status. Ratios are ``None`` for a cohort with no nodes."""
 
     cohort: str
@@ -105,7 +106,7 @@ class CohortResult(_Model, frozen=True):
     reasons: list[str]
 
 
-class ReportCounts(_Model, frozen=True):
+class ReportCounts(Model, frozen=True):
     """``records`` valid records read, ``invalid`` malformed ones skipped; ``nodes``
     distinct nodes, of which ``stale`` were too old and ``otherVersion`` ran another
     version (the rest were judged, in the cohorts). ``future`` valid records were stamped
@@ -129,14 +130,14 @@ class ReportCounts(_Model, frozen=True):
     timestamp_unit: str | None = None
 
 
-class PlanInfo(_Model, frozen=True):
+class PlanInfo(Model, frozen=True):
     canary_percentage: int
     cohort_percentage: int
     cohort_delay_hours: int
     """Whole hours, as the VersionBeacon stores them: an integer in every JSON document."""
 
 
-class RollbackResult(_Model, frozen=True):
+class RollbackResult(Model, frozen=True):
     """The ``--json`` document of ``noderr rollback check`` (a stable contract)."""
 
     verdict: Verdict
@@ -151,41 +152,6 @@ class RollbackResult(_Model, frozen=True):
     @property
     def triggered(self) -> list[CohortResult]:
         return [c for c in self.cohorts if c.status == "rollback"]
-
-
-def number(value: float) -> str:
-    """A number for people: up to four decimals, trailing zeros dropped (``0``, ``0.05``,
-    ``1.5``); a small non-zero value keeps two significant digits (``3e-07``), a huge one
-    six (``1e+308``, not 309 digits)."""
-    if abs(value) >= 1e15:
-        return f"{value:.6g}"
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
-    if text in ("0", "-0"):
-        return "0" if value == 0 else f"{value:.2g}"
-    return text
-
-
-def percent(value: float) -> str:
-    """A ratio as a percentage for people, one decimal: ``10.0%``."""
-    return f"{value * 100:.1f}%"
-
-
-def exceeds(value: float, limit: float, show: str = "number") -> str:
-    """``value > limit`` written with enough digits that the text is true as well:
-    ``10.0001% > 10.0%``, never ``10.0% > 10.0%``."""
-    scale = 100 if show == "percent" else 1
-    unit = "%" if show == "percent" else ""
-    left, right = (percent(value), percent(limit)) if unit else (number(value), number(limit))
-    digits = 1
-    kind = "e" if max(abs(value), abs(limit)) * scale >= 1e15 else "f"  # no 309-digit lines
-    while left == right and digits < 17:
-        digits += 1
-        left = f"{value * scale:.{digits}{kind}}{unit}"
-        right = f"{limit * scale:.{digits}{kind}}{unit}"
-    if left == right:  # closer than printing shows: say so
-        left = repr(value * scale) + unit
-        right = repr(limit * scale) + unit
-    return f"{left} > {right}"
 
 
 def judge_cohort(
@@ -427,53 +393,3 @@ def evaluate(
     return verdict(
         tally, plan=plan, thresholds=thresholds, at=at, tier=tier, records=records, invalid=invalid
     )
-
-
-class CohortAdoption(_Model, frozen=True):
-    """For ``rollout status --health``: per cohort, who reports, who runs ``version``, and
-    the healthy share of those (``successRate``, ``None`` when none runs it)."""
-
-    cohort: str
-    reporting: int
-    on_version: int
-    healthy: int
-    success_rate: float | None
-
-
-def adoption(
-    latest: Mapping[str, HealthReport],
-    *,
-    plan: RolloutPlan,
-    version: str,
-    buckets: Mapping[str, int] | None = None,
-) -> list[CohortAdoption]:
-    """Per cohort: nodes reporting, nodes on ``version``, and their success rate.
-
-    ``buckets`` holds node buckets already computed (the rest are computed here).
-    """
-    table = plan.cohort_table()
-    index = {name: i for i, name in enumerate(COHORTS)}
-    rows = [[0, 0, 0, 0] for _ in COHORTS]
-    known = buckets or {}
-    for node, report in latest.items():
-        b = known.get(node)
-        if b is None:
-            b = bucket_of_bytes(node.encode("utf-8"))
-        row = rows[index[table[b]]]
-        row[0] += 1
-        if report.version == version:
-            row[1] += 1
-            if report.incomplete:
-                row[3] += 1  # not judged: left out of the success rate
-            elif status_of(report) == "healthy":
-                row[2] += 1
-    return [
-        CohortAdoption(
-            cohort=name,
-            reporting=r[0],
-            on_version=r[1],
-            healthy=r[2],
-            success_rate=r[2] / (r[1] - r[3]) if r[1] - r[3] else None,
-        )
-        for name, r in zip(COHORTS, rows, strict=True)
-    ]

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
+from noderr_deploy.errors import ExitCode
 from noderr_deploy.rollback import CohortResult, RollbackResult
-from noderr_deploy.rollback.verdict import number, percent
+from noderr_deploy.rollback.numbers import number, percent
+from noderr_deploy.ui.health import tell_read
 from noderr_deploy.ui.output import Output
 from noderr_deploy.ui.text import printable
+
+if TYPE_CHECKING:
+    from noderr_deploy.rollback.check import CheckOutcome
 
 COLUMNS = (
     "cohort",
@@ -55,10 +61,15 @@ def summary(result: RollbackResult) -> str:
         extra += f", {r.lost_bytes} bytes lost"
         if r.lost_records:
             extra += f" ({r.lost_records} records or more)"
+    # Every node is in exactly one of these: left out (stale, another version, its kept
+    # report incomplete) or judged, in a cohort. The JSON's counts add up the same way.
+    left_out = f"{r.stale} stale, {r.other_version} on another version"
+    if r.incomplete:
+        left_out += f", {r.incomplete} incomplete"
+    judged = r.nodes - r.stale - r.other_version - r.incomplete
     return (
         f"reports: {r.records} records, {r.invalid} invalid skipped{extra}; {r.nodes} nodes:"
-        f" {r.stale} stale, {r.other_version} on another version,"
-        f" {r.nodes - r.stale - r.other_version} judged"
+        f" {left_out}, {judged} judged"
     )
 
 
@@ -114,3 +125,28 @@ def markdown(result: RollbackResult) -> str:
         lines.append("| " + " | ".join(str(cell).replace("|", "\\|") for cell in _row(c)) + " |")
     lines += ["", f"**{verdict_line(result)}**", "", summary(result), "", plan_line(result), ""]
     return "\n".join(lines)
+
+
+def show_outcome(out: Output, outcome: CheckOutcome, fmt: str, *, require_data: bool) -> int:
+    """Tell what the read noticed, render the verdict (``table``, ``json`` or
+    ``markdown``), and return the exit code it means: 3 rollback, 4 inconclusive with
+    ``require_data``, else 0."""
+    tell_read(
+        out,
+        notes=outcome.notes,
+        warnings=outcome.warnings,
+        skipped=outcome.skipped,
+        problems=outcome.problems,
+    )
+    result = outcome.result
+    if fmt == "json":
+        out.json(result)
+    elif fmt == "markdown":
+        out.stdout.write(markdown(result))
+    else:
+        table(out, result)
+    if result.verdict == "rollback":
+        return ExitCode.NEGATIVE
+    if result.verdict == "inconclusive" and require_data:
+        return ExitCode.INCONCLUSIVE
+    return 0

@@ -207,11 +207,15 @@ def test_health_json_only_with_health() -> None:
     doc = encoded(with_health(plain, latest, records=1, max_age=DAY).document())
     assert doc["healthReports"] == {
         "records": 1, "invalid": 0, "nodes": 1, "stale": 0, "maxAgeSeconds": 86400.0,
+        "future": 0, "lostBytes": 0, "lostRecords": 0, "incomplete": 0,
+        "incompleteRecords": 0, "timestampUnit": None,
     }  # fmt: skip
     assert doc["tiers"][0]["health"][2] == {
         "cohort": "cohort2", "reporting": 1, "onVersion": 1, "healthy": 1, "successRate": 1.0,
+        "incomplete": 0,
     }  # fmt: skip
     assert doc["tiers"][0]["health"][0] == {
         "cohort": "canary", "reporting": 0, "onVersion": 0, "healthy": 0, "successRate": None,
+        "incomplete": 0,
     }  # fmt: skip
     assert list(doc["tiers"][0])[-2:] == ["schedule", "health"]

@@ -20,7 +20,7 @@ from noderr_deploy.cli import app
 from noderr_deploy.errors import InputError
 from noderr_deploy.health.sizes import ReadSizes
 from noderr_deploy.rollback import Thresholds, judge_cohort
-from noderr_deploy.rollback.check import CheckRequest, run_check
+from noderr_deploy.rollback.check import CheckRequest, HealthRequest, run_check
 from tests.health_data import T0, jsonl, record
 
 runner = CliRunner()
@@ -354,7 +354,10 @@ def test_fuzz_the_parallel_path(tmp_path: Path, docs: list[object]) -> None:
         lines[k * 10] = json.dumps(doc)
     path = export(tmp_path, "\n".join(lines).encode())
     request = CheckRequest(
-        sources=(path,), version="1.0.0", at=T0, skip_invalid=True, canary=100, cohort_size=0
+        HealthRequest(sources=(path,), at=T0, skip_invalid=True),
+        version="1.0.0",
+        canary=100,
+        cohort_size=0,
     )
     sizes = ReadSizes(parallel_min=1, segment=2048, chunk=512)
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from noderr_deploy.cli import app
 
 ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+AT = "2026-11-01T12:30:00Z"
 CLEAN_ENV = {
     "NODERR_RPC_URL": None,
     "NODERR_BEACON_ADDRESS": None,
@@ -157,13 +158,13 @@ def test_max_age_needs_health_and_a_duration(tiers_yaml: Path, tmp_path: Path) -
     assert result.stderr.startswith("error: --max-age: ")
 
 
-def test_malformed_health_input_fails_before_the_chain_is_read(
+def test_malformed_health_input_fails_before_the_chain_is_read_with_at(
     tiers_yaml: Path, tmp_path: Path
 ) -> None:
     export = tmp_path / "h.jsonl"
     export.write_text('{"nodeId": "n1"}\n')
     # tiers.yaml points at a closed port: reaching the chain would be exit 1.
-    result = run("-c", str(tiers_yaml), "--health", str(export))
+    result = run("-c", str(tiers_yaml), "--health", str(export), "--at", AT)
     assert result.exit_code == 2
     assert result.stdout == ""
     lines = result.stderr.splitlines()
@@ -171,8 +172,35 @@ def test_malformed_health_input_fails_before_the_chain_is_read(
     assert lines[1].startswith(f"  {export}:1: ")
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
-    result = run("-c", str(tiers_yaml), "--health", str(empty))
+    result = run("-c", str(tiers_yaml), "--health", str(empty), "--at", AT)
     assert (result.exit_code, result.stderr) == (
         2,
         f"error: no health reports in {empty}: the input is empty\n",
     )
+
+
+def test_without_at_the_health_inputs_are_read_at_the_block_time_after_the_chain(
+    tiers_yaml: Path, tmp_path: Path
+) -> None:
+    # The future horizon and --max-age are measured from the block's time, which only the
+    # chain tells: the content is read after it (its flags are checked before).
+    export = tmp_path / "h.jsonl"
+    export.write_text('{"nodeId": "n1"}\n')
+    result = run("-c", str(tiers_yaml), "--health", str(export))
+    assert result.exit_code == 1, result.output
+    result = run("-c", str(tiers_yaml), "--health", str(export), "--columns", "cpu=a,cpu=b")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: --columns: cpu is mapped twice")
+
+
+def test_ambient_health_variables_are_not_an_error_without_health(tiers_yaml: Path) -> None:
+    # NODERR_MAX_AGE exported for `rollback check` must not break a plain status (which
+    # then reaches the closed port: exit 1, not a usage error).
+    result = run("-c", str(tiers_yaml), NODERR_MAX_AGE="15m", NODERR_MAX_SKEW="1m")
+    assert result.exit_code == 1, result.output
+    for flag in (["--incomplete", "latest"], ["--skip-invalid"], ["--since", "1h"]):
+        result = run("-c", str(tiers_yaml), *flag)
+        assert (result.exit_code, result.stderr) == (
+            2,
+            f"error: {flag[0]} applies to health exports: give --health FILE too\n",
+        )

@@ -128,6 +128,12 @@ def test_health_per_tier_and_cohort(
         "nodes": 15,
         "stale": 0,
         "maxAgeSeconds": None,
+        "future": 0,
+        "lostBytes": 0,
+        "lostRecords": 0,
+        "incomplete": 0,
+        "incompleteRecords": 0,
+        "timestampUnit": None,
     }
 
 
@@ -205,10 +211,13 @@ def test_invalid_records_and_several_files(
     bad.write_bytes(jsonl(record("extra-node", version="2.0.0"), "{not json", record("x", cpu=101)))
     result = status("--json", "-t", "oracle", "--health", str(export), str(bad))
     assert result.exit_code == 2
-    assert result.stderr.splitlines()[0] == (
-        "error: 2 malformed health records (use --skip-invalid to leave them out)"
+    # Without --at the chain is read first (its warnings come first), then the exports.
+    lines = result.stderr.splitlines()
+    error = next(i for i, line in enumerate(lines) if line.startswith("error:"))
+    assert (
+        lines[error] == "error: 2 malformed health records (use --skip-invalid to leave them out)"
     )
-    assert result.stderr.splitlines()[1].startswith(f"  {bad}:2: ")
+    assert lines[error + 1].startswith(f"  {bad}:2: ")
     result = status("--json", "-t", "oracle", "--health", str(export), str(bad), "--skip-invalid")
     doc = ok_json(result)
     assert (doc["healthReports"]["records"], doc["healthReports"]["invalid"]) == (16, 2)
@@ -251,3 +260,129 @@ def test_health_straight_from_postgresql_matches_the_export(
     assert [rows(t) for t in direct["tiers"]] == [rows(t) for t in from_file["tiers"]]
     assert direct["healthReports"] == from_file["healthReports"]
     assert telemetry_db.dsn.split("@")[0] not in json.dumps(direct)
+
+
+# -- parity with rollback check: the same options, rules and counts ----------------------
+
+COUNTS = (
+    "records", "invalid", "nodes", "stale", "future", "lostBytes", "lostRecords",
+    "incomplete", "incompleteRecords", "timestampUnit",
+)  # fmt: skip
+HEADER = "host,ver,ts,load,mem,errors,uptime"
+COLUMNS = "nodeId=host,version=ver,timestamp=ts,cpu=load,memory=mem"
+
+
+def telemetry_csv(tmp_path: Path, at: datetime) -> Path:
+    """Every class the health options decide, in one export with its own column names and
+    epoch-millisecond timestamps, every node on 2.0.0 (so that rollback check's incomplete
+    nodes, on the version, are all of them)."""
+
+    def ms(delta: timedelta) -> str:
+        return str(int((at + delta).timestamp() * 1000))
+
+    canary, cohort1 = ids_in("canary", 3, PLAN), ids_in("cohort1", 4, PLAN)
+    minute = timedelta(minutes=1)
+    rows = [
+        f"{canary[0]},2.0.0,{ms(-5 * minute)},10,10,0,1",
+        f"{canary[1]},2.0.0,{ms(-5 * minute)},99,10,0,1",  # unhealthy
+        f"{canary[2]},2.0.0,{ms(-10 * minute)},10,10,0,1",
+        f"{canary[2]},2.0.0,{ms(-minute)},10,,0,1",  # newer, incomplete
+        f"{cohort1[0]},2.0.0,{ms(-minute)},,,,1",  # incomplete only
+        f"{cohort1[1]},2.0.0,{ms(-120 * minute)},10,10,0,1",  # stale with --max-age 1h
+        f"{cohort1[2]},2.0.0,{ms(-5 * minute)},10,10,0,1",
+        f"{cohort1[2]},2.0.0,{ms(60 * minute)},99,99,99,1",  # future: never kept
+        "bad,2.0.0,not a time,10,10,0,1",  # malformed
+        f'{cohort1[3]},2.0.0,"{ms(-minute)},10,10,0,1',  # a stray quote: the rest is lost
+        f"late,2.0.0,{ms(-minute)},10,10,0,1",
+    ]
+    path = tmp_path / "telemetry.csv"
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("policy", ["complete", "latest"])
+def test_rollout_status_counts_what_rollback_check_counts(
+    node: Anvil, beacon: BeaconDriver, status: Callable[..., Any], tmp_path: Path, policy: str
+) -> None:
+    beacon.publish(ORACLE, "2.0.0")
+    at = block_time(node)
+    export = telemetry_csv(tmp_path, at)
+    options = ["--health", str(export), "--columns", COLUMNS, "--max-age", "1h", "--at",
+               stamp(at), "--incomplete", policy, "--skip-invalid", "--max-skew", "5m"]  # fmt: skip
+    rollout = ok_json(status("--json", "-t", "oracle", *options))
+    env = {"NODERR_RPC_URL": node.url, "NODERR_BEACON_ADDRESS": beacon.address,
+           "NODERR_CONFIG": str(tmp_path / "tiers.yaml"), "NODERR_MAX_AGE": None}  # fmt: skip
+    check = CliRunner().invoke(
+        app, ["rollback", "check", "-q", "--json", "--tier", "oracle", *options], env=env
+    )
+    assert check.exit_code in (0, 3), (check.stdout, check.stderr)
+    reports = json.loads(check.stdout)["reports"]
+    assert {k: rollout["healthReports"][k] for k in COUNTS} == {k: reports[k] for k in COUNTS}
+    assert reports["future"] == 1 and reports["invalid"] == 1 and reports["lostBytes"] > 0
+    assert reports["timestampUnit"] == "ms" and reports["stale"] == 1
+    assert reports["incomplete"] == (1 if policy == "complete" else 2)
+    # Per cohort: the healthy nodes judged are the successes.
+    cohorts = json.loads(check.stdout)["cohorts"]
+    oracle = rollout["tiers"][0]["health"]
+    assert [c["healthy"] for c in cohorts] == [h["healthy"] for h in oracle]
+    assert [c["nodes"] for c in cohorts] == [h["onVersion"] - h["incomplete"] for h in oracle]
+    # The human summary says the same counts.
+    table = status("-t", "oracle", *options)
+    assert table.exit_code == 0, table.stderr
+    incomplete = reports["incomplete"]
+    assert table.stdout.splitlines()[3] == (
+        f"Health exports: {reports['records']} record(s), 1 invalid skipped, 1 future left out,"
+        f" {reports['lostBytes']} bytes lost ({reports['lostRecords']} records or more);"
+        f" {reports['nodes']} node(s), 1 stale (latest report older than 1h),"
+        f" {incomplete} incomplete"
+    )
+    assert "skipped 1 malformed health record and" in table.stderr
+
+
+@pytest.mark.parametrize("policy", ["complete", "latest"])
+def test_from_postgresql_too_both_commands_count_alike(  # noqa: PLR0917 - fixtures
+    node: Anvil,
+    beacon: BeaconDriver,
+    status: Callable[..., Any],
+    tmp_path: Path,
+    telemetry_db: Any,
+    policy: str,
+) -> None:
+    beacon.publish(ORACLE, "2.0.0")
+    at = block_time(node)
+    canary, cohort1 = ids_in("canary", 3, PLAN), ids_in("cohort1", 3, PLAN)
+    minute = timedelta(minutes=1)
+
+    def row(node_id: str, when: timedelta, cpu: float | None = 10, memory: float | None = 10,
+            errors: float | None = 0) -> dict[str, Any]:  # fmt: skip
+        return {"node_id": node_id, "version": "2.0.0", "timestamp": at + when,
+                "cpu_usage": cpu, "memory_usage": memory, "errors": errors}  # fmt: skip
+
+    telemetry_db.insert(
+        [
+            row(canary[0], -5 * minute),
+            row(canary[1], -5 * minute, cpu=99),
+            row(canary[2], -10 * minute),
+            row(canary[2], -minute, memory=None),  # newer, incomplete
+            row(cohort1[0], -minute, cpu=None, memory=None, errors=None),
+            row(cohort1[1], -120 * minute),  # stale with --max-age 1h
+            row(cohort1[2], -5 * minute),
+            row(cohort1[2], 60 * minute, cpu=99),  # future
+            row("long-ago", -3 * 86400 * minute),  # before --since
+        ]
+    )
+    options = ["--health", telemetry_db.dsn, "--at", stamp(at), "--max-age", "1h",
+               "--incomplete", policy, "--since", "1d", "--max-skew", "5m"]  # fmt: skip
+    rollout = ok_json(status("--json", "-t", "oracle", *options))
+    env = {"NODERR_RPC_URL": node.url, "NODERR_BEACON_ADDRESS": beacon.address,
+           "NODERR_CONFIG": str(tmp_path / "tiers.yaml"), "NODERR_MAX_AGE": None}  # fmt: skip
+    check = CliRunner().invoke(
+        app, ["rollback", "check", "-q", "--json", "--tier", "oracle", *options], env=env
+    )
+    assert check.exit_code in (0, 3), (check.stdout, check.stderr)
+    reports = json.loads(check.stdout)["reports"]
+    assert {k: rollout["healthReports"][k] for k in COUNTS} == {k: reports[k] for k in COUNTS}
+    assert (reports["future"], reports["stale"], reports["nodes"]) == (1, 1, 6)
+    assert reports["incomplete"] == (1 if policy == "complete" else 2)
+    cohorts = json.loads(check.stdout)["cohorts"]
+    assert [c["healthy"] for c in cohorts] == [h["healthy"] for h in rollout["tiers"][0]["health"]]
