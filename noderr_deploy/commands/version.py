@@ -70,7 +70,8 @@ def version(  # noqa: PLR0917 - typer passes options as arguments
         noderr version node-042 --tier oracle --json | jq .shouldUpdate
     """
     from noderr_deploy.chain.beacon import read_from_settings
-    from noderr_deploy.chain.state import node_version, rollout_warnings
+    from noderr_deploy.chain.nodeversion import node_version
+    from noderr_deploy.chain.state import rollout_warnings
     from noderr_deploy.units import iso
 
     env = environment(ctx)

@@ -25,12 +25,13 @@ import msgspec
 from noderr_deploy.errors import InputError
 from noderr_deploy.health.columns import ColumnError, ColumnMap, header_index
 from noderr_deploy.health.csvbulk import convert_batch
-from noderr_deploy.health.decode import lose_rest, plain_reason
+from noderr_deploy.health.decode import lose_rest
 from noderr_deploy.health.model import (
     HealthReport,
     Latest,
     Problems,
 )
+from noderr_deploy.health.reasons import plain_reason
 from noderr_deploy.health.stamps import TimestampUnit, moment
 from noderr_deploy.units import parse_time
 

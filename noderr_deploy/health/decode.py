@@ -1,23 +1,29 @@
-"""Decoding health records: msgspec's typed decoder, the lenient path for timestamps it
-refuses, and operator-friendly reasons for what is malformed."""
+"""Decoding health records: msgspec's typed decoder in bulk where the text proves it safe
+(:mod:`~noderr_deploy.health.survey`, :mod:`~noderr_deploy.health.jsontext`), line by
+line where it does not, and the lenient path for timestamps it refuses (reasons:
+:mod:`~noderr_deploy.health.reasons`)."""
 
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import re
-import sys
 import zlib
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from itertools import accumulate
 from operator import attrgetter
 from typing import IO, Annotated
 
 import msgspec
 
+from noderr_deploy.health.jsontext import (
+    TOO_DEEP,
+    duplicate_key,
+    maybe_duplicated,
+    room_to_nest,
+    too_deep,
+    valid_utf8,
+)
 from noderr_deploy.health.model import (
     MAX_FLOAT,
     HealthReport,
@@ -27,6 +33,7 @@ from noderr_deploy.health.model import (
     Problems,
     utc,
 )
+from noderr_deploy.health.reasons import decode_failure, error_path, missing_fields, plain_reason
 from noderr_deploy.health.stamps import TimestampUnit, moment
 from noderr_deploy.health.survey import Survey, survey
 from noderr_deploy.units import parse_time
@@ -207,97 +214,13 @@ def _complete_lines(chunk: bytes, counts: Survey) -> list[HealthReport] | None:
     return reports
 
 
-# The keys of a record (as JSON spells them) and how to tell, from a decoded record,
-# whether it had one: a key standing more often in the text than in the records is there
-# twice somewhere (or inside a string, or set to null: then the exact check below runs).
-# msgspec, like json, keeps the last of duplicated keys, and a second "metrics" or
-# "timestamp" could turn an unhealthy report into a healthy one.
-_REQUIRED_KEYS = (b'"nodeId"', b'"version"', b'"timestamp"')
-_OPTIONAL_KEYS = (
-    (b'"metrics"', None),
-    (b'"healthStatus"', attrgetter("health_status")),
-    (b'"uptime"', attrgetter("metrics.uptime")),
-    (b'"cpu"', attrgetter("metrics.cpu")),
-    (b'"memory"', attrgetter("metrics.memory")),
-    (b'"errors"', attrgetter("metrics.errors")),
-)
-
-
-def _maybe_duplicated(text: bytes, reports: list[HealthReport]) -> bool:
-    """Whether ``text`` (holding ``reports``) may hold a record with a key twice."""
-    n = len(reports)
-    for key in _REQUIRED_KEYS:
-        if text.count(key) > n:
-            return True
-    for key, present in _OPTIONAL_KEYS:
-        found = text.count(key)
-        if not found:
-            continue
-        if present is None:  # "metrics": no way to tell absent from {} but the text
-            if found > n:
-                return True
-            continue
-        if found > n - list(map(present, reports)).count(None):
-            return True
-    return False
-
-
-_FIELDS = frozenset({"nodeId", "version", "metrics", "timestamp", "healthStatus"})
-_METRICS = frozenset({"uptime", "cpu", "memory", "errors"})
-
-
-def _duplicate_key(raw: bytes) -> str | None:
-    """The first field of a report that stands twice in ``raw`` (a JSON record), or None.
-
-    Only the fields a report is read from count (at the top, and inside ``metrics``):
-    JSON leaves it open which copy of a key twice wins, and that choice could turn an
-    unhealthy report into a healthy one. Any other field is ignored, however often it
-    stands, so that whether a record is kept never depends on anything that changes
-    nothing (nor on the records around it: the bulk paths count only these keys too).
-    """
-    try:
-        try:
-            document = json.loads(raw, object_pairs_hook=_Pairs)
-        except RecursionError:  # json's bound depends on the stack: ours is MAX_DEPTH
-            if too_deep(raw):
-                return None
-            with _room():
-                document = json.loads(raw, object_pairs_hook=_Pairs)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(document, _Pairs):  # not an object (never a report)
-        return None
-    twice = _first_twice(document, _FIELDS)
-    if twice is not None:
-        return twice
-    for key, value in document:
-        if key == "metrics" and isinstance(value, _Pairs):
-            return _first_twice(value, _METRICS)
-    return None
-
-
-class _Pairs(list[tuple[str, object]]):
-    """A JSON object's members in order, as ``json`` gives them to a hook (told apart
-    from a JSON array, which is a plain list)."""
-
-
-def _first_twice(pairs: list[tuple[str, object]], names: frozenset[str]) -> str | None:
-    seen: set[str] = set()
-    for key, _ in pairs:
-        if key in names:
-            if key in seen:
-                return key
-            seen.add(key)
-    return None
-
-
 def _refuse_duplicates(
     lines: list[bytes], name: str, first_line: int, problems: Problems
 ) -> set[int]:
     """The indexes of the lines holding a record with a key twice (each counted)."""
     refused = set()
     for i, line in enumerate(lines):
-        key = _duplicate_key(line)
+        key = duplicate_key(line)
         if key is not None:
             problems.add(name, first_line + i, f"duplicate key {key!r} in one record")
             refused.add(i)
@@ -317,7 +240,7 @@ def settle(
     twice refused, numeric timestamps read by the unit rule (a number that is no date is a
     malformed record), incomplete records counted. Returns the records kept."""
     refused: set[int] = set()
-    if chunk and _maybe_duplicated(chunk, reports):
+    if chunk and maybe_duplicated(chunk, reports):
         lines = chunk.split(b"\n")
         if not lines[-1]:
             lines.pop()
@@ -443,72 +366,6 @@ def _cr_lines(line: bytes, name: str, line_no: int, problems: Problems) -> bool:
     return True
 
 
-MAX_DEPTH = 1000
-"""The deepest nesting a record may have, the record itself being level 1 (in a JSON
-array file too: the array around the records is not counted). msgspec and json count
-nesting against the interpreter's recursion budget, so their own bound depends on how
-deep the caller's stack is: a record they refuse is measured (:func:`nesting`) and, when
-within this bound, decoded again with room to spare (:func:`_room`)."""
-
-_TOO_DEEP = f"bad JSON: nested too deeply (more than {MAX_DEPTH} levels)"
-
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-_ONE_KIND = bytes.maketrans(b"{}", b"[]")  # depth does not depend on the kind
-_STEP = [0] * 256
-_STEP[ord("[")] = 1
-_STEP[ord("]")] = -1
-
-
-def nesting(raw: bytes) -> int:
-    """How deeply the JSON text ``raw`` nests (``{}`` is 1; brackets in strings do not
-    count), in bulk: strings and all but brackets dropped, then each pass of
-    ``replace(b"[]", b"")`` removes the innermost level everywhere (one level, as the pairs
-    it makes are not removed by the same pass), and what is left is walked bracket by
-    bracket. A long line with a few deep parts costs a few passes, not a Python step per
-    character."""
-    # Without a backslash no quote is escaped: strings are every other piece between quotes.
-    text = _STRING.sub(b"", raw) if b"\\" in raw else b"".join(raw.split(b'"')[::2])
-    brackets = text.translate(_ONE_KIND, _NOT_BRACKETS)
-    passes = 0
-    while len(brackets) > 4096 and passes <= MAX_DEPTH:
-        shorter = brackets.replace(b"[]", b"")
-        if len(shorter) == len(brackets):  # not balanced: walk what is left
-            break
-        brackets, passes = shorter, passes + 1
-    return passes + max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
-
-
-def too_deep(raw: bytes) -> bool:
-    """Whether the JSON text ``raw`` nests deeper than :data:`MAX_DEPTH`."""
-    if raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH:  # not even that many brackets
-        return False
-    return nesting(raw) > MAX_DEPTH
-
-
-@contextmanager
-def _room() -> Iterator[None]:
-    """Room on the recursion budget for :data:`MAX_DEPTH` levels from here, whatever the
-    depth of the stack (a C decoder's levels cost no Python stack)."""
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(limit + MAX_DEPTH + 64)
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(limit)
-
-
-def valid_utf8(data: bytes) -> bool:
-    """Whether ``data`` is UTF-8 (checked in bulk; ASCII, the usual case, at once)."""
-    if data.isascii():
-        return True
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def out_of_range(stamp: object) -> str:
     """Why a decoded timestamp cannot be used ("" if it can): a datetime whose offset puts it
     before year 1 or after year 9999 in UTC."""
@@ -535,52 +392,27 @@ def decode_record(
     try:
         report = _DECODE(raw)
         why = out_of_range(report.timestamp)
-        if not why and _maybe_duplicated(raw, [report]):
-            key = _duplicate_key(raw)
+        if not why and maybe_duplicated(raw, [report]):
+            key = duplicate_key(raw)
             if key is not None:
                 why = f"duplicate key {key!r} in one record"
         return (None, why) if why else (report, "")
     except msgspec.ValidationError as exc:
         if "missing required field" in str(exc):
-            return None, _missing_fields(raw, str(exc))
-        if _error_path(str(exc)) == "timestamp":
+            return None, missing_fields(raw, str(exc))
+        if error_path(str(exc)) == "timestamp":
             return _lenient_timestamp(raw, exc, unit)
         return None, plain_reason(str(exc))
     except RecursionError:
         if room or too_deep(raw):
-            return None, _TOO_DEEP
-        with _room():
+            return None, TOO_DEEP
+        with room_to_nest():
             return decode_record(raw, unit, room=True)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         return decode_failure(raw, exc)
 
 
-def decode_failure(raw: bytes, exc: Exception) -> tuple[None, str]:
-    """Why a record is not JSON: invalid UTF-8, or msgspec's reason."""
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as bad:
-        return None, f"invalid UTF-8 (byte {bad.start + 1} of the record)"
-    return None, plain_reason(str(exc))
-
-
-_REQUIRED = ("nodeId", "version", "timestamp")
-
 _NUMBER_TEXT = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
-
-
-def _missing_fields(raw: bytes, message: str) -> str:
-    """Every required field a record lacks (msgspec names only the first)."""
-    try:
-        document = msgspec.json.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return plain_reason(message)
-    if not isinstance(document, dict):
-        return plain_reason(message)
-    missing = [f for f in _REQUIRED if f not in document]
-    if len(missing) < 2:
-        return plain_reason(message)
-    return "missing fields " + ", ".join(f"'{f}'" for f in missing)
 
 
 def _lenient_timestamp(
@@ -589,11 +421,11 @@ def _lenient_timestamp(
     try:
         report = _DECODE_LENIENT(raw)
     except msgspec.ValidationError as other:
-        if _error_path(str(other)) == "timestamp":  # not text either
+        if error_path(str(other)) == "timestamp":  # not text either
             return None, _number_reason(raw, unit) or plain_reason(str(exc))
         return None, plain_reason(str(other))  # another field is wrong too
     except RecursionError:
-        return None, _TOO_DEEP
+        return None, TOO_DEEP
     except (msgspec.DecodeError, UnicodeDecodeError) as other:
         # The strict decoder stopped at the timestamp; the rest of the record is broken.
         return decode_failure(raw, other)
@@ -630,45 +462,3 @@ def _number_reason(raw: bytes, unit: TimestampUnit) -> str:
     except (ValueError, OverflowError) as exc:
         return f"timestamp: {exc}"
     return ""
-
-
-_PATH = re.compile(r" - at `\$\.?(.*)`$")
-
-
-_WORDS = {
-    "`float`": "a number",
-    "`int`": "an integer",
-    "`str`": "a string",
-    "`object`": "an object",
-    "`array`": "an array",
-    "`null`": "null",
-    "`bool`": "a boolean",
-    "`float | datetime`": "a datetime or a number",
-    "`float | null`": "a number",
-}
-
-
-def _error_path(message: str) -> str | None:
-    match = _PATH.search(message)
-    return match.group(1) if match else None
-
-
-def plain_reason(message: str) -> str:
-    """msgspec's message made operator-friendly: ``metrics.cpu: expected a number <= 100``."""
-    path = _error_path(message)
-    text = _PATH.sub("", message)
-    for word, plain in _WORDS.items():
-        text = text.replace(word, plain)
-    text = re.sub(r"(\d+)\.0\b", r"\1", text)
-    # msgspec counts bytes from 0; editors count from 1.
-    text = re.sub(r"\(byte (\d+)\)", lambda m: f"(byte {int(m.group(1)) + 1})", text)
-    missing = re.match(r"Object missing required field `(.*)`", text)
-    if missing:
-        text = f"missing field '{missing.group(1)}'"
-    elif text.startswith("JSON is malformed: "):
-        text = "bad JSON: " + text.removeprefix("JSON is malformed: ")
-    elif text == "Input data was truncated":
-        text = "bad JSON: the record is cut off"
-    else:
-        text = text[:1].lower() + text[1:]
-    return f"{path}: {text}" if path else text

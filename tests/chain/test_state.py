@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from noderr_deploy.chain.beacon import BeaconSnapshot, RolloutConfig, VersionInfo
+from noderr_deploy.chain.nodeversion import node_version
 from noderr_deploy.chain.state import (
     HealthCounts,
     RolloutStatus,
-    node_version,
     rollout_status,
     tier_status,
     with_health,

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from noderr_deploy.errors import InputError
-from noderr_deploy.health.decode import MAX_DEPTH, nesting
+from noderr_deploy.health.jsontext import MAX_DEPTH, nesting
 from noderr_deploy.health.model import FUTURE_LISTED, HealthRead, Latest, future_lines
 from noderr_deploy.health.read import read_latest
 from tests.health.test_hostile import PATHS, both, failure, filler, read, write
