@@ -20,8 +20,9 @@ merges a node is its *owner*:
 
 Reports cross between processes as msgpack, through a shared memory area per direction
 (a pipe moves 10 MB in 64 KB steps, each a context switch); the pipe carries the small
-messages, each a typed msgspec struct (:data:`Message`). A worker ends with ``os._exit``:
-its memory goes back to the system at once, without freeing a million objects one by one.
+messages, each a typed msgspec struct (:mod:`noderr_deploy.health.exchange`). A worker
+ends with ``os._exit``: its memory goes back to the system at once, without freeing a
+million objects one by one.
 
 A worker never outlives the read: it asks the kernel to kill it when this process dies
 (``PR_SET_PDEATHSIG``, SIGKILL of this process included), closes its copies of this
@@ -33,20 +34,30 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import mmap
 import multiprocessing
-import operator
 import os
 import pickle
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
 
-import msgspec
-
+from noderr_deploy.health.exchange import (
+    FoldDone,
+    FoldGiven,
+    Mailbox,
+    Parcel,
+    ReadDone,
+    RunsGiven,
+    Stop,
+    failure,
+    merge_runs,
+    receive,
+    send,
+    split_run,
+)
 from noderr_deploy.health.model import F, HealthReport, Latest, Problems
 from noderr_deploy.health.rules import DEFAULT_RULES, ReadRules
 from noderr_deploy.health.segments import (
@@ -60,177 +71,7 @@ from noderr_deploy.health.segments import (
 )
 from noderr_deploy.health.sizes import ReadSizes
 
-_ENCODE = msgspec.msgpack.Encoder().encode
-_DECODE = msgspec.msgpack.Decoder(list[HealthReport]).decode
-
-
-# -- messages between the processes ----------------------------------------------------------
-
-
-class Parcel(msgspec.Struct, array_like=True):
-    """Encoded reports of one run: in the shared area at ``offset`` (``length`` bytes), or
-    the bytes themselves in ``data`` when the area is missing or full. ``who`` is the owner
-    of the nodes (from a worker) or the taker that read them (to a worker)."""
-
-    who: int
-    offset: int = 0
-    length: int = 0
-    data: bytes | None = None
-
-
-class ReadDone(msgspec.Struct, tag="read"):
-    """A worker read its segments: its counts, and the parcels of nodes others own."""
-
-    records: int
-    future: int
-    segments: list[Segment]
-    parcels: list[Parcel]
-
-
-class FoldGiven(msgspec.Struct, tag="fold"):
-    """The fold a worker fills with the nodes it owns (pickled: a fold is any object)."""
-
-    fold: bytes
-
-
-class RunsGiven(msgspec.Struct, tag="runs"):
-    """The runs of the nodes a worker owns that other takers read."""
-
-    parcels: list[Parcel]
-
-
-class Stop(msgspec.Struct, tag="stop"):
-    """Nothing is to be folded (the input was malformed): the worker ends."""
-
-
-class FoldDone(msgspec.Struct, tag="folded"):
-    """A worker's fold of the nodes it owns, and how many there were."""
-
-    fold: bytes
-    nodes: int
-
-
-class Failed(msgspec.Struct, tag="failed"):
-    """A worker failed: the exception (pickled, when it pickles) and its text."""
-
-    error: bytes
-    text: str
-
-
-Message = ReadDone | FoldGiven | RunsGiven | Stop | FoldDone | Failed
-_MESSAGE_ENCODE = msgspec.msgpack.Encoder().encode
-_MESSAGE_DECODE = msgspec.msgpack.Decoder(Message).decode
-
-M = TypeVar("M", ReadDone, FoldGiven, RunsGiven, FoldDone)
-
-
-def _send(pipe: Connection, message: Message) -> None:
-    pipe.send_bytes(_MESSAGE_ENCODE(message))
-
-
-def _receive(pipe: Connection, kind: type[M], what: str) -> M | None:
-    """The next message, of ``kind`` (None: told to stop); a worker's failure is raised."""
-    try:
-        message = _MESSAGE_DECODE(pipe.recv_bytes())
-    except EOFError:
-        raise RuntimeError(f"a health reader worker ended without sending {what}") from None
-    if isinstance(message, Failed):
-        try:
-            error = pickle.loads(message.error)
-        except Exception:
-            error = RuntimeError(message.text)
-        raise error
-    if isinstance(message, Stop):
-        return None
-    if not isinstance(message, kind):
-        raise RuntimeError(f"a health reader worker sent {type(message).__name__}, not {what}")
-    return message
-
-
-def _failure(exc: BaseException) -> Failed:
-    text = f"{type(exc).__name__}: {exc}"
-    try:
-        return Failed(pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL), text)
-    except Exception:  # an exception that does not pickle: its text only
-        return Failed(b"", text)
-
-
-# -- runs: splitting by owner, merging in file order -----------------------------------------
-
-
-def split_run(latest: Latest, me: int, owners: int) -> tuple[Latest, dict[int, bytes]]:
-    """The nodes of a run that ``me`` owns (as a :class:`Latest`), and the reports of every
-    other owner's nodes, encoded, by owner. ``owners == 1``: taker 0 owns every node."""
-    if owners == 1:
-        if me == 0:
-            return latest, {}
-        return Latest(latest.horizon, latest.rules), {0: _ENCODE(list(latest.by_node.values()))}
-    parts: list[list[HealthReport]] = [[] for _ in range(owners)]
-    for node, report in latest.by_node.items():
-        parts[hash(node) % owners].append(report)
-    own = Latest(latest.horizon, latest.rules)  # merged by the read's rules (--incomplete)
-    own.by_node = {report.node_id: report for report in parts[me]}
-    return own, {k: _ENCODE(part) for k, part in enumerate(parts) if k != me and part}
-
-
-def merge_runs(own: Latest, me: int, others: Iterable[tuple[int, list[HealthReport]]]) -> Latest:
-    """Merge into ``own`` (taker ``me``'s run) the runs of other takers, given by their
-    place in file order: later runs win ties, earlier ones only replace what is older."""
-    runs = sorted(others, key=operator.itemgetter(0))
-    for _, reports in (run for run in runs if run[0] > me):
-        own.add_many(reports)
-    for _, reports in reversed([run for run in runs if run[0] < me]):
-        own.add_earlier(reports)
-    own.records = 0  # records are counted by the readers, not by merging
-    return own
-
-
 # -- workers ---------------------------------------------------------------------------------
-
-
-class _Mailbox:
-    """One direction between two processes: a shared memory area for large parcels; the
-    pipe carries the small message that says where they are (or carries them, when the
-    area is missing or too small)."""
-
-    def __init__(self, size: int) -> None:
-        try:
-            # Anonymous and shared: a forked process writes into it, the other reads.
-            self.area: mmap.mmap | None = mmap.mmap(-1, size)
-        except OSError:  # no room for the mapping: parcels go through the pipe
-            self.area = None
-
-    def pack(self, parcels: list[tuple[int, bytes]]) -> list[Parcel]:
-        """Place tagged parcels in the area; return what to send over the pipe."""
-        out: list[Parcel] = []
-        offset = 0
-        for who, data in parcels:
-            if self.area is not None and offset + len(data) <= len(self.area):
-                self.area[offset : offset + len(data)] = data
-                out.append(Parcel(who, offset, len(data)))
-                offset += len(data)
-            else:
-                out.append(Parcel(who, data=data))
-        return out
-
-    def reports(self, parcel: Parcel) -> list[HealthReport]:
-        """The reports of a parcel :meth:`pack` placed."""
-        if parcel.data is not None:
-            return _DECODE(parcel.data)
-        assert self.area is not None
-        with memoryview(self.area) as view:
-            return _DECODE(view[parcel.offset : parcel.offset + parcel.length])
-
-    def raw(self, parcel: Parcel) -> bytes:
-        """The encoded parcel, to pass on unopened."""
-        if parcel.data is not None:
-            return parcel.data
-        assert self.area is not None
-        return self.area[parcel.offset : parcel.offset + parcel.length]
-
-    def close(self) -> None:
-        if self.area is not None:
-            self.area.close()
 
 
 @dataclass
@@ -239,9 +80,9 @@ class _Link:
 
     taker: Taker
     pipe: Connection
-    up: _Mailbox
+    up: Mailbox
     """From the worker."""
-    down: _Mailbox
+    down: Mailbox
     """To the worker."""
     process: Any = None
     done: bool = False
@@ -292,27 +133,27 @@ def _worker(job: _Job, link: _Link) -> None:
         latest.normalise()
         own, parcels = split_run(latest, link.taker.index, job.owners)
         packed = link.up.pack(sorted(parcels.items()))
-        _send(link.pipe, ReadDone(latest.records, latest.future, segments, packed))
+        send(link.pipe, ReadDone(latest.records, latest.future, segments, packed))
         if job.owners > 1:
-            given = _receive(link.pipe, FoldGiven, "its fold")
+            given = receive(link.pipe, FoldGiven, "its fold")
             if given is None:
                 return
             fold = pickle.loads(given.fold)
             fold.prepare(own.by_node)  # while the parent finishes reading
-            order = _receive(link.pipe, RunsGiven, "the runs to merge")
+            order = receive(link.pipe, RunsGiven, "the runs to merge")
             if order is None:  # the parent stopped (malformed input): nothing to fold
                 return
             runs = [(parcel.who, link.down.reports(parcel)) for parcel in order.parcels]
             merged = merge_runs(own, link.taker.index, runs)
             fold.add(merged.by_node)
-            _send(
+            send(
                 link.pipe,
                 FoldDone(pickle.dumps(fold, pickle.HIGHEST_PROTOCOL), len(merged.by_node)),
             )
     except BaseException as exc:  # everything goes back to the parent
         code = 1
         with contextlib.suppress(Exception):
-            _send(link.pipe, _failure(exc))
+            send(link.pipe, failure(exc))
     finally:
         os._exit(code)  # skip the interpreter's teardown (see the module's doc)
 
@@ -321,7 +162,7 @@ def _start(job: _Job, taker: Taker, sizes: ReadSizes) -> _Link:
     context = multiprocessing.get_context("fork")
     mine, theirs = context.Pipe(duplex=True)
     job.ends.append(mine)
-    link = _Link(taker, theirs, _Mailbox(sizes.area), _Mailbox(sizes.area))
+    link = _Link(taker, theirs, Mailbox(sizes.area), Mailbox(sizes.area))
     link.process = context.Process(target=_worker, args=(job, link), daemon=True)
     link.process.start()
     theirs.close()  # so that a worker that dies is seen as the end of the pipe
@@ -394,7 +235,7 @@ def _read_together(
     own, parcels = split_run(mine, 0, owners)
     read = _Read(own, parcels, [], {}, mine.records, mine.future, segments)
     for link in links:
-        done = _receive(link.pipe, ReadDone, "what it read")
+        done = receive(link.pipe, ReadDone, "what it read")
         assert done is not None
         link.done = owners == 1
         read.records += done.records
@@ -511,7 +352,7 @@ def fold_parallel(
         made.append(make_fold())
         given = FoldGiven(pickle.dumps(made[0], pickle.HIGHEST_PROTOCOL))
         for link in links:
-            _send(link.pipe, given)
+            send(link.pipe, given)
 
     try:
         with _no_collection():
@@ -533,19 +374,19 @@ def fold_parallel(
             except BaseException:
                 for link in links:
                     with contextlib.suppress(OSError):
-                        _send(link.pipe, Stop())
+                        send(link.pipe, Stop())
                         link.done = True
                 raise
             for link in links:  # first let the workers go on: they merge while this one does
                 owner = link.taker.index
                 runs = [(0, read.parcels[owner])] if owner in read.parcels else []
                 runs += read.relay.get(owner, [])
-                _send(link.pipe, RunsGiven(link.down.pack(runs)))
+                send(link.pipe, RunsGiven(link.down.pack(runs)))
             merged = merge_runs(read.own, 0, _opened(read.received))
             fold.add(merged.by_node)
             nodes = len(merged.by_node)
             for link in links:
-                done = _receive(link.pipe, FoldDone, "its fold")
+                done = receive(link.pipe, FoldDone, "its fold")
                 assert done is not None
                 link.done = True
                 fold.combine(pickle.loads(done.fold))
