@@ -192,7 +192,7 @@ def test_zsh_is_offered_only_valid_tier_names(hostile: Path) -> None:
 
 def test_the_completion_rule_is_the_schema_rule() -> None:
     from noderr_deploy.commands._options import TIER_NAME
-    from noderr_deploy.config.schema import _NAME
+    from noderr_deploy.config.models import _NAME
 
     assert f"^{TIER_NAME.pattern}$" == _NAME
 

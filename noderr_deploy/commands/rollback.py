@@ -185,8 +185,8 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
             envvar="NODERR_MIN_NODES",
             show_envvar=True,
             click_type=_Threshold(read_min_nodes, "INTEGER"),
-            help="Fewer nodes make a cohort 'insufficient' (it cannot trigger)."
-            " Default: tiers.yaml rollback, else 1.",
+            help="Fewer nodes make a cohort 'insufficient' (it cannot trigger): a whole"
+            " number, 1 or more. Default: tiers.yaml rollback, else 1.",
             show_default=False,
         ),
     ] = None,
