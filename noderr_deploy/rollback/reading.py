@@ -89,6 +89,27 @@ class ReadCounts:
     incomplete_records: int = 0
     timestamp_unit: str | None = None
 
+    @classmethod
+    def of(
+        cls,
+        records: int,
+        future: int,
+        problems: Problems,
+        *,
+        incomplete_records: int,
+        timestamp_unit: str | None,
+    ) -> ReadCounts:
+        """The counts of a read whose malformed and lost input is in ``problems``."""
+        return cls(
+            records=records,
+            invalid=problems.count,
+            future=future,
+            lost_bytes=problems.lost_bytes,
+            lost_records=problems.lost_records,
+            incomplete_records=incomplete_records,
+            timestamp_unit=timestamp_unit,
+        )
+
 
 @dataclass
 class HealthOutcome(Generic[F]):
@@ -173,12 +194,10 @@ def read_health(
         workers=workers,
     )
     problems = read.problems
-    counts = ReadCounts(
-        records=read.records,
-        invalid=problems.count,
-        future=read.future,
-        lost_bytes=problems.lost_bytes,
-        lost_records=problems.lost_records,
+    counts = ReadCounts.of(
+        read.records,
+        read.future,
+        problems,
         incomplete_records=problems.incomplete,
         timestamp_unit=UnitTally(problems.seconds, problems.milliseconds).used,
     )
@@ -234,12 +253,10 @@ def _read_table(
     check_read(problems, read.records, [read.source], skip_invalid=request.skip_invalid)
     fold = make_fold()
     fold.add(read.latest)
-    counts = ReadCounts(
-        records=read.records,
-        invalid=problems.count,
-        future=read.future,
-        lost_bytes=problems.lost_bytes,
-        lost_records=problems.lost_records,
+    counts = ReadCounts.of(
+        read.records,
+        read.future,
+        problems,
         incomplete_records=read.incomplete_records,
         timestamp_unit=read.units.used,
     )
