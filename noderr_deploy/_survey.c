@@ -2,7 +2,8 @@
  *
  * The health reader decides how to decode a chunk from a few counts over its bytes
  * (noderr_deploy/health/survey.py): newlines, quotes, "}\n{" joins, "healthStatus" keys,
- * whether a date of year 0001 or 9999 starts a string, and whether every byte is ASCII.
+ * whether a date of year 0001 or 9999 starts a string, whether every byte is ASCII, and
+ * whether a \u escape stands anywhere (it can spell a key or a date the counts miss).
  * In Python that is six passes over the data; here it is one. The pure-Python version in
  * survey.py is the reference: tests/health/test_survey.py checks both agree.
  */
@@ -20,7 +21,7 @@ static PyObject *py_survey(PyObject *self, PyObject *arg) {
     const Py_ssize_t n = view.len;
     Py_ssize_t newlines = 0, quotes = 0, joins = 0, statuses = 0;
     Py_ssize_t status_from = 0; /* counted like bytes.count: occurrences do not overlap */
-    int edge = 0;
+    int edge = 0, escape = 0;
     unsigned char high = 0;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -29,6 +30,8 @@ static PyObject *py_survey(PyObject *self, PyObject *arg) {
         if (c == '\n') {
             newlines++;
             if (i > 0 && i + 1 < n && p[i - 1] == '}' && p[i + 1] == '{') joins++;
+        } else if (c == '\\') {
+            if (i + 1 < n && p[i + 1] == 'u') escape = 1;
         } else if (c == '"') {
             quotes++;
             if (i + 5 < n && p[i + 5] == '-' &&
@@ -43,13 +46,13 @@ static PyObject *py_survey(PyObject *self, PyObject *arg) {
     }
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
-    return Py_BuildValue("nnnnOO", newlines, quotes, joins, statuses, edge ? Py_True : Py_False,
-                         (high & 0x80) ? Py_False : Py_True);
+    return Py_BuildValue("nnnnOOO", newlines, quotes, joins, statuses, edge ? Py_True : Py_False,
+                         (high & 0x80) ? Py_False : Py_True, escape ? Py_True : Py_False);
 }
 
 static PyMethodDef methods[] = {
     {"survey", py_survey, METH_O,
-     "survey(chunk) -> (newlines, quotes, joins, statuses, edge_year, ascii)"},
+     "survey(chunk) -> (newlines, quotes, joins, statuses, edge_year, ascii, escapes)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -161,9 +161,10 @@ def decode_chunk(
         return [], 0
     counts = survey(chunk)
     newlines = counts.newlines
-    # A date that an offset may push out of range, or invalid UTF-8 anywhere (msgspec skips
-    # unknown keys without checking it): the chunk is decoded line by line.
-    if counts.edge_year or not (counts.ascii or valid_utf8(chunk)):
+    # A date that an offset may push out of range, invalid UTF-8 anywhere (msgspec skips
+    # unknown keys without checking it), or a \u escape (it can spell a key or a date that
+    # the counts do not see): the chunk is decoded line by line, each record exactly.
+    if counts.edge_year or counts.escapes or not (counts.ascii or valid_utf8(chunk)):
         lines = chunk.split(b"\n")
         if not lines[-1]:
             lines.pop()

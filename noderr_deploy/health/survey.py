@@ -4,7 +4,8 @@
 chunk's bytes: how many lines it has, how many quotes (the proof that the complete shape
 holds no key twice), how many ``}\\n{`` joins (one record per line), how many
 ``"healthStatus"`` keys, whether a string starts with a date of year 0001 or 9999 (an
-offset may push it out of range), and whether it is all ASCII (else its UTF-8 is checked).
+offset may push it out of range), whether it is all ASCII (else its UTF-8 is checked), and
+whether a ``\\u`` escape stands anywhere.
 :func:`survey` gets them in one pass with the optional C extension
 (``noderr_deploy/_survey.c``), else with one ``bytes`` method each (:func:`survey_bytes`,
 the reference: ``tests/health/test_survey.py`` checks both agree).
@@ -26,13 +27,17 @@ class Survey(NamedTuple):
     edge_year: bool
     """A quote followed by ``0001-`` or ``9999-``."""
     ascii: bool
+    escapes: bool
+    """A ``\\u`` escape stands somewhere: it can spell a key (``"error\\u0073"``) or a
+    date (``"\\u0030001-..."``) that no count of the raw text sees, so such a chunk is
+    decoded line by line and its keys checked exactly."""
 
 
 STATUS_KEY = b'"healthStatus"'
 
 
 def survey_bytes(chunk: bytes) -> Survey:
-    """:func:`survey`, written with ``bytes`` methods (six passes over the chunk)."""
+    """:func:`survey`, written with ``bytes`` methods (seven passes over the chunk)."""
     return Survey(
         chunk.count(b"\n"),
         chunk.count(b'"'),
@@ -40,6 +45,7 @@ def survey_bytes(chunk: bytes) -> Survey:
         chunk.count(STATUS_KEY),
         b'"0001-' in chunk or b'"9999-' in chunk,
         chunk.isascii(),
+        b"\\u" in chunk,
     )
 
 

@@ -27,6 +27,9 @@ pieces = st.sampled_from(
         b"}",
         b"\xc3\xa9",
         b"\xff",
+        b"\\u0073",
+        b"\\",
+        b"u",
         b"a",
         b"",
     ]
