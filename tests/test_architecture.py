@@ -15,7 +15,18 @@ PACKAGE = Path(__file__).resolve().parents[1] / "noderr_deploy"
 
 # Lower layers never import higher ones. Within a layer, any direction without cycles.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "units", "text", "redact", "results", "keccak", "_keccak", "_survey", "environment"),
+    (
+        "errors",
+        "units",
+        "text",
+        "redact",
+        "results",
+        "keccak",
+        "_keccak",
+        "_survey",
+        "environment",
+        "files",
+    ),
     ("cohorts", "nodeids"),
     ("config", "health"),
     ("rollback",),
@@ -144,6 +155,7 @@ def test_top_level_stays_small() -> None:
         "cohorts",
         "environment",
         "errors",
+        "files",
         "keccak",
         "nodeids",
         "redact",

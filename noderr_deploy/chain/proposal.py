@@ -11,8 +11,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -22,7 +20,7 @@ import msgspec
 
 from noderr_deploy.chain.binding import BoundCall, show_value
 from noderr_deploy.chain.writeabi import Param
-from noderr_deploy.errors import NoderrError, UsageError
+from noderr_deploy.errors import UsageError
 from noderr_deploy.keccak import keccak256
 from noderr_deploy.results import UNSET, Document, UnsetType
 
@@ -263,21 +261,7 @@ def _stringify(value: Any) -> str:
 
 
 def write_atomically(path: Path, text: str, flag: str = "--out") -> None:
-    """Write ``text`` to ``path`` so that a reader never sees a half-written file."""
-    directory = path.parent if str(path.parent) else Path()
-    temporary: Path | None = None
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-        temporary = Path(name)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        mask = os.umask(0)
-        os.umask(mask)
-        temporary.chmod(0o666 & ~mask)  # mkstemp's 0600 would hide it from the CI job
-        temporary.replace(path)
-    except OSError as exc:
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
-        raise NoderrError(f"{flag} {path}: cannot write: {exc.strerror or exc}") from None
+    """Write ``text`` to ``path`` as :mod:`noderr_deploy.files` writes every file."""
+    from noderr_deploy.files import write_text
+
+    write_text(path, text, flag=flag)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -296,23 +295,7 @@ def _finish(
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader never sees a half-written file, with the
-    mode a new file gets from the umask (as the shell's ``>`` would)."""
-    from noderr_deploy.errors import NoderrError
+    """Write ``text`` to ``path`` as :mod:`noderr_deploy.files` writes every file."""
+    from noderr_deploy.files import write_text
 
-    directory = path.parent if str(path.parent) else Path()
-    temporary = directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
-    try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            temporary.replace(path)
-        finally:
-            temporary.unlink(missing_ok=True)
-    except OSError as exc:
-        raise NoderrError(
-            f"--metadata-file {_norm(path)}: cannot write: {exc.strerror or exc}"
-        ) from None
+    write_text(path, text, flag="--metadata-file", shown=_norm(path))
