@@ -168,10 +168,10 @@ def resolve_rollout(
     return RolloutSource(RolloutPlan.of(canary, cohort, delay), published_at, origins)
 
 
-def _read_rollout(path: Path) -> dict[str, int | float]:
-    from noderr_deploy.config.sections import read_rollout
+def _read_rollout(path: Path, raw: bytes) -> tuple[dict[str, int | float], bool]:
+    from noderr_deploy.config.sections import rollout_of_bytes
 
-    return read_rollout(path)
+    return rollout_of_bytes(path, raw)
 
 
 def check_chain_conflicts(

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,33 +43,46 @@ MAX_ENTRY = 1024
 """Bytes of an entry read at most: a real one is about 150."""
 
 
-def remembered_rollout(
-    path: Path, cache_dir: Path | None, read: Callable[[Path], PlanValues]
-) -> PlanValues:
-    """The rollout values ``path`` sets: remembered for its exact bytes, else ``read(path)``
-    (then remembered). ``cache_dir`` None: no cache, always ``read``."""
-    if cache_dir is None:
-        return read(path)
+Read = Callable[[Path, bytes], tuple[PlanValues, bool]]
+"""Reads the rollout values of a file from its bytes: the values, and whether they came
+from exactly those bytes (:func:`noderr_deploy.config.sections.rollout_of_bytes`)."""
+
+
+def remembered_rollout(path: Path, cache_dir: Path | None, read: Read) -> PlanValues:
+    """The rollout values ``path`` sets: remembered for its exact bytes, else read from
+    those bytes (then remembered). The file is read once: what is parsed is what is hashed,
+    however the file changes meanwhile. ``cache_dir`` None: no cache."""
     try:
         data = path.read_bytes()
     except OSError:
-        return read(path)  # the reader reports it
+        data = None
+    if cache_dir is None or data is None:  # (a file that does not read: the reader says so)
+        return read(path, data or b"")[0]
     source = keccak256(data).hex()
     entry = cache_dir / "plans" / keccak256(os.fsencode(path.resolve())).hex()[:32]
     values = _load(entry, source)
     if values is not None:
         return values
-    values = read(path)
-    _store(entry, source, values)
+    values, exact = read(path, data)
+    if exact:
+        _store(entry, source, values)
     return values
 
 
 def _load(entry: Path, source: str) -> PlanValues | None:
     try:
-        with entry.open("rb") as handle:
-            text = handle.read(MAX_ENTRY + 1).decode("ascii")
+        # Never blocks (a FIFO put there) and reads only a regular file.
+        fd = os.open(entry, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        text = os.read(fd, MAX_ENTRY + 1).decode("ascii")
     except (OSError, UnicodeDecodeError):
         return None
+    finally:
+        os.close(fd)
     lines = text.split("\n")
     if len(text) > MAX_ENTRY or lines[:2] != [HEADER, f"source={source}"] or lines[-1] != "":
         return None

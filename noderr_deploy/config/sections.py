@@ -99,6 +99,19 @@ def read_rollout(path: Path) -> PlanValues:
     return _read(path, ("rollout",)).rollout
 
 
+def rollout_of_bytes(path: Path, raw: bytes) -> tuple[PlanValues, bool]:
+    """:func:`read_rollout` of the file ``path`` whose bytes are ``raw``, and whether the
+    values came from exactly those bytes (False: the full loader judged the file, reading
+    it again)."""
+    document = _parse(path, raw)
+    if document is None:
+        return _read_fully(path).rollout, False
+    values = _rollout_values(document.get("rollout", {}))
+    if values is None:
+        return _read_fully(path).rollout, False
+    return values, True
+
+
 def _read(path: Path, sections: Collection[str]) -> FileSettings:
     document = _parse(path)
     if document is None:
@@ -112,7 +125,7 @@ def _read(path: Path, sections: Collection[str]) -> FileSettings:
     return FileSettings(**found)  # type: ignore[arg-type]
 
 
-def _parse(path: Path) -> dict[object, object] | None:
+def _parse(path: Path, raw: bytes | None = None) -> dict[object, object] | None:
     """The file's top-level mapping, or None for anything the full loader must judge: a
     file that does not read or parse, a top level that is not a mapping, a duplicated key.
 
@@ -123,10 +136,11 @@ def _parse(path: Path) -> dict[object, object] | None:
     """
     import yaml
 
-    from noderr_deploy.config.yamlpos import load_located, read_yaml_text
+    from noderr_deploy.config.yamlpos import decode_yaml, load_located, read_yaml_text
 
     try:
-        located = load_located(read_yaml_text(path))
+        text = read_yaml_text(path) if raw is None else decode_yaml(raw, path)
+        located = load_located(text)
     except (OSError, ConfigError, yaml.YAMLError, RecursionError):
         return None
     if located.duplicates or not isinstance(located.data, dict):

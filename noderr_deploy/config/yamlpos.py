@@ -111,6 +111,12 @@ def read_yaml_text(path: Path) -> str:
         raise
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return decode_yaml(raw, path)
+
+
+def decode_yaml(raw: bytes, path: Path) -> str:
+    """The text of the YAML file ``path`` from its bytes ``raw``, as :func:`read_yaml_text`
+    reads it (for a caller that must parse exactly the bytes it has read)."""
     hint = wide_encoding_hint(raw)
     if hint is not None:
         raise ConfigError(f"{path}: cannot read: {hint}")

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from noderr_deploy.config.plancache import HEADER, remembered_rollout
-from noderr_deploy.config.sections import read_rollout
+from noderr_deploy.config.sections import rollout_of_bytes
 from noderr_deploy.environment import Environment
 from noderr_deploy.errors import ConfigError
 
@@ -31,14 +31,14 @@ tiers:
 
 
 class Reads:
-    """read_rollout, counting its calls: a call is a parse of the file."""
+    """rollout_of_bytes, counting its calls: a call is a parse of the file."""
 
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, path: Path) -> dict[str, int | float]:
+    def __call__(self, path: Path, raw: bytes) -> tuple[dict[str, int | float], bool]:
         self.calls += 1
-        return read_rollout(path)
+        return rollout_of_bytes(path, raw)
 
 
 def entries(cache: Path) -> list[Path]:
@@ -66,7 +66,7 @@ def test_the_same_bytes_are_read_once_and_any_change_is_seen(tmp_path: Path) -> 
 def test_an_entry_holds_the_plan_and_nothing_else_of_the_file(tmp_path: Path) -> None:
     tiers, cache = tmp_path / "tiers.yaml", tmp_path / "cache"
     tiers.write_text(TIERS)
-    remembered_rollout(tiers, cache, read_rollout)
+    remembered_rollout(tiers, cache, rollout_of_bytes)
     (entry,) = entries(cache)
     lines = entry.read_text().splitlines()
     assert lines[0] == HEADER
@@ -93,7 +93,7 @@ def test_a_cache_that_cannot_be_written_changes_nothing(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     for cache in (blocker, blocker / "below", None):
-        assert remembered_rollout(tiers, cache, read_rollout)["canary_percentage"] == 7
+        assert remembered_rollout(tiers, cache, rollout_of_bytes)["canary_percentage"] == 7
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -125,11 +125,11 @@ def test_a_cache_that_cannot_be_written_changes_nothing(tmp_path: Path) -> None:
 def test_a_damaged_entry_is_ignored_and_replaced(tmp_path: Path, body: bytes | str) -> None:
     tiers, cache = tmp_path / "tiers.yaml", tmp_path / "cache"
     tiers.write_text(TIERS)
-    remembered_rollout(tiers, cache, read_rollout)
+    remembered_rollout(tiers, cache, rollout_of_bytes)
     (entry,) = entries(cache)
     head = "\n".join(entry.read_text().splitlines()[:2]) + "\n"
     entry.write_bytes(head.encode() + (body if isinstance(body, bytes) else body.encode()))
-    values = remembered_rollout(tiers, cache, read_rollout)
+    values = remembered_rollout(tiers, cache, rollout_of_bytes)
     # Either exactly a valid plan the entry spelled in the canonical form, or the file's.
     expected = {"canary_percentage": 7, "cohort_delay_hours": 12.0}
     if values != expected:
@@ -185,3 +185,32 @@ def test_a_remembered_plan_starts_cohort_without_the_yaml_parser(tmp_path: Path)
     assert runs[0].stdout == runs[1].stdout == "node id  bucket  cohort\nnode-1   63      cohort3\n"
     assert runs[0].stderr.startswith(plan) and "yaml" in runs[0].stderr  # read, then kept
     assert runs[1].stderr == plan + "[]\n"
+
+
+def test_what_is_remembered_is_what_was_hashed_however_the_file_changes(tmp_path: Path) -> None:
+    # A writer replacing the file between the read and the parse (a hostile review made a
+    # stale plan stick this way, with a file flipped every 15 ms).
+    tiers, cache = tmp_path / "tiers.yaml", tmp_path / "cache"
+    tiers.write_text(TIERS)
+    other = TIERS.replace("canary_percentage: 7", "canary_percentage: 70")
+
+    def racing(path: Path, raw: bytes) -> tuple[dict[str, int | float], bool]:
+        path.write_text(other)
+        return rollout_of_bytes(path, raw)
+
+    assert remembered_rollout(tiers, cache, racing)["canary_percentage"] == 7
+    assert remembered_rollout(tiers, cache, rollout_of_bytes)["canary_percentage"] == 70
+    tiers.write_text(TIERS)
+    assert remembered_rollout(tiers, cache, rollout_of_bytes)["canary_percentage"] == 7
+
+
+def test_an_entry_that_is_not_a_regular_file_is_ignored(tmp_path: Path) -> None:
+    import os
+
+    tiers, cache = tmp_path / "tiers.yaml", tmp_path / "cache"
+    tiers.write_text(TIERS)
+    remembered_rollout(tiers, cache, rollout_of_bytes)
+    (entry,) = entries(cache)
+    entry.unlink()
+    os.mkfifo(entry)  # opened for reading, a FIFO with no writer would block for ever
+    assert remembered_rollout(tiers, cache, rollout_of_bytes)["canary_percentage"] == 7
