@@ -29,7 +29,7 @@ from pathlib import Path
 
 from noderr_deploy.errors import ConfigError
 from noderr_deploy.images.ignore import DockerIgnore, compile_pattern
-from noderr_deploy.images.secrets import never_sent, scan_registry_configs
+from noderr_deploy.images.secrets import never_sent, never_sent_path, scan_registry_configs
 from noderr_deploy.images.tarball import DOCKERFILE_DIR, BuildContext, ContextFile, Excluded
 
 ROOT_FILES = (
@@ -99,9 +99,8 @@ class _Assembly:
             info = source.lstat()
         except OSError as exc:
             raise _unreadable(source, exc) from None
-        name = path.rsplit("/", 1)[-1]
         is_dir = stat.S_ISDIR(info.st_mode)
-        reason = never_sent(name, is_dir=is_dir)
+        reason = never_sent_path(path, is_dir=is_dir)
         # An ignored directory is still walked when an exception may re-include under it.
         descend = is_dir and self.ignore.has_exceptions
         if reason is None and not descend and self.ignore.excludes(path):

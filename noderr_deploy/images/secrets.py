@@ -76,6 +76,18 @@ def never_sent(name: str, *, is_dir: bool = False) -> str | None:
     return None
 
 
+def never_sent_path(path: str, *, is_dir: bool = False) -> str | None:
+    """Why the context path ``path`` (``a/b/c``) is never sent, or None: its own name, and
+    every directory above it (``.aws/credentials`` named by a COPY or ``context.include``
+    is inside ``.aws/`` however it was reached)."""
+    *parents, name = path.split("/")
+    for parent in parents:
+        reason = never_sent(parent, is_dir=True)
+        if reason is not None:
+            return reason
+    return never_sent(name, is_dir=is_dir)
+
+
 # `//registry.example/:_authToken=...`, `_auth=...`, `_password=...`, `email`-less `username`
 # is harmless; npm's inline `key=`/`cert=` hold PEM text. Values that only refer to an
 # environment variable (`${NPM_TOKEN}`) hold no secret.
@@ -83,8 +95,12 @@ _NPMRC_SECRET = re.compile(
     r"^\s*(?:[^=\s]*:)?(_authtoken|_auth|_password|password|token|key|cert)\s*=\s*(.*)$",
     re.IGNORECASE,
 )
+# Anywhere in a line: YAML's flow style puts several keys on one (`npmScopes: {noderr:
+# {npmAuthToken: abc}}`); the value ends at a comma, a brace or a comment.
 _YARNRC_SECRET = re.compile(
-    r"^\s*[\"']?(npmauthtoken|npmauthident|npmpassword)[\"']?\s*:\s*(.*)$", re.IGNORECASE
+    r"(?:^|[\s{,])[\"']?(npmauthtoken|npmauthident|npmpassword)[\"']?\s*:\s*"
+    r"(\"[^\"]*\"|'[^']*'|[^,}\s#][^,}#]*)?",
+    re.IGNORECASE,
 )
 # A registry URL with user:password in it is a credential whatever the key.
 _URL_CREDENTIALS = re.compile(r"^\s*[\"']?([^=:\s\"']+)[\"']?\s*[=:].*?://[^/\s@]+@", re.IGNORECASE)
@@ -116,6 +132,9 @@ def token_lines(path: str, text: str) -> list[TokenLine]:
     for number, line in enumerate(text.splitlines(), start=1):
         if line.lstrip().startswith(("#", ";")):
             continue
+        if yarn:
+            found += _yarn_tokens(path, number, line)
+            continue
         match = pattern.match(line)
         if not match:
             url = _URL_CREDENTIALS.match(line)
@@ -126,6 +145,18 @@ def token_lines(path: str, text: str) -> list[TokenLine]:
         if not value or value in ('""', "''") or _REFERENCE.match(value):
             continue
         found.append(TokenLine(path, number, match.group(1)))
+    return found
+
+
+def _yarn_tokens(path: str, number: int, line: str) -> list[TokenLine]:
+    found = []
+    for match in _YARNRC_SECRET.finditer(line):
+        value = (match.group(2) or "").strip()
+        if value and value not in ('""', "''") and not _REFERENCE.match(value):
+            found.append(TokenLine(path, number, match.group(1)))
+    url = _URL_CREDENTIALS.match(line)
+    if url and not found:
+        found.append(TokenLine(path, number, url.group(1)))
     return found
 
 

@@ -130,6 +130,9 @@ def test_token_bearing_npmrc_is_refused_naming_file_and_line(ws: Path) -> None:
         (".NPMRC", "# settings\n//npm.example/:_password=aHVudGVy\n"),
         (".npmrc", "_auth = dXNlcjpwYXNz\n"),
         (".yarnrc.yml", "npmScopes:\n  noderr:\n    npmAuthToken: npm_abc\n"),
+        # YAML's flow style: several keys on one line (a hostile review's case).
+        (".yarnrc.yml", "npmScopes: {noderr: {npmAuthToken: abcSECRET}}\n"),
+        (".Yarnrc.yml", 'npmScopes: {a: {npmAlwaysAuth: true, "npmAuthIdent": "u:p"}}\n'),
     ],
 )
 def test_each_credential_form_is_refused(ws: Path, name: str, text: str) -> None:
@@ -344,3 +347,25 @@ def test_a_linked_npmrc_is_sent_as_a_link_and_never_read(ws: Path) -> None:
     context = assemble_context(ws, ["core"], ws / "Dockerfile")
     [member] = [m for m in context.members if m.path == ".npmrc"]
     assert member.link == "/dev/zero"
+
+
+@pytest.mark.parametrize("inside", [".aws/credentials", ".git/config", ".Git/config",
+                                    "packages/core/.AWS/config", "sub/.git/config"])  # fmt: skip
+@pytest.mark.parametrize("how", ["copy", "include"])
+def test_a_file_inside_a_never_sent_directory_is_never_sent_by_name(
+    ws: Path, inside: str, how: str
+) -> None:
+    # A hostile review: naming the file (COPY, context.include) sent it, credentials and all.
+    (ws / inside).parent.mkdir(parents=True, exist_ok=True)
+    (ws / inside).write_text(SECRET_TEXT)
+    copy = f"COPY {inside} /x" if how == "copy" else "COPY packages/core /x"
+    (ws / "docker" / "t.Dockerfile").write_text(f"FROM scratch\n{copy}\n")
+    include = [inside] if how == "include" else []
+    try:
+        checked = check(ws, "docker/t.Dockerfile", ["core"], include=include)
+    except ConfigError as exc:  # the COPY names what is left out: refused, with the reason
+        assert "is never sent" in " ".join([str(exc), *exc.details]), exc
+        return
+    buffer = io.BytesIO()
+    checked.context.write(buffer)  # type: ignore[attr-defined]
+    assert SECRET_TEXT.encode() not in buffer.getvalue()
