@@ -85,8 +85,12 @@ def engine_address(environ: Mapping[str, str]) -> str:
     host = environ.get("DOCKER_HOST", "").strip()
     if not host:
         return DEFAULT_SOCKET
-    # A socket path holds no secret; a tcp:// or ssh:// address may carry credentials.
-    return host if host.startswith(("unix://", "npipe://")) else redact_url(host)
+    # A socket path holds no secret; a tcp:// or ssh:// address may carry credentials, in
+    # its user info or in a query or fragment (whatever their keys are called).
+    if host.startswith(("unix://", "npipe://")):
+        return host
+    address, query, _ = host.partition("#")[0].partition("?")
+    return redact_url(address) + ("?***" if query else "")
 
 
 def connect(
@@ -106,7 +110,10 @@ def connect(
     except (docker.errors.DockerException, requests.exceptions.RequestException, ValueError) as exc:
         # ValueError: the SDK's own parsing of a malformed DOCKER_HOST ("Invalid IPv6 URL").
         why = reason(exc)
-        for secret in _host_secrets(environ.get("DOCKER_HOST", "")):
+        host = environ.get("DOCKER_HOST", "").strip()
+        if host and not host.startswith(("unix://", "npipe://")):
+            why = why.replace(host, engine_address(environ))  # the SDK repeats it whole
+        for secret in _host_secrets(host):
             why = why.replace(secret, "***")
         raise EngineError(
             f"cannot reach the Docker engine at {engine_address(environ)}: {why}"
@@ -115,10 +122,15 @@ def connect(
 
 
 def _host_secrets(host: str) -> list[str]:
-    """The parts of a DOCKER_HOST that must never be printed, longest first."""
+    """The parts of a DOCKER_HOST that must never be printed (user info, the query and the
+    fragment: ``?token=...``), longest first."""
     _, sep, rest = host.partition("://")
     userinfo = rest.split("/", 1)[0].rpartition("@")[0] if sep else ""
     parts = [userinfo, *userinfo.split(":", 1)] if userinfo else []
+    query, _, fragment = rest.partition("?")[2].partition("#")
+    fragment = fragment or rest.partition("#")[2]
+    for extra in (query, fragment):
+        parts += [extra, *(value for _, _, value in (p.partition("=") for p in extra.split("&")))]
     return sorted({p for p in parts if len(p) >= 3}, key=len, reverse=True)
 
 

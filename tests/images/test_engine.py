@@ -92,6 +92,24 @@ def test_engine_address_is_redacted() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "host",
+    [
+        "tcp://127.0.0.1:1?token=hunter2",
+        "tcp://ops:hunter2@127.0.0.1:1",
+        "ssh://ops@127.0.0.1:22?key=hunter2&x=1",
+        "tcp://127.0.0.1:1#hunter2",
+        "tcp://[::1/?t=hunter2",
+    ],
+)
+def test_no_part_of_a_docker_host_secret_is_ever_shown(host: str) -> None:
+    # A hostile review: the SDK repeated the whole DOCKER_HOST in its reason text.
+    with pytest.raises(EngineError) as raised:
+        connect({"DOCKER_HOST": host}, timeout=2)
+    assert "hunter2" not in raised.value.message, raised.value.message
+    assert raised.value.message.startswith("cannot reach the Docker engine at ")
+
+
 def test_dead_socket_is_an_engine_error(tmp_path: pytest.TempPathFactory) -> None:
     socket = f"unix://{tmp_path}/no-such.sock"
     with pytest.raises(EngineError) as raised:
