@@ -192,3 +192,19 @@ def test_a_latin1_terminal_shows_what_it_lacks_escaped(
     assert b"error: " in screen
     assert b"n\xc5\\x8dde" in screen
     assert shown_safely(screen)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--json"], ["--format", "jsonl"], ["--format", "csv"], ["--summary", "--format", "jsonl"]],
+)
+def test_machine_output_is_utf8_even_for_what_latin1_can_hold(
+    latin1: dict[str, str], tmp_path: Path, args: list[str]
+) -> None:
+    # A hostile review: "café" fits Latin-1, so the JSON of one id came out as byte 0xe9.
+    for ids in (["café".encode()], ["café".encode(), b"x"]):  # one id, and a batch
+        done = noderr(latin1, "cohort", *ids, *args, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        done.stdout.decode("utf-8")  # raises if any byte is not UTF-8
+        if "--summary" not in args:
+            assert "café".encode() in done.stdout

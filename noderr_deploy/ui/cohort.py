@@ -204,7 +204,7 @@ def write_summary(out: Output, fmt: str, document: CohortSummary, plan: RolloutP
     if fmt == "json":
         out.json(document)
     elif fmt == "jsonl":
-        out.stdout.write(to_json(document, indent=None) + "\n")
+        out.json(document, indent=None)
     elif fmt == "csv":
         write_summary_csv(out.stdout, document)
     else:

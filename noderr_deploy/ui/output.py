@@ -135,9 +135,22 @@ class Output:
         return self._consoles[which]
 
     # -- results (stdout) -------------------------------------------------------------------
-    def json(self, document: Any) -> None:
-        """Write one JSON document to stdout (and nothing else)."""
-        self.stdout.write(to_json(document) + "\n")
+    def json(self, document: Any, *, indent: int | None = 2) -> None:
+        """Write one JSON document to stdout (and nothing else); ``indent=None``: on one
+        line (JSON Lines)."""
+        self.machine(to_json(document, indent=indent) + "\n")
+
+    def machine(self, text: str) -> None:
+        """Write machine output (JSON, JSON Lines, CSV) to stdout as UTF-8, whatever the
+        locale's encoding: a Latin-1 terminal would otherwise get ``é`` as one Latin-1
+        byte, and a reader of JSON bytes that are not UTF-8 loses the exact string."""
+        encoding = (getattr(self.stdout, "encoding", None) or "utf-8").lower()
+        buffer = getattr(self.stdout, "buffer", None)
+        if buffer is None or encoding.replace("-", "").replace("_", "") == "utf8":
+            self.stdout.write(text)
+        else:
+            self.stdout.flush()
+            buffer.write(text.encode("utf-8", "surrogateescape"))
         self.stdout.flush()
 
     def text(self, text: str = "", *, style: str | None = None) -> None:
