@@ -75,6 +75,35 @@ def _numeric(annotation: Any) -> bool:
     return bool(kinds) and kinds <= {int, float}
 
 
+def _plain_number(annotation: Any) -> type | None:
+    """``int`` or ``float`` when a field holds exactly that (optionally ``None``), with no
+    parser of its own (a ``Size`` reads text such as ``500MB``); else None."""
+    union = get_origin(annotation) in (Union, UnionType)
+    kinds = (set(get_args(annotation)) if union else {annotation}) - {type(None)}
+    if len(kinds) == 1 and (kind := next(iter(kinds))) in (int, float):
+        return kind  # type: ignore[no-any-return]
+    return None
+
+
+def _not_a_number(value: Any, kind: type) -> str | None:
+    """Why ``value`` read from YAML is no ``kind`` (None: let pydantic judge it). YAML gives
+    a number as a number: text that reads as one is a mistake, above all a number the one
+    parser kept as text (``010``, ``1_000``: YAML 1.1 and 1.2 read them differently),
+    which pydantic would otherwise turn into 10 and 1000. Other text (``zero``, a
+    look-alike digit) gets pydantic's own message."""
+    if not isinstance(value, str) or not value.isascii():
+        return None
+    try:
+        kind(value.strip())
+    except ValueError:
+        return None
+    shown = value if len(value) <= 40 else value[:40] + "..."
+    return (
+        f"expected a number, not the text {shown!r} (YAML reads a number in quotes, with a"
+        " leading zero or with an underscore as text: write a plain decimal number)"
+    )
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
 
@@ -83,10 +112,15 @@ class _Strict(BaseModel):
     def _no_booleans(cls, value: Any, info: ValidationInfo) -> Any:
         # pydantic reads YAML's `true` as 1 where a number belongs; a percentage, a slot or
         # a size budget of `true` is a mistake to report, not a value.
-        if isinstance(value, bool) and info.field_name is not None:
-            field_info = cls.model_fields[info.field_name]
-            if _numeric(field_info.annotation):
-                raise ValueError("expected a number, not a boolean (true/false)")
+        if info.field_name is None:
+            return value
+        annotation = cls.model_fields[info.field_name].annotation
+        if isinstance(value, bool) and _numeric(annotation):
+            raise ValueError("expected a number, not a boolean (true/false)")
+        kind = _plain_number(annotation)
+        why = None if kind is None or isinstance(value, bool) else _not_a_number(value, kind)
+        if why:
+            raise ValueError(why)
         return value
 
 

@@ -44,10 +44,17 @@ def test_hostile_yaml_is_one_error_line(name: str, command: list[str], tmp_path:
     assert "internal error" not in result.stderr
 
 
-def test_a_leading_zero_is_read_as_a_person_reads_it(tmp_path: Path) -> None:
-    # YAML 1.1 reads 010 as octal 8: the plan would silently move buckets.
+def test_a_leading_zero_is_an_error_never_another_number(tmp_path: Path) -> None:
+    # YAML 1.1 reads 010 as octal 8, YAML 1.2 as 10: the plan would silently move buckets.
+    # The one parser keeps it as text, and text where a number belongs is an error (README).
     path = tmp_path / "tiers.yaml"
     path.write_text("rollout: {canary_percentage: 010, cohort_percentage: +20}\n" + TIERS)
     result = CliRunner().invoke(app, ["cohort", "node-1", "-c", str(path)])
+    assert result.exit_code == 2, result.stderr
+    assert f"{path}:1:30: rollout.canary_percentage: expected a number, not the text '010'" in (
+        result.stderr
+    )
+    path.write_text("rollout: {canary_percentage: 10, cohort_percentage: +20}\n" + TIERS)
+    result = CliRunner().invoke(app, ["cohort", "node-1", "-c", str(path)])
     assert result.exit_code == 0, result.stderr
-    assert result.stderr.startswith("plan 10/20/24 ")
+    assert result.stderr.startswith("plan 10/20/24 ")  # a sign is decimal in YAML 1.1 and 1.2
