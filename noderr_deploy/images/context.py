@@ -23,6 +23,7 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
+import re
 import stat
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -142,7 +143,10 @@ def _inside(path: Path, root: Path) -> str | None:
 
 def _glob_matches(workspace: Path, pattern: str) -> list[str]:
     """Workspace paths matching an include glob (``.dockerignore`` syntax, ``**`` too)."""
-    regex = compile_pattern(pattern)
+    try:
+        regex = compile_pattern(pattern)
+    except re.error as exc:
+        raise ConfigError(f"context.include {pattern!r}: not a pattern ({exc.msg})") from None
     found = []
     for dirpath, dirnames, filenames in os.walk(workspace):
         here = Path(dirpath)

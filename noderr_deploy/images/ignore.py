@@ -77,10 +77,19 @@ def parse_dockerignore(text: str) -> list[IgnorePattern]:
             line = line.lstrip("/") or "/"
         try:
             regex = compile_pattern(line)
-        except re.error:
-            continue  # docker rejects the file; a broken line must not widen the context
+        except re.error as exc:
+            # Docker refuses the whole file; skipping the line would send what it excludes.
+            raise BadPattern(number + 1, raw.strip(), exc.msg) from None
         patterns.append(IgnorePattern(("!" if exclusion else "") + line, exclusion, regex))
     return patterns
+
+
+class BadPattern(ValueError):
+    """A .dockerignore line that is not a pattern (``[`` never closed)."""
+
+    def __init__(self, line: int, text: str, why: str) -> None:
+        super().__init__(f"{line}: {text!r} is not a pattern ({why})")
+        self.line = line
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,10 @@ class DockerIgnore:
             return cls()
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read: {exc}") from None
-        return cls(tuple(parse_dockerignore(text)))
+        try:
+            return cls(tuple(parse_dockerignore(text)))
+        except BadPattern as exc:
+            raise ConfigError(f"{path}:{exc}: docker would refuse the file") from None
 
     @property
     def has_exceptions(self) -> bool:

@@ -234,3 +234,17 @@ def test_example_workspace_context(packages: list[str], count: int) -> None:
     assert {".noderr/Dockerfile", ".noderr/start.cjs", ".noderr/healthcheck.cjs"} <= set(
         context.paths
     )
+
+
+@pytest.mark.parametrize("pattern", ["[", "secret[", "a/[b"])
+def test_a_broken_pattern_is_one_error_never_a_wider_context(tmp_path: Path, pattern: str) -> None:
+    # A hostile review: `[` in context.include was an internal error; in .dockerignore the
+    # line was skipped, sending what it meant to exclude (docker refuses such a file).
+    ignore = tmp_path / ".dockerignore"
+    ignore.write_text(f"*.log\n{pattern}\n")
+    with pytest.raises(ConfigError, match=rf"^{ignore}:2: '.*' is not a pattern"):
+        DockerIgnore.read(ignore)
+    ignore.unlink()
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    with pytest.raises(ConfigError, match=r"^context.include .*: not a pattern"):
+        assemble_context(tmp_path, [], tmp_path / "Dockerfile", include=[pattern])
