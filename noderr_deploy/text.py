@@ -63,11 +63,25 @@ def one_line(text: str, limit: int = TRUNCATE_AT) -> str:
     safe = printable(text)
     if len(safe) <= limit:
         return safe
-    return f"{safe[:limit]}... ({len(safe) - limit} more characters)"
+    return f"{safe[:limit]}... ({_more(len(safe) - limit)})"
+
+
+def _more(n: int) -> str:
+    return f"{n} more character" + ("" if n == 1 else "s")
 
 
 def clipped(text: str, limit: int = 200) -> str:
-    """Foreign text quoted inside a message: escaped, cut to ``limit`` characters with
-    ``...``. Only the start of ``text`` is read, so a 200 kB reply costs nothing."""
+    """Foreign text quoted inside a message: escaped, cut to about ``limit`` characters
+    with a note of how many characters of the text were left out. Only the start of
+    ``text`` is escaped, so a 200 kB reply costs nothing."""
     safe = printable(text[: limit + 1])
-    return safe if len(safe) <= limit else safe[:limit] + "..."
+    if len(safe) <= limit and len(text) <= limit:
+        return safe
+    pieces, length = [], 0
+    for char in text[:limit]:  # escaping may lengthen a character: count what fits
+        piece = printable(char)
+        if length + len(piece) > limit:
+            break
+        pieces.append(piece)
+        length += len(piece)
+    return f"{''.join(pieces)}... ({_more(len(text) - len(pieces))})"

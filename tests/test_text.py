@@ -94,5 +94,7 @@ def test_escapes(raw: str, shown: str) -> None:
 
 
 def test_clipped_reads_only_the_start() -> None:
-    assert clipped("x" * 200_000, 40) == "x" * 40 + "..."
+    assert clipped("x" * 200_000, 40) == "x" * 40 + "... (199960 more characters)"
+    assert clipped("x" * 41, 40) == "x" * 40 + "... (1 more character)"
+    assert clipped("\x1b" * 30, 20) == "\\x1b" * 5 + "... (25 more characters)"
     assert clipped("a\nb", 40) == "a\\nb"
