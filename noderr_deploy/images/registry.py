@@ -254,9 +254,16 @@ def read_build_metadata(path: Path, tier: str) -> BuiltImage:
     if not matches:
         known = ", ".join(repr(t) for t in tiers if isinstance(t, str)) or "none"
         raise InputError(f"{where}: no image of tier {tier!r} (it has: {known})")
-    entry = matches[-1]
+    if len(matches) > 1:  # which one is meant cannot be told: never a silent choice
+        raise InputError(
+            f"{where}: tier {tier!r} stands {len(matches)} times (give the metadata file of"
+            " one build)"
+        )
+    entry = matches[0]
     tags = entry.get("tags")
-    if not isinstance(tags, list) or not tags or not all(isinstance(t, str) for t in tags):
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise InputError(f"{where}: tier {tier!r}: tags is not a list of image references")
+    if not tags:
         raise InputError(f"{where}: tier {tier!r} has no tags")
     repository, tag = split_reference(tags[0])
     check_tag(tag, f"{where}: tag")
