@@ -199,7 +199,7 @@ def main() -> None:
         megabytes = (csv_path.stat().st_size / 1e6, jsonl_path.stat().st_size / 1e6)
 
     print(f"\n{args.rows:,} rows, {args.nodes:,} nodes (CSV {megabytes[0]:.0f} MB,", end=" ")
-    print(f"JSON Lines {megabytes[1]:.0f} MB); one run each, on a loaded machine")
+    print(f"JSON Lines {megabytes[1]:.0f} MB); one run each; load average {os.getloadavg()[0]:.2f}")
     print(f"{'':32} {'wall s':>8} {'peak RSS MB':>12}")
     for name, wall, rss in results:
         print(f"{name:32} {wall:8.2f} {rss / 1e6:12.0f}")
