@@ -146,6 +146,11 @@ def resolve_valid_tiers(raw: Any, path: Path, problems: Problems) -> None:
     resolve_tiers(known, dockerfile, path, problems, all_names=list(raw))
 
 
+MAX_EXTENDS = 64
+"""The longest ``extends`` chain above a tier (a real file has two or three): a longer one
+is a mistake or an attack, refused at once instead of resolved tier by tier."""
+
+
 def resolve_tiers(
     specs: dict[str, TierSpec],
     default_dockerfile: str,
@@ -191,9 +196,30 @@ def resolve_tiers(
         order.append(name)
         return tier
 
+    deep = _too_deep(specs)
+    if deep is not None:  # refused before anything is resolved (recursively: it would be deep)
+        problems.add(
+            ("tiers", deep, "extends"),
+            f"the extends chain above tier {deep!r} is longer than {MAX_EXTENDS} tiers",
+        )
+        return ()
     for name in specs:
         resolve(name, ())
     return tuple(resolved[name] for name in order)
+
+
+def _too_deep(specs: dict[str, TierSpec]) -> str | None:
+    """The first tier, in file order, with more than :data:`MAX_EXTENDS` tiers above it
+    (unknown parents and cycles end a chain: they are reported on their own)."""
+    for name, own in specs.items():
+        above, seen, parent = 0, {name}, own.extends
+        while parent is not None and parent in specs and parent not in seen:
+            above += 1
+            if above > MAX_EXTENDS:
+                return name
+            seen.add(parent)
+            parent = specs[parent].extends
+    return None
 
 
 def _merge(  # noqa: PLR0917
@@ -265,9 +291,12 @@ def _dev_setting(tier: Tier, spec: TiersFile) -> DevDependencies:
 
 def with_closures(tiers: tuple[Tier, ...], workspace: Path, spec: TiersFile) -> tuple[Tier, ...]:
     resolved = []
+    builds: dict[Path, bool] = {}  # tiers share Dockerfiles: each is read once
     for tier in tiers:
         setting = _dev_setting(tier, spec)
-        follows = setting == "always" or (setting == "auto" and dockerfile_builds(tier.dockerfile))
+        if setting == "auto" and tier.dockerfile not in builds:
+            builds[tier.dockerfile] = dockerfile_builds(tier.dockerfile)
+        follows = setting == "always" or (setting == "auto" and builds[tier.dockerfile])
         closure = dependency_closure(workspace, tier.packages, dev_dependencies=follows)
         resolved.append(
             dataclasses.replace(

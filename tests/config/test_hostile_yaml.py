@@ -58,3 +58,32 @@ def test_a_leading_zero_is_an_error_never_another_number(tmp_path: Path) -> None
     result = CliRunner().invoke(app, ["cohort", "node-1", "-c", str(path)])
     assert result.exit_code == 0, result.stderr
     assert result.stderr.startswith("plan 10/20/24 ")  # a sign is decimal in YAML 1.1 and 1.2
+
+
+def chain(length: int) -> str:
+    tiers = ["tiers:", "  t0: {beacon_tier: 0, size_budget: 500MB}"]
+    tiers += [f"  t{i}: {{extends: t{i - 1}}}" for i in range(1, length)]
+    return "\n".join(tiers) + "\n"
+
+
+@pytest.mark.parametrize("order", ["parents first", "children first"])
+def test_an_extends_chain_1000_long_is_exit_2_within_a_second(order: str, tmp_path: Path) -> None:
+    # Issue 14 (a hostile review found it accepted after 6.7 s): one error at the tier where
+    # the chain passes the bound, whatever order the tiers are written in.
+    lines = chain(1000).splitlines()
+    body = [lines[0], *(lines[1:] if order == "parents first" else reversed(lines[1:]))]
+    path = tmp_path / "tiers.yaml"
+    path.write_text("\n".join(body) + "\n")
+    start = time.monotonic()
+    result = CliRunner().invoke(app, ["tiers", "--check", "-c", str(path)])
+    assert time.monotonic() - start < 1.0
+    assert result.exit_code == 2, result.output
+    assert "is longer than 64 tiers" in result.stderr
+    assert result.stderr.count("extends chain") == 1
+
+
+def test_an_extends_chain_of_64_is_a_configuration(tmp_path: Path) -> None:
+    path = tmp_path / "tiers.yaml"
+    path.write_text(chain(65))  # t64 has 64 tiers above it
+    result = CliRunner().invoke(app, ["tiers", "--json", "-c", str(path)])
+    assert "extends chain" not in result.stderr
