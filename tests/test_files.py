@@ -69,3 +69,21 @@ def test_a_full_device_is_one_error_and_stays_a_device() -> None:
         result.stderr
     )
     assert stat.S_ISCHR(Path("/dev/full").stat().st_mode)
+
+
+def test_a_replaced_file_gets_the_umask_mode_and_no_temporary_stays(tmp_path: Path) -> None:
+    target = tmp_path / "p.json"
+    target.write_text("old")
+    old = os.umask(0o027)
+    try:
+        write_text(target, "new\n", flag="--out")
+    finally:
+        os.umask(old)
+    assert target.read_text() == "new\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json"]
+
+
+def test_a_missing_directory_is_one_error(tmp_path: Path) -> None:
+    with pytest.raises(NoderrError, match=r"--out .*: cannot write: No such file or directory"):
+        write_text(tmp_path / "nope" / "p.json", "x", flag="--out")

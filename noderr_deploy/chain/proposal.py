@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -258,10 +257,3 @@ def _stringify(value: Any) -> str:
     # JSON.stringify: no spaces, non-ASCII as is; Python escapes the same control characters
     # the same way (\b \f \n \r \t, else \u00XX in lowercase hex).
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def write_atomically(path: Path, text: str, flag: str = "--out") -> None:
-    """Write ``text`` to ``path`` as :mod:`noderr_deploy.files` writes every file."""
-    from noderr_deploy.files import write_text
-
-    write_text(path, text, flag=flag)

@@ -309,7 +309,8 @@ def run(
 
 
 def _write(env: Environment, out: Output, delivery: Delivery, prepared: Prepared) -> None:
-    from noderr_deploy.chain.proposal import Format, document, write_atomically
+    from noderr_deploy.chain.proposal import Format, document
+    from noderr_deploy.files import write_text
     from noderr_deploy.ui.output import to_json
 
     created = int(env.now().timestamp() * 1000)
@@ -321,7 +322,7 @@ def _write(env: Environment, out: Output, delivery: Delivery, prepared: Prepared
         out.stdout.write(text)
         out.stdout.flush()
         return
-    write_atomically(delivery.out, text)
+    write_text(delivery.out, text, flag="--out")
     out.info(f"wrote the {delivery.fmt} proposal to {delivery.out}")
 
 

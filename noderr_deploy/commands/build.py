@@ -183,7 +183,7 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
                 out.warn(note)
         document = [plan.document() for plan in plans]
         if metadata_file is not None:
-            _write_atomically(metadata_file, to_json(document) + "\n")
+            _write_metadata(metadata_file, to_json(document) + "\n")
         _show_plans(out, plans, json_, cfg.path.parent)
         return
 
@@ -269,7 +269,7 @@ def _finish(
 ) -> None:
     document = [r.document() for r in results]
     if metadata_file is not None:
-        _write_atomically(metadata_file, to_json(document) + "\n")
+        _write_metadata(metadata_file, to_json(document) + "\n")
     if json_:
         out.json(document)
         return
@@ -294,8 +294,7 @@ def _finish(
     )
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` as :mod:`noderr_deploy.files` writes every file."""
+def _write_metadata(path: Path, text: str) -> None:
     from noderr_deploy.files import write_text
 
     write_text(path, text, flag="--metadata-file", shown=_norm(path))

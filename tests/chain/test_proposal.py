@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import stat
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,10 +20,8 @@ from noderr_deploy.chain.proposal import (
     call_args,
     document,
     safe_checksum,
-    write_atomically,
 )
 from noderr_deploy.chain.writeabi import load_abi
-from noderr_deploy.errors import NoderrError
 from noderr_deploy.keccak import keccak256
 from noderr_deploy.ui.output import to_json
 from tests.support.components import in_ci
@@ -168,21 +163,3 @@ def test_proposal_and_tx_shapes() -> None:
     assert proposal["metadata"]["args"] == {"tier": 2, "toVersionId": 1}
     tx = encoded(document(action(), Format.tx, safe=None, created_at_ms=0))
     assert tx == {"chainId": 31337, "to": BEACON, "value": "0", "data": action().data}
-
-
-def test_write_atomically(tmp_path: Path) -> None:
-    target = tmp_path / "p.json"
-    target.write_text("old")
-    old = os.umask(0o027)
-    try:
-        write_atomically(target, "new\n")
-    finally:
-        os.umask(old)
-    assert target.read_text() == "new\n"
-    assert stat.S_IMODE(target.stat().st_mode) == 0o640
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json"]
-
-
-def test_write_atomically_into_a_missing_directory(tmp_path: Path) -> None:
-    with pytest.raises(NoderrError, match=r"--out .*: cannot write: No such file or directory"):
-        write_atomically(tmp_path / "nope" / "p.json", "x")
