@@ -36,7 +36,11 @@ def _write(path: Path, data: bytes) -> None:
     except FileNotFoundError:
         found = None
     if found is not None and not stat.S_ISREG(found.st_mode):
-        with target.open("wb") as handle:  # a device or a FIFO: into it, not over it
+        # A device or a FIFO: into it, not over it. Opened without blocking (a FIFO with no
+        # reader is ENXIO, not a hang), then written blocking like any stream.
+        fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
         return

@@ -87,3 +87,10 @@ def test_a_replaced_file_gets_the_umask_mode_and_no_temporary_stays(tmp_path: Pa
 def test_a_missing_directory_is_one_error(tmp_path: Path) -> None:
     with pytest.raises(NoderrError, match=r"--out .*: cannot write: No such file or directory"):
         write_text(tmp_path / "nope" / "p.json", "x", flag="--out")
+
+
+def test_a_fifo_with_no_reader_is_one_error_never_a_hang(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(NoderrError, match=r"^--out .*fifo: cannot write: No such device"):
+        write_text(fifo, "x", flag="--out")

@@ -129,7 +129,10 @@ def _store(entry: Path, source: str, values: PlanValues) -> None:
     temporary = entry.with_name(f".{entry.name}.{os.getpid()}")
     try:
         entry.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary.write_text(text, encoding="ascii")
+        # Created here and now (O_EXCL): never through a link or a FIFO planted at its name.
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(text)
         temporary.replace(entry)  # a reader sees the old entry or the new one, whole
     except OSError:
         with contextlib.suppress(OSError):

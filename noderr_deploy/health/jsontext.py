@@ -44,13 +44,21 @@ def maybe_duplicated(text: bytes, reports: list[HealthReport]) -> bool:
         found = text.count(key)
         if not found:
             continue
-        if present is None:  # "metrics": no way to tell absent from {} but the text
-            if found > n:
+        if present is None:
+            # "metrics": absent and {} decode alike, so only a report holding some metric
+            # certainly had the key; more copies of it than those is a key twice somewhere
+            # (a record with it twice beside one without it made exactly n).
+            if found > n - list(map(_no_metric, reports)).count(True):
                 return True
             continue
         if found > n - list(map(present, reports)).count(None):
             return True
     return False
+
+
+def _no_metric(report: HealthReport) -> bool:
+    m = report.metrics
+    return m.uptime is None and m.cpu is None and m.memory is None and m.errors is None
 
 
 _FIELDS = frozenset({"nodeId", "version", "metrics", "timestamp", "healthStatus"})
@@ -68,12 +76,12 @@ def duplicate_key(raw: bytes) -> str | None:
     """
     try:
         try:
-            document = json.loads(raw, object_pairs_hook=_Pairs)
+            document = json.loads(raw, object_pairs_hook=_Pairs, parse_int=str, parse_float=str)
         except RecursionError:  # json's bound depends on the stack: ours is MAX_DEPTH
             if too_deep(raw):
                 return None
             with room_to_nest():
-                document = json.loads(raw, object_pairs_hook=_Pairs)
+                document = json.loads(raw, object_pairs_hook=_Pairs, parse_int=str, parse_float=str)
     except (ValueError, RecursionError):
         return None
     if not isinstance(document, _Pairs):  # not an object (never a report)

@@ -80,3 +80,24 @@ def test_an_escaped_key_once_is_a_key(tmp_path: Path) -> None:
     path.write_bytes(jsonl(NEIGHBOUR.replace('"error\\u0073": 0', '"error\\u0073": 7')))
     read = read_latest([path])
     assert read.latest["a"].metrics.errors == 7
+
+
+# A second hostile review: two more ways a key twice went unseen.
+BIG_NUMBER = GOOD.replace('"version"', '"x": ' + "1" * 5000 + ', "version"').replace(
+    '"cpu": 10', '"cpu": 99, "cpu": 10'
+)  # json refuses integers over 4,300 digits: the exact check must not read numbers
+METRICS_TWICE = GOOD.replace('"metrics"', '"metrics": {}, "metrics"')
+NO_METRICS = json.dumps({k: v for k, v in record("z").items() if k != "metrics"})
+
+
+@pytest.mark.parametrize("sizes", [SERIAL, PARALLEL], ids=["serial", "parallel"])
+@pytest.mark.parametrize(
+    ("lines", "key"),
+    [([BIG_NUMBER], "cpu"), ([METRICS_TWICE, NO_METRICS], "metrics")],
+    ids=["a 5000-digit number beside it", "beside a record without metrics"],
+)
+def test_a_key_twice_is_found_beside_what_hid_it(
+    tmp_path: Path, lines: list[str], key: str, sizes: ReadSizes
+) -> None:
+    found = problems_of(tmp_path, lines, sizes, "last")
+    assert f"duplicate key {key!r} in one record" in found, found
