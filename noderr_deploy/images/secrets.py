@@ -129,11 +129,10 @@ def token_lines(path: str, text: str) -> list[TokenLine]:
     yarn = path.rsplit("/", 1)[-1].casefold().startswith(".yarnrc")
     pattern = _YARNRC_SECRET if yarn else _NPMRC_SECRET
     found = []
+    if yarn:
+        return _yarn_tokens_parsed(path, text)
     for number, line in enumerate(text.splitlines(), start=1):
         if line.lstrip().startswith(("#", ";")):
-            continue
-        if yarn:
-            found += _yarn_tokens(path, number, line)
             continue
         match = pattern.match(line)
         if not match:
@@ -146,6 +145,50 @@ def token_lines(path: str, text: str) -> list[TokenLine]:
             continue
         found.append(TokenLine(path, number, match.group(1)))
     return found
+
+
+_YARN_KEYS = frozenset({"npmauthtoken", "npmauthident", "npmpassword"})
+
+
+def _yarn_tokens_parsed(path: str, text: str) -> list[TokenLine]:
+    """The credentials of a yarnrc as YAML reads it (a key and its value may be spread over
+    lines, quoted with escapes, or an explicit ``? key``), with the line-by-line scan for a
+    file that does not parse (it is still sent: its tokens must still be found)."""
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (yaml.YAMLError, RecursionError):
+        root = None
+    if root is None:
+        found: list[TokenLine] = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.lstrip().startswith("#"):
+                found += _yarn_tokens(path, number, line)
+        return found
+    found, pending, seen = [], [root], set()
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:  # an alias points back at a node already walked
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                value_text = value.value if isinstance(value, yaml.ScalarNode) else ""
+                if (
+                    isinstance(key, yaml.ScalarNode)
+                    and key.value.casefold() in _YARN_KEYS
+                    and str(value_text).strip()
+                    and not _REFERENCE.match(str(value_text).strip())
+                ) or (isinstance(key, yaml.ScalarNode) and _URL_USERINFO.search(str(value_text))):
+                    found.append(TokenLine(path, key.start_mark.line + 1, key.value))
+                pending += [key, value]
+        elif isinstance(node, yaml.SequenceNode):
+            pending += node.value
+    return sorted(found, key=lambda t: t.line)
+
+
+_URL_USERINFO = re.compile(r"://[^/\s@]+@")
 
 
 def _yarn_tokens(path: str, number: int, line: str) -> list[TokenLine]:

@@ -133,6 +133,10 @@ def test_token_bearing_npmrc_is_refused_naming_file_and_line(ws: Path) -> None:
         # YAML's flow style: several keys on one line (a hostile review's case).
         (".yarnrc.yml", "npmScopes: {noderr: {npmAuthToken: abcSECRET}}\n"),
         (".Yarnrc.yml", 'npmScopes: {a: {npmAlwaysAuth: true, "npmAuthIdent": "u:p"}}\n'),
+        # A second review: what YAML reads as a token however the lines are laid out.
+        (".yarnrc.yml", "npmAuthToken:\n  abc123secret\n"),
+        (".yarnrc.yml", '"npmAuth\\x54oken": abc123secret\n'),
+        (".yarnrc.yml", "? npmAuthToken\n: abc123secret\n"),
     ],
 )
 def test_each_credential_form_is_refused(ws: Path, name: str, text: str) -> None:
