@@ -11,9 +11,11 @@ never replaced. The file gets the mode the umask gives (issue 14), new or replac
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import stat
+import time
 from pathlib import Path
 
 from noderr_deploy.errors import NoderrError
@@ -36,9 +38,9 @@ def _write(path: Path, data: bytes) -> None:
     except FileNotFoundError:
         found = None
     if found is not None and not stat.S_ISREG(found.st_mode):
-        # A device or a FIFO: into it, not over it. Opened without blocking (a FIFO with no
-        # reader is ENXIO, not a hang), then written blocking like any stream.
-        fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        # A device or a FIFO: into it, not over it. Opened without blocking, so that a FIFO
+        # whose reader does not come within READER_WAIT is an error (ENXIO), not a hang.
+        fd = _open_writer(target)
         os.set_blocking(fd, True)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -55,3 +57,18 @@ def _write(path: Path, data: bytes) -> None:
     finally:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
+
+
+READER_WAIT = 2.0
+"""Seconds a FIFO is given to have a reader before writing to it fails."""
+
+
+def _open_writer(target: Path) -> int:
+    deadline = time.monotonic() + READER_WAIT
+    while True:
+        try:
+            return os.open(target, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)  # a reader started beside us may not have opened it yet
