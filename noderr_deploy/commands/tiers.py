@@ -54,11 +54,11 @@ class TiersDocument(Document, frozen=True):
 
 class CheckDocument(Document, frozen=True):
     """``tiers --check --json``: ``config`` is None when the file named does not exist,
-    ``tiers`` (their number) when it is invalid."""
+    ``tierCount`` (the number of tiers) null when it is invalid."""
 
     config: str | None
     valid: bool
-    tiers: int | None
+    tier_count: int | None
     problems: list[str]
 
 
@@ -132,11 +132,11 @@ def tiers(
             except ConfigError:
                 path = None  # the file named does not exist
             problems = [exc.message, *exc.details]
-            out.json(CheckDocument(path, valid=False, tiers=None, problems=problems))
+            out.json(CheckDocument(path, valid=False, tier_count=None, problems=problems))
             raise
         for note in notes:
             out.warn(note)
-        out.json(CheckDocument(str(cfg.path), valid=True, tiers=len(cfg.tiers), problems=[]))
+        out.json(CheckDocument(str(cfg.path), valid=True, tier_count=len(cfg.tiers), problems=[]))
         return
     cfg = load(config)
     if check:

@@ -82,7 +82,7 @@ class SentDocument(Document, frozen=True, kw_only=True):
     sender: str = msgspec.field(name="from")
     tier: str
     beacon_tier: int
-    version: SentVersion | None
+    new_version: SentVersion | None
 
 
 def sent_document(
@@ -96,7 +96,7 @@ def sent_document(
         sender=result.sender,
         tier=tier,
         beacon_tier=beacon_tier,
-        version=None
+        new_version=None
         if after is None
         else SentVersion(
             version_id=after.version_id,

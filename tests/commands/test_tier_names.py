@@ -91,7 +91,7 @@ def test_tiers_check_json_prints_a_result_object(tmp_path: Path) -> None:
     assert json.loads(good.stdout) == {
         "config": str(ROOT / "tiers.yaml"),
         "valid": True,
-        "tiers": 3,
+        "tierCount": 3,
         "problems": [],
     }
     assert good.stderr == ""

@@ -50,13 +50,9 @@ EXCEPTIONS = {
     ("createdAt", "publish --format safe"): "the Safe batch format: epoch ms",
     ("chainId", "rollback propose --format safe"): "the Safe batch format: a decimal string",
     ("chainId", "publish --format safe"): "the Safe batch format: a decimal string",
-    ("tiers", "tiers --check"): "kept (a released contract): the number of tiers, where"
-    " `tiers --json` and `rollout status --json` list them; a rename is the lead's call",
-    ("version", "publish --send"): "kept (a released contract): the version read back as an"
-    " object, where every other document's version is a versionString",
-    ("version", "rollback propose --send"): "as publish --send",
-    ("cohorts", "rollback check"): "kept (a released contract): the list of cohort verdicts,"
-    " where `cohort --summary` maps cohort names to node counts",
+    ("cohorts", "rollback check"): "two contracts set by the issues: `rollback check --json`"
+    " lists the cohort verdicts (issue 6), `cohort --summary` maps cohort names to node"
+    " counts (issue 4)",
 }
 # Fields that hold a moment: always ISO 8601 UTC to the second, with Z.
 TIME_FIELDS = {"at", "time", "publishedAt", "activatesAt", "latestReport", "oldestReport"}
@@ -230,3 +226,8 @@ def test_every_field_has_one_json_type(node: Anvil, chain: BeaconDriver, tmp_pat
             names[key].add(command.split()[0])
     for shared in ("tier", "version", "at", "cohortDelayHours", "beaconTier", "chainId"):
         assert len(names[shared]) >= 2, (shared, names[shared])
+    # The renamed fields: ``tiers --check`` counts in ``tierCount`` (``tiers`` is the list
+    # of tiers elsewhere), ``--send`` reads back in ``newVersion`` (``version`` a string).
+    assert documents["tiers --check"]["tierCount"] == 3
+    assert documents["publish --send"]["newVersion"]["versionString"] == "1.4.3"
+    assert "version" not in documents["rollback propose --send"]

@@ -101,8 +101,8 @@ def test_send_with_a_keystore_rolls_back(
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["from"] == dev_key(0).address
-    assert document["version"]["versionString"] == "1.0.0"
-    assert document["version"]["isEmergencyRollback"] is True
+    assert document["newVersion"]["versionString"] == "1.0.0"
+    assert document["newVersion"]["isEmergencyRollback"] is True
     assert current(run, node.url, published.address)["versionId"] == 3
     secret = dev_key(0).key.hex().removeprefix("0x")
     for text in (result.stdout, result.stderr):
