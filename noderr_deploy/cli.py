@@ -27,7 +27,7 @@ from typer.core import TyperGroup
 from noderr_deploy import __version__
 from noderr_deploy.environment import Environment, GuardedStream, isatty
 from noderr_deploy.errors import ExitCode, NoderrError, Terminated
-from noderr_deploy.ui.text import one_line
+from noderr_deploy.text import one_line
 
 
 def _stderr_line(text: str, env: Environment | None = None) -> None:

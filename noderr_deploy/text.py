@@ -9,10 +9,17 @@ separators, spaces other than U+0020, private-use and unassigned code points) th
 ``repr`` would (``\\n``, ``\\x1b``, ``\\u202e``), and every character the output's
 encoding cannot hold, so that writing never fails either. A lone surrogate (a byte the
 locale could not decode, kept by ``surrogateescape``) is shown as the byte it stands for
-(``\\xff``). JSON output keeps the exact strings.
+(``\\xff``). A backslash is doubled, as ``repr`` does, so that an escape shown always
+stands for the character it names: the id typed as ``a\\x1b`` is shown ``a\\\\x1b``, the id
+ESC ``a`` is shown ``\\x1ba``. JSON output keeps the exact strings.
 
-:func:`one_line` is the same text for a one-line message, cut with a note of how much was
-left out; :func:`clipped` cuts it short with ``...`` (a value quoted inside a message).
+Two depths, one rule each. :func:`printable` is for one value from outside. A line we
+compose (a message, a summary) holds values already escaped that way, or quoted with
+``repr`` (which doubles backslashes too), so :func:`sanitized` escapes only what is still
+unprintable in it, as a safety net, and leaves its backslashes alone: escaping them again
+would double every escape the values carry. :func:`one_line` is :func:`sanitized` for a
+one-line message, cut with a note of how much was left out; :func:`clipped` is
+:func:`printable` cut short with ``...`` (a value quoted inside a message).
 """
 
 from __future__ import annotations
@@ -31,11 +38,20 @@ def _escape(char: str) -> str:
 
 
 def printable(text: str, encoding: str | None = None) -> str:
-    """``text`` with every unprintable character escaped, and every character
-    ``encoding`` cannot encode shown as ``\\uXXXX`` (or ``\\U...``).
+    """One value from outside, for a person: every unprintable character escaped, every
+    backslash doubled, and every character ``encoding`` cannot encode shown as
+    ``\\uXXXX`` (or ``\\U...``).
 
-    Printable ASCII is unchanged; so is any text that is printable and encodable.
+    Printable text without a backslash is unchanged (encodable, or ASCII).
     """
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    return sanitized(text, encoding)
+
+
+def sanitized(text: str, encoding: str | None = None) -> str:
+    """A line we composed, for a person: what is still unprintable in it escaped, and what
+    ``encoding`` cannot hold; its backslashes are left alone (see the module's text)."""
     safe = (
         text if text.isprintable() else "".join(c if c.isprintable() else _escape(c) for c in text)
     )
@@ -58,9 +74,9 @@ def _encodable(char: str, encoding: str) -> str:
 
 
 def one_line(text: str, limit: int = TRUNCATE_AT) -> str:
-    """Foreign text for a one-line message: escaped, and cut after ``limit`` characters
-    with a note of how much was left out."""
-    safe = printable(text)
+    """A message for one line: :func:`sanitized`, and cut after ``limit`` characters with
+    a note of how much was left out."""
+    safe = sanitized(text)
     if len(safe) <= limit:
         return safe
     return f"{safe[:limit]}... ({_more(len(safe) - limit)})"

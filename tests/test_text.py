@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import unicodedata
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from noderr_deploy import text
-from noderr_deploy.text import clipped, one_line, printable
-from noderr_deploy.ui import text as ui_text
+from noderr_deploy.text import clipped, one_line, printable, sanitized
+from noderr_deploy.ui.output import Output
 
 PRINTABLE_ASCII = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E))
 # Everything a terminal acts on or cannot show: C0/C1 controls, DEL, format characters
@@ -25,12 +26,6 @@ BIDI_AND_CONTROLS = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]} | set(
     "\u061c\u200b\u200c\u200d\u200e\u200f\u2028\u2029\u202a\u202b\u202c\u202d\u202e"
     "\u2066\u2067\u2068\u2069\ufeff"
 )
-
-
-def test_one_implementation() -> None:
-    # ui.text re-exports the base module's functions; nothing else defines its own.
-    assert ui_text.printable is text.printable
-    assert ui_text.one_line is text.one_line
 
 
 @given(st.text())
@@ -49,10 +44,50 @@ def test_output_can_always_be_written_in_the_encoding(raw: str, encoding: str) -
 
 
 @given(PRINTABLE_ASCII)
-def test_printable_ascii_is_unchanged(raw: str) -> None:
-    assert printable(raw) == raw
-    assert printable(raw, "ascii") == raw
-    assert one_line(raw, limit=10_000) == raw
+def test_printable_ascii_is_unchanged_but_for_backslashes(raw: str) -> None:
+    assert printable(raw) == raw.replace("\\", "\\\\")
+    assert printable(raw, "ascii") == raw.replace("\\", "\\\\")
+    assert sanitized(raw) == raw
+    assert one_line(raw, limit=10_000) == raw  # a message: its values are escaped already
+
+
+_ESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}|[ntr])")
+_NAMED = {"\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
+
+
+def unescape(shown: str) -> str:
+    """The text that ``printable`` showed as ``shown``: what a person reads back."""
+
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1)
+        return _NAMED[code] if code in _NAMED else chr(int(code[1:], 16))
+
+    rest = _ESCAPE.sub("", shown)
+    assert "\\" not in rest, f"a backslash that starts no escape in {shown!r}"
+    return _ESCAPE.sub(one, shown)
+
+
+# Surrogates stand for the bytes a locale could not decode, shown as those bytes (\xff):
+# left out here, as they read back as the byte's character.
+NO_SURROGATE = st.text(st.characters(exclude_categories=("Cs",)))
+
+
+@given(NO_SURROGATE, st.sampled_from([None, "ascii", "latin-1", "utf-8"]))
+def test_what_is_shown_reads_back_as_the_text(raw: str, encoding: str | None) -> None:
+    # No two values are shown alike: the typed "a\\x1b" and ESC-a, "\\n" and a newline.
+    assert unescape(printable(raw, encoding)) == raw
+
+
+@pytest.mark.parametrize(
+    ("first", "other"),
+    [("a\\x1b", "a\x1b"), ("\\n", "\n"), ("\\u202e", "\u202e"), ("\\\\", "\\")],
+)
+def test_typed_escapes_and_the_characters_they_name_look_different(first: str, other: str) -> None:
+    assert printable(first) != printable(other)
+    piped = io.StringIO()
+    Output(stdout=piped, stderr=io.StringIO()).table(("node id",), [(first,), (other,)])
+    rows = piped.getvalue().splitlines()[1:]
+    assert rows[0].strip() != rows[1].strip()
 
 
 # Text without backslashes, so that the escapes are the only backslashes of the output.

@@ -337,9 +337,9 @@ def _send(
 ) -> None:
     from noderr_deploy.chain.beacon import read_beacon
     from noderr_deploy.chain.send import Sender, read_keystore
+    from noderr_deploy.text import printable
     from noderr_deploy.ui.action import sent_document, sent_lines
     from noderr_deploy.ui.output import to_json
-    from noderr_deploy.ui.text import printable
 
     action = prepared.action
     interactive = env.stdin_isatty and env.stderr_isatty

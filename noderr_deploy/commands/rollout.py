@@ -240,6 +240,7 @@ class _HealthReader:
 def render(out: Output, result: RolloutStatus, *, explicit_at: bool = False) -> None:
     """The human view of a rollout status."""
     from noderr_deploy.chain.beacon import TIER_NAMES
+    from noderr_deploy.text import printable
     from noderr_deploy.units import iso
 
     r = result.rollout
@@ -277,7 +278,7 @@ def render(out: Output, result: RolloutStatus, *, explicit_at: bool = False) -> 
         elif t.health is not None:
             reporting = sum(c.reporting for c in t.health)
             out.text()
-            out.text(f"{t.tier}: no version published; {reporting} node(s) reporting")
+            out.text(f"{printable(t.tier)}: no version published; {reporting} node(s) reporting")
 
 
 def _health_line(result: RolloutStatus) -> str:
@@ -307,12 +308,13 @@ def _duration(seconds: float) -> str:
 
 
 def _render_tier(out: Output, t: TierStatus) -> None:
+    from noderr_deploy.text import printable
     from noderr_deploy.units import iso
 
     v = t.version
     assert v is not None
-    out.text(f"{t.tier}: version {v.version_id} {v.version_string}")
-    out.text(f"  image tag    {v.docker_image_tag}")
+    out.text(f"{printable(t.tier)}: version {v.version_id} {printable(v.version_string)}")
+    out.text(f"  image tag    {printable(v.docker_image_tag)}")
     out.text(f"  config hash  {v.config_hash}")
     out.text(f"  published    {iso(v.published_at)} by {v.publisher}")
     out.text(f"  isActive     {'yes' if v.is_active else 'no'}")

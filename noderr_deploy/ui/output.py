@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
-from noderr_deploy.ui.text import printable
+from noderr_deploy.text import printable, sanitized
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -155,8 +155,9 @@ class Output:
 
     def text(self, text: str = "", *, style: str | None = None) -> None:
         """Write one line to stdout, exactly as text: never markup, control characters
-        escaped; on a terminal drawn in ``style`` (e.g. ``"bold red"``)."""
-        line = printable(text, _encoding(self.stdout))
+        escaped; on a terminal drawn in ``style`` (e.g. ``"bold red"``). The line is ours:
+        a value from outside in it is :func:`~noderr_deploy.text.printable` already."""
+        line = sanitized(text, _encoding(self.stdout))
         if self.pretty:
             from rich.text import Text
 
@@ -208,7 +209,7 @@ class Output:
         self._err(message, label="error", colour="red")
 
     def _err(self, text: str, *, label: str = "", colour: str = "") -> None:
-        line = printable(text, _encoding(self.stderr))
+        line = sanitized(text, _encoding(self.stderr))
         if self.stderr_is_tty:
             from rich.text import Text
 
@@ -228,7 +229,7 @@ class Output:
         if self.stderr_is_tty:
             from rich.text import Text
 
-            with self.console("stderr").status(Text(printable(message))):
+            with self.console("stderr").status(Text(sanitized(message))):
                 yield
         else:
             self.info(message)

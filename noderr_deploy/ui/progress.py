@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from noderr_deploy.images.engine import BUILDER_NOISE, BuildEvent, Failed, Log, Step
 from noderr_deploy.images.push import LayerProgress, Pushed, PushEvent
+from noderr_deploy.text import printable
 from noderr_deploy.ui.output import Output
-from noderr_deploy.ui.text import printable
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from noderr_deploy.errors import ExitCode
 from noderr_deploy.rollback import CohortResult, RollbackResult
 from noderr_deploy.rollback.numbers import number, percent
+from noderr_deploy.text import printable
 from noderr_deploy.ui.health import tell_read
 from noderr_deploy.ui.output import Output
-from noderr_deploy.ui.text import printable
 
 if TYPE_CHECKING:
     from noderr_deploy.rollback.check import CheckOutcome

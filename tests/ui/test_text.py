@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from noderr_deploy.text import one_line, printable, sanitized
 from noderr_deploy.ui.output import Output
-from noderr_deploy.ui.text import one_line, printable
 
 
 class Terminal(io.StringIO):
@@ -33,6 +33,8 @@ class Terminal(io.StringIO):
         ("c1\x9bcsi", "c1\\x9bcsi"),
         ("del\x7f", "del\\x7f"),
         ("ünïcödé ✓ 節點", "ünïcödé ✓ 節點"),
+        ("a\\x1b", "a\\\\x1b"),  # typed backslash, x, 1, b: not the escape of ESC
+        ("c:\\dir\\", "c:\\\\dir\\\\"),
         (os.fsdecode(b"bad\xffbyte"), "bad\\xffbyte"),  # surrogateescape
     ],
 )
@@ -58,13 +60,15 @@ def test_printable_output_is_one_line_without_controls(raw: str) -> None:
     shown = printable(raw, "ascii")
     assert shown.isascii()
     assert all(c >= " " and c != "\x7f" for c in shown)
-    assert printable(shown) == shown  # escaping is idempotent on its own output
+    assert sanitized(shown) == shown  # a line of escaped values is left as it is
+    assert printable(shown) == shown.replace("\\", "\\\\")  # a value: backslashes doubled
 
 
 # Letters, marks, numbers, punctuation, symbols and the plain space: what is not a
 # control, a format character, a separator, private use or unassigned.
 ORDINARY = st.characters(
-    blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp", "Zs", "Co", "Cn")
+    blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp", "Zs", "Co", "Cn"),
+    blacklist_characters="\\",  # doubled, so that a shown escape is never a typed one
 ) | st.just(" ")
 
 
