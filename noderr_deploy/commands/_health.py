@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 PANEL = "Health"
 
 HealthFilesArgument = Annotated[
-    list[Path] | None,
+    list[str] | None,  # text: typer would read '' as Path('.'), the working directory
     typer.Argument(
         metavar="[FILE]...",
         help="More health exports, after --health (so that '--health exports/*.jsonl' reads"
@@ -155,7 +155,7 @@ class HealthFlags:
     """The health options as typer parsed them (text), before they mean anything."""
 
     health: list[str] | None
-    files: list[Path] | None
+    files: list[str] | None
     max_age: str | None
     max_skew: str | None
     columns: list[str] | None
@@ -167,7 +167,14 @@ class HealthFlags:
     def sources(self, env: Environment | None = None) -> tuple[str | Path, ...]:
         """``--health`` then the extra paths; without either, ``$NODERR_HEALTH_DSN`` when
         ``env`` is given (``rollback check``; never echoed: it may hold a password)."""
-        sources: tuple[str | Path, ...] = (*(self.health or []), *(self.files or []))
+        if "" in (self.health or []):
+            raise UsageError("--health '': an empty path (give a file, a directory, '-' or a DSN)")
+        if "" in (self.files or []):
+            raise UsageError("an empty path after --health (give a file or a directory)")
+        sources: tuple[str | Path, ...] = (
+            *(self.health or []),
+            *(Path(name) for name in self.files or []),
+        )
         if not sources and env is not None and env.environ.get("NODERR_HEALTH_DSN"):
             from noderr_deploy.health.postgres import is_dsn
 

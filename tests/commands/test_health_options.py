@@ -281,3 +281,22 @@ def test_both_commands_declare_the_same_health_options() -> None:
     check, status = params("rollback", "check"), params("rollout", "status")
     assert set(check) == set(status) == set(HEALTH_PARAMS)
     assert check == status
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--health", ""], "error: --health '': an empty path"),
+        (["--health", "h.csv", ""], "error: an empty path after --health"),
+        (["--health", "", "h.csv"], "error: --health '': an empty path"),
+    ],
+)
+def test_an_empty_health_path_is_not_the_working_directory(
+    command: Command, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    # '' used to be read as '.', so every file of the working directory was an export.
+    config = tiers_yaml(tmp_path)
+    csv_export(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert error_line(command(config, *args)).startswith(message)
