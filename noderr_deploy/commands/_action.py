@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from noderr_deploy.commands._chain import BeaconOption, ChainIdOption, RpcUrlOption
-from noderr_deploy.commands._options import ConfigOption, QuietOption
+from noderr_deploy.commands._options import ConfigOption, GivenPath, QuietOption
 from noderr_deploy.errors import UsageError
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ OutOption = Annotated[
         "--out",
         "-o",
         metavar="FILE",
-        dir_okay=False,
+        click_type=GivenPath(dir_okay=False),
         help="Write the proposal to FILE (atomically) instead of stdout.",
         rich_help_panel=_OUT,
     ),
@@ -74,7 +74,7 @@ AbiOption = Annotated[
     typer.Option(
         "--abi",
         metavar="FILE",
-        dir_okay=False,
+        click_type=GivenPath(dir_okay=False),
         help="The deployed VersionBeacon's ABI (JSON list, or an artifact with 'abi')."
         " Default: tiers.yaml beacon.abi, else the shipped test contract's write ABI.",
     ),
@@ -102,7 +102,7 @@ KeystoreOption = Annotated[
     typer.Option(
         "--keystore",
         metavar="FILE",
-        dir_okay=False,
+        click_type=GivenPath(dir_okay=False),
         envvar="NODERR_KEYSTORE",
         show_envvar=True,
         help="Encrypted JSON keystore to sign with; its password from"

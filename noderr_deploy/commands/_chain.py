@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import click
 import typer
 
+from noderr_deploy.commands._options import GivenText
 from noderr_deploy.errors import UsageError
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ RpcUrlOption = Annotated[
     str | None,
     typer.Option(
         "--rpc-url",
+        click_type=GivenText(),
         envvar="NODERR_RPC_URL",
         show_envvar=True,
         help="JSON-RPC endpoint (http/https). Default: tiers.yaml beacon.rpc_url."
@@ -85,6 +87,7 @@ BeaconOption = Annotated[
     str | None,
     typer.Option(
         "--beacon",
+        click_type=GivenText(),
         envvar="NODERR_BEACON_ADDRESS",
         show_envvar=True,
         help="VersionBeacon (proxy) address. Default: tiers.yaml beacon.address.",

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
 
 from noderr_deploy.environment import Environment
@@ -20,6 +21,32 @@ if TYPE_CHECKING:
 # nothing heavy at module level: config (pydantic) is imported by the commands that
 # need it, when they run.
 
+
+class GivenPath(click.Path):
+    """A path flag's type: click's, but an empty value is refused. ``Path('')`` is the
+    working directory, never what ``--out ''`` (an unset variable in a script) meant."""
+
+    def __init__(self, *, file_okay: bool = True, dir_okay: bool = True) -> None:
+        super().__init__(file_okay=file_okay, dir_okay=dir_okay, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value == "":
+            self.fail("an empty path", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class GivenText(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.3
+    """A text flag's type where empty text means nothing: refused, rather than read as
+    "not given" (``--registry ''`` fell back to tiers.yaml's, unsaid)."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value == "":
+            self.fail("an empty value", param, ctx)
+        return value
+
+
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
@@ -28,7 +55,7 @@ ConfigOption = Annotated[
         envvar="NODERR_CONFIG",
         show_envvar=True,
         help="tiers.yaml to use. Default: ./tiers.yaml, else the nearest one in a parent folder.",
-        dir_okay=False,
+        click_type=GivenPath(dir_okay=False),
     ),
 ]
 

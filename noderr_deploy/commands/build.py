@@ -10,6 +10,8 @@ import typer
 
 from noderr_deploy.commands._options import (
     ConfigOption,
+    GivenPath,
+    GivenText,
     JsonOption,
     QuietOption,
     complete_tier,
@@ -42,6 +44,7 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
         str | None,
         typer.Option(
             "--version",
+            click_type=GivenText(),
             envvar="NODERR_IMAGE_VERSION",
             show_envvar=True,
             help="Version in the tag {version}-{tier}, so a Docker tag:"
@@ -53,6 +56,7 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
         str | None,
         typer.Option(
             "--registry",
+            click_type=GivenText(),
             envvar="NODERR_REGISTRY",
             show_envvar=True,
             help="Registry and namespace of the tags, e.g. ghcr.io/noderrxyz or 127.0.0.1:5000."
@@ -63,6 +67,7 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
         str | None,
         typer.Option(
             "--base-image",
+            click_type=GivenText(),
             envvar="NODERR_BASE_IMAGE",
             show_envvar=True,
             help="BASE_IMAGE build arg for every tier. Default: the tier's base_image.",
@@ -78,6 +83,7 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
         str | None,
         typer.Option(
             "--network",
+            click_type=GivenText(),
             envvar="NODERR_BUILD_NETWORK",
             show_envvar=True,
             help="Network of RUN steps (e.g. none, host). Default: the engine's default.",
@@ -112,7 +118,7 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
             "--save",
             help="Also write each image as DIR/IMAGE-VERSION-TIER.tar (`docker load`-able),"
             " with its sha256 and size in --json.",
-            file_okay=False,
+            click_type=GivenPath(file_okay=False),
         ),
     ] = None,
     metadata_file: Annotated[
@@ -120,7 +126,7 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
         typer.Option(
             "--metadata-file",
             help="Also write the --json result to this file (atomically), for CI.",
-            dir_okay=False,
+            click_type=GivenPath(dir_okay=False),
         ),
     ] = None,
     config: ConfigOption = None,

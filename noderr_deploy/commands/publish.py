@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from noderr_deploy.commands._action import ActionOptions, action_command, check_text
-from noderr_deploy.commands._options import environment
+from noderr_deploy.commands._options import GivenPath, environment
 from noderr_deploy.errors import RegistryError, UsageError
 from noderr_deploy.ui.output import Output
 
@@ -51,7 +51,7 @@ def publish(  # noqa: PLR0917 - a command takes its options as parameters
         typer.Option(
             "--from-metadata",
             metavar="FILE",
-            dir_okay=False,
+            click_type=GivenPath(dir_okay=False),
             help="Take the tag (and the digest) from noderr build --metadata-file FILE.",
             rich_help_panel=_IMAGE,
         ),
@@ -97,7 +97,7 @@ def publish(  # noqa: PLR0917 - a command takes its options as parameters
         typer.Option(
             "--config-file",
             metavar="FILE",
-            dir_okay=False,
+            click_type=GivenPath(dir_okay=False),
             help="The node configuration to publish: its keccak256 is the configHash.",
             show_default=False,
         ),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from noderr_deploy.commands._action import ActionOptions, Delivery, action_command, check_text
-from noderr_deploy.commands._options import environment
+from noderr_deploy.commands._options import GivenPath, environment
 from noderr_deploy.errors import UsageError
 from noderr_deploy.ui.output import Output
 
@@ -138,7 +138,7 @@ ProposeOption = Annotated[
     typer.Option(
         "--propose",
         metavar="FILE",
-        dir_okay=False,
+        click_type=GivenPath(dir_okay=False),
         help="On a rollback verdict, also write the tier's rollback proposal to FILE (with"
         " the verdict's reasons); nothing is written otherwise. Needs --tier.",
         rich_help_panel="Proposal",

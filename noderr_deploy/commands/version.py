@@ -19,6 +19,7 @@ from noderr_deploy.commands._chain import (
 )
 from noderr_deploy.commands._options import (
     ConfigOption,
+    GivenText,
     JsonOption,
     QuietOption,
     complete_tier,
@@ -40,7 +41,9 @@ def version(  # noqa: PLR0917 - typer passes options as arguments
     ],
     current: Annotated[
         str | None,
-        typer.Option("--current", help="The versionString the node runs now."),
+        typer.Option(
+            "--current", click_type=GivenText(), help="The versionString the node runs now."
+        ),
     ] = None,
     at: AtOption = None,
     rpc_url: RpcUrlOption = None,
