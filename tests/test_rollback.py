@@ -347,7 +347,8 @@ def test_adoption_uses_precomputed_buckets() -> None:
     [
         ({"unhealthy_ratio": 1.01}, "unhealthy_ratio: Input should be less than or equal to 1"),
         ({"unhealthy_ratio": -0.1}, "unhealthy_ratio: Input should be greater than or equal to 0"),
-        ({"unhealthy_ratio": float("nan")}, "unhealthy_ratio: Input should be less than or"),
+        ({"unhealthy_ratio": float("nan")}, "unhealthy_ratio: not a number"),
+        ({"error_rate": float("inf")}, "error_rate: not a finite number"),
         ({"error_rate": -0.01}, "error_rate: Input should be greater than or equal to 0"),
         ({"min_nodes": 0}, "min_nodes: Input should be greater than or equal to 1"),
     ],
@@ -365,7 +366,7 @@ def test_thresholds_report_every_problem_at_once() -> None:
 def test_thresholds_at_their_bounds_and_defaults() -> None:
     assert Thresholds() == Thresholds(unhealthy_ratio=0.10, error_rate=0.05, min_nodes=1)
     low = Thresholds(unhealthy_ratio=0, error_rate=0, min_nodes=1)
-    high = Thresholds(unhealthy_ratio=1, error_rate=float("inf"), min_nodes=10**6)
+    high = Thresholds(unhealthy_ratio=1, error_rate=1e308, min_nodes=10**6)
     # Integers are held as floats, as pydantic held them: the JSON shows 0.0 and 1.0.
     assert (low.unhealthy_ratio, low.error_rate, high.unhealthy_ratio) == (0.0, 0.0, 1.0)
     assert all(type(v) is float for v in (low.unhealthy_ratio, low.error_rate))

@@ -29,10 +29,15 @@ ROLLBACK_KEYS = ("unhealthy_threshold", "error_rate_threshold", "min_nodes")
 """The thresholds' keys as tiers.yaml spells them."""
 
 
+_NAN = "not a number (NaN compares with no value: give a number)"
+
+
 # Each test is written `not (value within range)` so that NaN, which compares false with
-# everything, is rejected too.
+# everything, is rejected too (and it is named first).
 def unhealthy_problem(value: float) -> str | None:
     """Why ``value`` cannot be the unhealthy-share threshold (None when it can)."""
+    if value != value:  # noqa: PLR0124 (NaN, the one value unequal to itself)
+        return _NAN
     if not value <= 1:
         return "Input should be less than or equal to 1"
     if not value >= 0:
@@ -41,9 +46,14 @@ def unhealthy_problem(value: float) -> str | None:
 
 
 def error_rate_problem(value: float) -> str | None:
-    """Why ``value`` cannot be the error-rate threshold (None when it can)."""
+    """Why ``value`` cannot be the error-rate threshold (None when it can): a number from
+    0 to the largest finite float, as the flag takes it (``.inf`` would never trigger)."""
+    if value != value:  # noqa: PLR0124 (NaN)
+        return _NAN
     if not value >= 0:
         return "Input should be greater than or equal to 0"
+    if not value <= MAX_ERROR_RATE:
+        return f"not a finite number (a number from 0 to {MAX_ERROR_RATE!r}, the largest finite)"
     return None
 
 

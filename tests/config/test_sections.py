@@ -126,7 +126,7 @@ COERCED = "read by the full loader"
         ),
         ("{error_rate_threshold: 0}", {"error_rate_threshold": 0.0}, PLAIN),
         ("{unhealthy_threshold: 1}", {"unhealthy_threshold": 1.0}, PLAIN),
-        ("{error_rate_threshold: .inf}", {"error_rate_threshold": float("inf")}, PLAIN),
+        ("{error_rate_threshold: 1.0e+308}", {"error_rate_threshold": 1e308}, PLAIN),
         # Not plainly typed: handed to the full loader, which coerces as pydantic does.
         ("{min_nodes: 2.0}", {"min_nodes": 2}, COERCED),
     ],
@@ -166,7 +166,11 @@ def test_rollback_fast_path_agrees_with_the_full_loader(
         ),
         (
             "{unhealthy_threshold: .nan}",
-            ":2:33: rollback.unhealthy_threshold: Input should be less than or equal to 1",
+            ":2:33: rollback.unhealthy_threshold: not a number (NaN compares with no value",
+        ),
+        (
+            "{error_rate_threshold: .inf}",  # never triggering: refused, as the flag's 'inf'
+            ":2:34: rollback.error_rate_threshold: not a finite number",
         ),
         (
             "{error_rate_threshold: -0.1}",
