@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import click
 import typer
 
-from noderr_deploy.commands._options import GivenText
+from noderr_deploy.commands._options import GivenText, given_as
 from noderr_deploy.errors import UsageError
 
 if TYPE_CHECKING:
@@ -179,8 +179,13 @@ def chain_settings(
         beacon_address=checksum_address(address),
         chain_id=chain_id if chain_id is not None else (file.chain_id if file else None),
         block=parse_block(block),
-        timeout=check_timeout(timeout) if timeout is not None else DEFAULT_TIMEOUT,
+        timeout=DEFAULT_TIMEOUT if timeout is None else check_timeout(timeout, _given("timeout")),
     )
+
+
+def _given(name: str) -> str:
+    ctx = click.get_current_context(silent=True)
+    return given_as(ctx, name) if ctx is not None else f"--{name}"
 
 
 DEFAULT_TIERS: tuple[tuple[str, int], ...] = (("validator", 0), ("guardian", 1), ("oracle", 2))

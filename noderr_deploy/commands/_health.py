@@ -9,13 +9,16 @@ tiers.yaml ``health`` > default. Nothing heavy is imported at module level.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import click
 import typer
 
+from noderr_deploy.commands._options import given_as
 from noderr_deploy.errors import UsageError
 
 if TYPE_CHECKING:
@@ -150,6 +153,11 @@ _FLAGS = {
 }
 
 
+def given_names(ctx: click.Context) -> dict[str, str]:
+    """How each health option was given in this run (:attr:`HealthFlags.given`)."""
+    return {name: given_as(ctx, name) for name in _FLAGS}
+
+
 @dataclass(frozen=True)
 class HealthFlags:
     """The health options as typer parsed them (text), before they mean anything."""
@@ -163,6 +171,12 @@ class HealthFlags:
     incomplete: str
     since: str | None
     skip_invalid: bool
+    given: Mapping[str, str] = field(default_factory=dict)
+    """How each option was given (:func:`given_as`), by parameter name: its flag, or its
+    environment variable when the value came from there."""
+
+    def _flag(self, name: str) -> str:
+        return self.given.get(name, _FLAGS[name])
 
     def sources(self, env: Environment | None = None) -> tuple[str | Path, ...]:
         """``--health`` then the extra paths; without either, ``$NODERR_HEALTH_DSN`` when
@@ -218,27 +232,27 @@ class HealthFlags:
         try:
             columns = parse_columns(self.columns) if self.columns else None
         except ColumnError as exc:
-            raise UsageError(f"--columns: {exc}") from None
+            raise UsageError(f"{self._flag('columns')}: {exc}") from None
         try:
             unit = parse_unit(self.timestamp_unit) if self.timestamp_unit is not None else None
         except ValueError as exc:
-            raise UsageError(f"--timestamp-unit: {exc}") from None
+            raise UsageError(f"{self._flag('timestamp_unit')}: {exc}") from None
         try:
             policy = parse_policy(self.incomplete)
         except ValueError as exc:
-            raise UsageError(f"--incomplete: {exc}") from None
-        skew = duration("--max-skew", self.max_skew)
+            raise UsageError(f"{self._flag('incomplete')}: {exc}") from None
+        skew = duration(self._flag("max_skew"), self.max_skew)
         return HealthRequest(
             sources=sources,
             at=at,
-            max_age=duration("--max-age", self.max_age),
+            max_age=duration(self._flag("max_age"), self.max_age),
             max_skew=DEFAULT_MAX_SKEW if skew is None else skew,
             skip_invalid=self.skip_invalid,
             config=config,
             columns=columns,
             timestamp_unit=unit,
             incomplete=policy,
-            since=since(self.since, at),
+            since=since(self.since, at, self._flag("since")),
             timeout=timeout,
         )
 
@@ -253,7 +267,7 @@ def duration(flag: str, text: str | None) -> timedelta | None:
         raise UsageError(f"{flag}: {exc}") from None
 
 
-def since(text: str | None, moment: datetime) -> datetime | None:
+def since(text: str | None, moment: datetime, flag: str = "--since") -> datetime | None:
     """``--since``: a time, or a duration before ``moment``."""
     from noderr_deploy.units import parse_duration, parse_time
 
@@ -266,4 +280,4 @@ def since(text: str | None, moment: datetime) -> datetime | None:
     try:
         return parse_time(text)
     except ValueError as exc:
-        raise UsageError(f"--since: {exc} (or a duration such as 2h)") from None
+        raise UsageError(f"{flag}: {exc} (or a duration such as 2h)") from None

@@ -117,16 +117,26 @@ PLAN_OPTIONS = {
 }
 
 
+def given_as(ctx: click.Context, name: str) -> str:
+    """How the option ``name`` got its value in this run, for a message: its environment
+    variable when the value came from there, else its long flag."""
+    option = next(p for p in ctx.command.params if p.name == name)
+    source = ctx.get_parameter_source(name)
+    # Compared by name: newer typers bring their own copy of click and its enum.
+    if source is not None and source.name == "ENVIRONMENT" and isinstance(option.envvar, str):
+        return option.envvar
+    return max(option.opts, key=len)
+
+
 def plan_flag_names(ctx: typer.Context) -> dict[str, str]:
     """How each rollout plan value was given to this command, by tiers.yaml key: its
     environment variable when it came from there, else its flag (for messages, and to tell
     command-line flags from ambient settings)."""
-    names = {}
-    for param, (key, flag, env) in PLAN_OPTIONS.items():
-        # Compared by name: newer typers bring their own copy of click and its enum.
-        source = ctx.get_parameter_source(param)
-        names[key] = env if source is not None and source.name == "ENVIRONMENT" else flag
-    return names
+    present = {p.name for p in ctx.command.params}
+    return {
+        key: given_as(ctx, param) if param in present else flag
+        for param, (key, flag, _) in PLAN_OPTIONS.items()
+    }
 
 
 def load(config: Path | None) -> Config:

@@ -29,6 +29,7 @@ from noderr_deploy.commands._health import (
     SinceOption,
     SkipInvalidOption,
     TimestampUnitOption,
+    given_names,
 )
 from noderr_deploy.commands._options import (
     ConfigOption,
@@ -254,7 +255,16 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         raise UsageError("--json and --format markdown exclude each other")
     fmt = Format.json if json_ else output_format
     flags = HealthFlags(
-        health, files, max_age, max_skew, columns, timestamp_unit, incomplete, since, skip_invalid
+        health,
+        files,
+        max_age,
+        max_skew,
+        columns,
+        timestamp_unit,
+        incomplete,
+        since,
+        skip_invalid,
+        given_names(ctx),
     )
     sources = flags.sources(env)
     if not sources:

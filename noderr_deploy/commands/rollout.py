@@ -30,6 +30,7 @@ from noderr_deploy.commands._health import (
     SinceOption,
     SkipInvalidOption,
     TimestampUnitOption,
+    given_names,
 )
 from noderr_deploy.commands._options import (
     ConfigOption,
@@ -125,7 +126,16 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
     env = environment(ctx)
     out = Output.of(env, quiet=quiet)
     flags = HealthFlags(
-        health, files, max_age, max_skew, columns, timestamp_unit, incomplete, since, skip_invalid
+        health,
+        files,
+        max_age,
+        max_skew,
+        columns,
+        timestamp_unit,
+        incomplete,
+        since,
+        skip_invalid,
+        given_names(ctx),
     )
     if not health:
         flags.check_unused(ctx)

@@ -300,3 +300,34 @@ def test_an_empty_health_path_is_not_the_working_directory(
     csv_export(tmp_path)
     monkeypatch.chdir(tmp_path)
     assert error_line(command(config, *args)).startswith(message)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize(
+    ("flag", "variable", "value"),
+    [
+        ("--max-age", "NODERR_MAX_AGE", "xx"),
+        ("--max-skew", "NODERR_MAX_SKEW", "-1"),
+        ("--timestamp-unit", "NODERR_TIMESTAMP_UNIT", "days"),
+    ],
+)
+def test_a_bad_value_is_named_as_it_was_given(
+    command: Command, tmp_path: Path, flag: str, variable: str, value: str
+) -> None:
+    # From the command line the flag, from the environment the variable: the one to fix.
+    config = tiers_yaml(tmp_path)
+    export = str(csv_export(tmp_path))
+    assert error_line(command(config, "--health", export, flag, value)).startswith(
+        f"error: {flag}: "
+    )
+    argv = (
+        ["rollback", "check", "-V", "1.0.0"]
+        if command is rollback_check
+        else ["rollout", "status", "-q"]
+    )
+    result = CliRunner().invoke(
+        app,
+        [*argv, "-c", str(config), "--at", AT, "--health", export],
+        env={**ENV, variable: value},
+    )
+    assert error_line(result).startswith(f"error: {variable}: ")

@@ -68,7 +68,7 @@ def test_future_records_are_named_on_stderr(tmp_path: Path) -> None:
     ("args", "env", "message"),
     [
         (("--max-age", "1h1h"), None, "error: --max-age: not a duration: '1h1h' (unit 'h' twice"),
-        ((), {"NODERR_MAX_SKEW": "30m1h"}, "error: --max-skew: not a duration: '30m1h' (unit 'h'"),
+        ((), {"NODERR_MAX_SKEW": "30m1h"}, "error: NODERR_MAX_SKEW: not a duration: '30m1h'"),
         (("--max-age", "1 5m"), None, "error: --max-age: not a duration: '1 5m'"),
         (
             ("--error-rate-threshold", "1e309"),
