@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,7 +110,8 @@ def tag_problem(tag: str) -> str | None:
 def tag_fix(tag: str) -> str | None:
     """The obvious valid tag for ``tag`` (other characters as '-', no leading '.' or '-'),
     or None when there is none (empty, too long)."""
-    fixed = re.sub(r"[^A-Za-z0-9_.-]", "-", tag).lstrip(".-")
+    # NFKC first: a full-width digit (U+FF11) is the ASCII digit that was meant, not a '-'.
+    fixed = re.sub(r"[^A-Za-z0-9_.-]", "-", unicodedata.normalize("NFKC", tag)).lstrip(".-")
     return fixed if fixed != tag and _TAG.match(fixed) else None
 
 
@@ -130,6 +132,12 @@ def version_problem(version: Sourced, tier_names: Sequence[str]) -> str | None:
     longest = max(tier_names, key=len, default=None)
     if longest is not None and len(version.value) + 1 + len(longest) > TAG_LIMIT:
         room = TAG_LIMIT - 1 - len(longest)
+        if room < 1:  # no version fits: the tier name is at fault (tier_name_problem)
+            return (
+                f"{subject}: no version fits in the tag {{version}}-{{tier}} with tier"
+                f" {longest[:40]!r}, whose name is {len(longest)} characters (a tag is at most"
+                f" {TAG_LIMIT})"
+            )
         hint = "" if source.kind == "flag" else " (or pass --version)"
         return (
             f"{subject} is too long for the tag {{version}}-{{tier}}: at most {room}"

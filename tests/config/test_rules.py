@@ -103,6 +103,28 @@ def test_a_bad_version_names_its_source_and_the_fix(version: Sourced, message: s
     assert version_problem(version, ["all", "guardian"]) == message
 
 
+@pytest.mark.parametrize(
+    ("tag", "fixed"),
+    [
+        ("\uff11.0", "1.0"),  # a full-width digit is the digit meant, not a '-'
+        ("v\uff11.\uff10+build.5", "v1.0-build.5"),
+        ("\u2460.2", "1.2"),  # a circled digit one
+        ("v1.4.0+build.5", "v1.4.0-build.5"),
+        (".hidden", "hidden"),
+    ],
+)
+def test_the_fix_keeps_what_was_meant(tag: str, fixed: str) -> None:
+    assert tag_fix(tag) == fixed
+
+
+def test_a_tier_name_no_version_fits_beside_is_said_so() -> None:
+    # 128 - 1 - 130 would have read "at most -3 characters".
+    problem = version_problem(Sourced("1.0", FLAG), ["t" * 130])
+    assert problem is not None
+    assert "no version fits in the tag {version}-{tier}" in problem
+    assert "130 characters" in problem and "-3" not in problem
+
+
 def test_the_default_version_is_git_describe_else_the_default(tmp_path: Path) -> None:
     assert default_version("v1.4.0", tmp_path).source.kind == "git"
     assert default_version(None, tmp_path) == Sourced("0.0.0-dev", Source("default", "version"))
