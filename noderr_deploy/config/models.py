@@ -85,22 +85,32 @@ def _plain_number(annotation: Any) -> type | None:
     return None
 
 
-def _not_a_number(value: Any, kind: type) -> str | None:
-    """Why ``value`` read from YAML is no ``kind`` (None: let pydantic judge it). YAML gives
-    a number as a number: text that reads as one is a mistake, above all a number the one
-    parser kept as text (``010``, ``1_000``: YAML 1.1 and 1.2 read them differently),
-    which pydantic would otherwise turn into 10 and 1000. Other text (``zero``, a
-    look-alike digit) gets pydantic's own message."""
-    if not isinstance(value, str) or not value.isascii():
-        return None
-    try:
-        kind(value.strip())
-    except ValueError:
+def _reads_as_number(text: str) -> bool:
+    """Whether a reader would take ``text`` for a number: decimal, ``0x``/``0o``/``0b``,
+    an exponent (``1e3``), underscores."""
+    for read in (int, float, lambda t: int(t, 0)):
+        try:
+            read(text)
+        except ValueError:
+            continue
+        return True
+    return False
+
+
+def _not_a_number(value: Any) -> str | None:
+    """Why ``value`` read from YAML is no number where one belongs (None: let pydantic
+    judge it). YAML gives a number as a number: text that reads as one is a mistake, above
+    all a number the one parser kept as text (``010``, ``1_000``, ``0x5``, ``1e3``: YAML
+    1.1 and 1.2 read them differently), which pydantic would otherwise turn into 10 and
+    1000 or refuse with a message that hides why. Other text (``zero``, a look-alike
+    digit) gets pydantic's own message."""
+    if not isinstance(value, str) or not value.isascii() or not _reads_as_number(value.strip()):
         return None
     shown = value if len(value) <= 40 else value[:40] + "..."
     return (
         f"expected a number, not the text {shown!r} (YAML reads a number in quotes, with a"
-        " leading zero or with an underscore as text: write a plain decimal number)"
+        " leading zero, an underscore, 0x/0o/0b or an exponent but no dot as text: write a"
+        " plain decimal number)"
     )
 
 
@@ -118,7 +128,7 @@ class _Strict(BaseModel):
         if isinstance(value, bool) and _numeric(annotation):
             raise ValueError("expected a number, not a boolean (true/false)")
         kind = _plain_number(annotation)
-        why = None if kind is None or isinstance(value, bool) else _not_a_number(value, kind)
+        why = None if kind is None or isinstance(value, bool) else _not_a_number(value)
         if why:
             raise ValueError(why)
         return value

@@ -87,3 +87,21 @@ def test_an_extends_chain_of_64_is_a_configuration(tmp_path: Path) -> None:
     path.write_text(chain(65))  # t64 has 64 tiers above it
     result = CliRunner().invoke(app, ["tiers", "--json", "-c", str(path)])
     assert "extends chain" not in result.stderr
+
+
+@pytest.mark.parametrize("text", ["0x5", "0o7", "0b1", "1e3", "'7'", "1_0"])
+@pytest.mark.parametrize("command", [["tiers", "--check"], ["cohort", "node-1"]])
+def test_number_looking_text_is_said_to_be_text(
+    tmp_path: Path, text: str, command: list[str]
+) -> None:
+    # YAML versions differ on hex, octal, binary and dotless exponents; the one parser
+    # keeps them as text. Both paths say so at the value's position, not pydantic's
+    # "unable to parse string as an integer".
+    path = tmp_path / "tiers.yaml"
+    path.write_text(f"rollout: {{canary_percentage: {text}}}\n" + TIERS)
+    result = CliRunner().invoke(app, [*command, "-c", str(path)])
+    assert result.exit_code == 2, result.stderr
+    shown = text.strip("'")
+    assert f"{path}:1:30: rollout.canary_percentage: expected a number, not the text {shown!r}" in (
+        result.stderr
+    )
