@@ -146,6 +146,31 @@ def parse_duration(text: str) -> timedelta:
 
 
 # ASCII digits only: float() would also take full-width ones (U+FF11 ...).
+_LONG_FRACTION = re.compile(r"(?<=[0-9][.,][0-9]{6})[0-9]+", re.ASCII)
+
+
+def has_long_fraction(text: str) -> bool:
+    """Whether ``text`` holds a time with over six digits of fraction (:func:`from_iso`)."""
+    return _LONG_FRACTION.search(text) is not None
+
+
+def from_iso(text: str) -> datetime:
+    """``datetime.fromisoformat``, with a fraction of more than six digits rounded to the
+    microsecond (half up) as msgspec reads it in a JSON export, so that one report has one
+    time whichever format carried it (``fromisoformat`` cuts the digits off: .9999995
+    was 12:00:00.999999 from a CSV and 12:00:01 from JSON Lines)."""
+    extra = _LONG_FRACTION.search(text)
+    if extra is None:
+        return datetime.fromisoformat(text)
+    parsed = datetime.fromisoformat(text[: extra.start()] + text[extra.end() :])
+    if extra[0][0] < "5":
+        return parsed
+    try:
+        return parsed + timedelta(microseconds=1)
+    except OverflowError:
+        raise ValueError(f"time out of range: {text!r} (rounded past the year 9999)") from None
+
+
 _DIGITS = re.compile(r"[+-]?([0-9]+)")
 _DECIMAL = re.compile(r"[+-]?([0-9]+\.[0-9]*|\.[0-9]+)")
 # A number in any other spelling (a sign, an exponent): seconds, checked for range.
@@ -173,7 +198,7 @@ def parse_time(text: str) -> datetime:
             )
         return datetime.fromtimestamp(seconds, tz=UTC)
     try:
-        parsed = datetime.fromisoformat(value.replace("z", "Z"))
+        parsed = from_iso(value.replace("z", "Z"))
     except ValueError as exc:
         if digits:
             raise ValueError(

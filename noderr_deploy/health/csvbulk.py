@@ -21,6 +21,7 @@ import msgspec
 
 from noderr_deploy.health.model import MAX_FLOAT, HealthReport, HealthStatus, Metrics, Problems
 from noderr_deploy.health.stamps import TimestampUnit, moment
+from noderr_deploy.units import from_iso, has_long_fraction
 
 _METRICS = ("uptime", "cpu", "memory", "errors")
 
@@ -119,9 +120,10 @@ def _fast_stamps(
     out: list[datetime] = []
     if _STAMPS_ISO.fullmatch(joined):
         fix = "z" in joined
+        read = from_iso if has_long_fraction(joined) else datetime.fromisoformat
         try:
             for cell in cells:
-                parsed = datetime.fromisoformat(cell.replace("z", "Z") if fix else cell)
+                parsed = read(cell.replace("z", "Z") if fix else cell)
                 if parsed.tzinfo is None:
                     out.append(parsed.replace(tzinfo=UTC))
                 elif parsed.tzinfo is UTC:
