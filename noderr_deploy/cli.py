@@ -17,8 +17,8 @@ import re
 import signal
 import sys
 import traceback
-from collections.abc import Iterator
-from typing import Annotated, Any
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any, NamedTuple
 
 import click
 import typer
@@ -181,12 +181,75 @@ def _dash_hint(exc: click.ClickException, args: Any) -> str | None:
     )
 
 
-class CommandTable(NoderrGroup):
-    """The root group: loads a command only when it runs (:data:`COMMANDS`), and its
-    completion options take the shell."""
+class Lazy(NamedTuple):
+    """A command loaded only when it runs: where it lives, and its one-line help."""
+
+    module: str
+    attribute: str
+    help: str
+
+
+class Group(NamedTuple):
+    """A group whose subcommands load only when they run: its ``--help`` needs nothing
+    but this."""
+
+    commands: dict[str, Lazy]
+    epilog: str
+    help: str
+
+
+class LazyGroup(TyperGroup):
+    """A group that imports a command's module only when that command runs (click's
+    lazy-loading group pattern): its ``--help`` lists the commands from ``table``."""
+
+    def __init__(self, *, table: Mapping[str, Lazy | Group], **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.table = table
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.table)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.table:
+            return None
+        if cmd_name not in self.commands:
+            command = load(cmd_name, self.table[cmd_name])
+            if not _to_terminal():
+                _plain_help(command)
+            self.commands[cmd_name] = command
+        return self.commands[cmd_name]
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            matches = difflib.get_close_matches(args[0], list(self.table)) if args else []
+            if matches and "Did you mean" not in exc.message:
+                suggestions = ", ".join(repr(m) for m in matches)
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {suggestions}?"
+            raise
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # From the table: listing the commands imports none of them.
+        rows = [(name, entry.help) for name, entry in self.table.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if _to_terminal():
+            super().format_help(ctx, formatter)
+        else:
+            click.Group.format_help(self, ctx, formatter)
+
+
+class CommandTable(NoderrGroup, LazyGroup):
+    """The root group: the commands of :data:`COMMANDS`, and completion options that take
+    the shell."""
 
     def __init__(self, **attrs: Any) -> None:
-        super().__init__(**attrs)
+        super().__init__(table=COMMANDS, **attrs)
         self.params.extend(_completion_options())
 
     def _main_shell_completion(
@@ -199,84 +262,67 @@ class CommandTable(NoderrGroup):
         completion_init()
         super()._main_shell_completion(ctx_args, prog_name, complete_var)
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS:
-            return None
-        if cmd_name not in self.commands:
-            command = load_command(cmd_name)
-            if not _to_terminal():
-                _plain_help(command)
-            self.commands[cmd_name] = command
-        return self.commands[cmd_name]
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        try:
-            return super().resolve_command(ctx, args)
-        except click.UsageError as exc:
-            matches = difflib.get_close_matches(args[0], list(COMMANDS)) if args else []
-            if matches and "Did you mean" not in exc.message:
-                suggestions = ", ".join(repr(m) for m in matches)
-                exc.message = f"{exc.message.rstrip('.')}. Did you mean {suggestions}?"
-            raise
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # From the table: listing the commands imports none of them.
-        rows = [(name, line) for name, (_, _, line) in COMMANDS.items()]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
-
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        if _to_terminal():
-            super().format_help(ctx, formatter)
-        else:
-            click.Group.format_help(self, ctx, formatter)
-
 
 # The commands, by name: where each lives, and its one-line help for `noderr --help`.
 # A command's module is imported only when that command runs (click's lazy-loading group
 # pattern), so `noderr cohort <id>` never pays for building the other commands, and
-# `noderr --help` imports none of them. tests/test_cli.py checks each line against the
-# command's own docstring.
-COMMANDS: dict[str, tuple[str, str, str]] = {
-    "build": (
+# `noderr --help` imports none of them; a group's subcommands alike, so that
+# `noderr rollback --help` imports neither `check` nor `propose`. tests/test_cli.py checks
+# each line against the command's own docstring.
+COMMANDS: dict[str, Lazy | Group] = {
+    "build": Lazy(
         "noderr_deploy.commands.build",
         "build",
         "Build, label, check and push tier images with the engine at DOCKER_HOST.",
     ),
-    "tiers": (
+    "tiers": Lazy(
         "noderr_deploy.commands.tiers",
         "tiers",
         "List the tiers resolved from tiers.yaml (inheritance applied, parents first).",
     ),
-    "cohort": (
+    "cohort": Lazy(
         "noderr_deploy.commands.cohort",
         "cohort",
         "Show the rollout cohort of node ids: keccak256(utf8(id)) mod 100.",
     ),
-    "version": (
+    "version": Lazy(
         "noderr_deploy.commands.version",
         "version",
         "Show the version a node should run, as the deployment engine decides it.",
     ),
-    "publish": (
+    "publish": Lazy(
         "noderr_deploy.commands.publish",
         "publish",
         "Propose publishing a version of a tier on the VersionBeacon (or --send it).",
     ),
-    "rollout": (
-        "noderr_deploy.commands.rollout",
-        "app",
-        "Staged rollouts as the VersionBeacon records them.",
+    "rollout": Group(
+        help="Staged rollouts as the VersionBeacon records them.",
+        epilog="Example: noderr rollout status --rpc-url https://sepolia.base.org"
+        " --beacon 0xAbC...",
+        commands={
+            "status": Lazy(
+                "noderr_deploy.commands.rollout",
+                "status",
+                "Show each tier's current version on the VersionBeacon and where its rollout"
+                " stands.",
+            ),
+        },
     ),
-    "rollback": (
-        "noderr_deploy.commands.rollback",
-        "app",
-        "Decide from exported health reports whether a rollout must roll back.",
+    "rollback": Group(
+        help="Decide from exported health reports whether a rollout must roll back.",
+        epilog="Example: noderr rollback check --health exports/ --version 1.4.2 --max-age 15m",
+        commands={
+            "check": Lazy(
+                "noderr_deploy.commands.rollback",
+                "check",
+                "Per-cohort rollback verdict from exported health reports.",
+            ),
+            "propose": Lazy(
+                "noderr_deploy.commands.rollback_propose",
+                "propose",
+                "Propose the emergency rollback of a tier on the VersionBeacon (or --send it).",
+            ),
+        },
     ),
 }
 
@@ -376,14 +422,24 @@ def _completion_options() -> list[click.Parameter]:
 
 def load_command(name: str) -> click.Command:
     """The click command ``name`` (a key of :data:`COMMANDS`), importing its module."""
-    module_name, attribute, _ = COMMANDS[name]
-    target = getattr(importlib.import_module(module_name), attribute)
-    if isinstance(target, typer.Typer):
-        command: click.Command = typer.main.get_group(target)
-    else:
-        holder = typer.Typer(add_completion=False)
-        holder.command(name)(target)
-        command = typer.main.get_command(holder)
+    return load(name, COMMANDS[name])
+
+
+def load(name: str, entry: Lazy | Group) -> click.Command:
+    """The click command of a table's ``entry``: a group's own command imports nothing
+    (its subcommands load as they run); a command's imports its module."""
+    if isinstance(entry, Group):
+        return LazyGroup(
+            name=name,
+            table=entry.commands,
+            help=entry.help,
+            epilog=entry.epilog,
+            no_args_is_help=True,
+        )
+    target = getattr(importlib.import_module(entry.module), entry.attribute)
+    holder = typer.Typer(add_completion=False)
+    holder.command(name)(target)
+    command = typer.main.get_command(holder)
     command.name = name
     return _with_debug(_ascii_numbers(command))
 
