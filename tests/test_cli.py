@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from noderr_deploy import __version__
-from noderr_deploy.cli import NoderrGroup, app
+from noderr_deploy.cli import app
 from noderr_deploy.errors import (
     BudgetExceeded,
     ChainError,
@@ -21,6 +21,7 @@ from noderr_deploy.errors import (
     InputError,
     NoderrError,
 )
+from noderr_deploy.ui.exits import NoderrGroup
 from tests.conftest import REPO
 
 runner = CliRunner()
@@ -221,7 +222,8 @@ def test_the_command_table_matches_each_command() -> None:
 def test_each_group_table_matches_each_subcommand() -> None:
     # A group's --help lists its subcommands from the table: each line must stay the
     # subcommand's own first docstring line.
-    from noderr_deploy.cli import COMMANDS, Group, load
+    from noderr_deploy.cli import COMMANDS
+    from noderr_deploy.ui.groups import Group, load
 
     groups = {name: entry for name, entry in COMMANDS.items() if isinstance(entry, Group)}
     assert set(groups) == {"rollout", "rollback"}
