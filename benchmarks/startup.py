@@ -10,7 +10,7 @@ with the same interpreter and environment, stdout piped (plain output, no rich):
 - the same with the plan cache off                  (NODERR_CACHE_DIR=, YAML parsed each run)
 - the same in an empty temporary directory          (no tiers.yaml anywhere above it)
 - the same with --canary/--cohort-size/--delay-hours (flags win; the file is not read)
-- `noderr --help`, `noderr rollback --help`
+- `noderr --help`, `noderr rollback --help`, `noderr rollout --help`
 
 `noderr` is run as pip's console script runs it (`from noderr_deploy.cli import main`),
 from this checkout. Each set is measured twice (``--bytecode both``): with the package
@@ -151,6 +151,7 @@ def measure(python: str, repeat: int, bytecode: str) -> None:
             "cohort, all plan flags": (flags, ROOT, env),
             "noderr --help": ([*noderr, "--help"], empty, env),
             "noderr rollback --help": ([*noderr, "rollback", "--help"], empty, env),
+            "noderr rollout --help": ([*noderr, "rollout", "--help"], empty, env),
         }
         times: dict[str, list[float]] = {name: [] for name in runs}
         cpu: dict[str, list[float]] = {name: [] for name in runs}

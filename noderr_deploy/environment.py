@@ -1,18 +1,19 @@
 """The process's side effects in one object: streams, terminal decisions, the process
 environment and the clock.
 
-:mod:`noderr_deploy.cli` builds one :class:`Environment` per run (as httpie's ``core.main``
-does) and hands it to the command, which hands what it needs to the core. Nothing else
-in the package reads ``sys.std*``, ``os.environ`` or the wall clock, so a test builds an
-``Environment`` from buffers, a dictionary and a fixed time and sees exactly what a user
-would.
+The ``noderr`` command (:class:`noderr_deploy.ui.exits.NoderrGroup`) builds one
+:class:`Environment` per run (as httpie's ``core.main`` does) and hands it to the command,
+which hands what it needs to the core. Nothing else in the package reads ``sys.std*``,
+``os.environ`` or the wall clock, so a test builds an ``Environment`` from buffers, a
+dictionary and a fixed time and sees exactly what a user would.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -249,3 +250,26 @@ class Environment:
                 return None
             base = home / ".cache"
         return base / "noderr-deploy"
+
+
+def stdout_is_terminal() -> bool:
+    """Whether the process's stdout, as it is now (a test runner swaps it), is a terminal:
+    where click and typer write the help they print themselves."""
+    return isatty(sys.stdout)
+
+
+@contextlib.contextmanager
+def routed_stdout(env: Environment) -> Iterator[None]:
+    """Route what click and typer print themselves (``--help``, ``--version``, completion
+    scripts, usage text) through the run's guarded stdout, so that a closed stdout
+    (``>&-``) or a full disk (``>/dev/full``) is one ``error:`` line and exit 1 there too,
+    not a silent exit 0 (Python drops writes to a closed stdout) or an internal error."""
+    if not isinstance(env.stdout, GuardedStream) or sys.stdout is env.stdout:
+        yield
+        return
+    saved = sys.stdout
+    sys.stdout = env.stdout
+    try:
+        yield
+    finally:
+        sys.stdout = saved

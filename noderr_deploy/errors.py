@@ -2,7 +2,7 @@
 
 Every expected failure is a :class:`NoderrError`; the CLI turns it into one
 ``error: ...`` line on stderr and the exit code its class carries
-(see :mod:`noderr_deploy.cli`). Exit codes are a contract CI scripts branch on.
+(see :mod:`noderr_deploy.ui.exits`). Exit codes are a contract CI scripts branch on.
 """
 
 from __future__ import annotations

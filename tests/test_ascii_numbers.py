@@ -1,6 +1,6 @@
 """Numbers are ASCII: a numeric flag or variable holding any other Unicode decimal digit
 (full-width, Arabic-Indic, Devanagari, mathematical ...) is refused with exit 2 naming it,
-although Python's int() and float() would read it (cli._ascii_numbers, units)."""
+although Python's int() and float() would read it (ui.params.ascii_numbers, units)."""
 
 from __future__ import annotations
 

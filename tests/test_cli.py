@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from noderr_deploy import __version__
-from noderr_deploy.cli import NoderrGroup, app
+from noderr_deploy.cli import app
 from noderr_deploy.errors import (
     BudgetExceeded,
     ChainError,
@@ -21,6 +21,7 @@ from noderr_deploy.errors import (
     InputError,
     NoderrError,
 )
+from noderr_deploy.ui.exits import NoderrGroup
 from tests.conftest import REPO
 
 runner = CliRunner()
@@ -216,6 +217,72 @@ def test_the_command_table_matches_each_command() -> None:
         command = load_command(name)
         assert command.name == name
         assert (command.help or "").splitlines()[0].strip() == line, name
+
+
+def test_each_group_table_matches_each_subcommand() -> None:
+    # A group's --help lists its subcommands from the table: each line must stay the
+    # subcommand's own first docstring line.
+    from noderr_deploy.cli import COMMANDS
+    from noderr_deploy.ui.groups import Group, load
+
+    groups = {name: entry for name, entry in COMMANDS.items() if isinstance(entry, Group)}
+    assert set(groups) == {"rollout", "rollback"}
+    for group, entry in groups.items():
+        for name, sub in entry.commands.items():
+            command = load(name, sub)
+            assert command.name == name
+            assert (command.help or "").splitlines()[0].strip() == sub.help, f"{group} {name}"
+
+
+def _imports_of(*argv: str) -> tuple[str, list[str], list[str]]:
+    """stdout, and the package's command modules and the heavy libraries that the console
+    script imported for ``argv``, output piped."""
+    code = (
+        "import os, sys\n"
+        "from noderr_deploy import cli\n"
+        "def report(code=0):\n"
+        "    mods = sorted(m for m in sys.modules if m.startswith('noderr_deploy.commands.'))\n"
+        "    heavy = {'web3', 'docker', 'pydantic', 'rich', 'yaml', 'msgspec', 'requests'}\n"
+        "    top = sorted(heavy & {m.split('.')[0] for m in sys.modules})\n"
+        "    print(repr((mods, top)), file=sys.stderr)\n"
+        "    sys.stderr.flush()\n"
+        "    real_exit(code)\n"
+        "real_exit, os._exit = os._exit, report\n"
+        "sys.argv[0] = 'noderr'\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    report()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO), "PATH": ""},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    modules, heavy = eval(done.stderr.strip().splitlines()[-1])
+    return done.stdout, modules, heavy
+
+
+@pytest.mark.parametrize("group", ["rollback", "rollout"])
+def test_a_group_help_imports_none_of_its_commands(group: str) -> None:
+    # `noderr rollback --help` lists check and propose from the table: neither module is
+    # compiled or run, nor anything heavy (plain help when piped: no rich).
+    stdout, modules, heavy = _imports_of(group, "--help")
+    assert stdout.startswith(f"Usage: noderr {group} [OPTIONS] COMMAND [ARGS]...")
+    assert (modules, heavy) == ([], [])
+
+
+def test_a_subcommand_loads_its_own_module_only() -> None:
+    _, check, _ = _imports_of("rollback", "check", "--help")
+    assert "noderr_deploy.commands.rollback" in check
+    assert "noderr_deploy.commands.rollback_propose" not in check
+    _, propose, heavy = _imports_of("rollback", "propose", "--help")
+    assert "noderr_deploy.commands.rollback_propose" in propose
+    assert "noderr_deploy.commands.rollback" not in propose
+    assert heavy == []
+    _, status, _ = _imports_of("rollout", "status", "--help")
+    assert "noderr_deploy.commands.rollout" in status
+    assert not {m for m in status if m.startswith("noderr_deploy.commands.rollback")}
 
 
 def test_root_help_lists_every_command_in_order() -> None:

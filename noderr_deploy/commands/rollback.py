@@ -39,7 +39,7 @@ from noderr_deploy.commands._options import (
     environment,
     plan_flag_names,
 )
-from noderr_deploy.commands.rollback_propose import (
+from noderr_deploy.commands._rollback_proposal import (
     ProposeFormatOption,
     ProposeOption,
     check_propose,
@@ -79,21 +79,12 @@ class _Threshold(click.ParamType):  # type: ignore[type-arg]  # generic from cli
             raise UsageError(f"invalid thresholds: {flag}{also}: {exc}") from None
 
 
-app = typer.Typer(
-    name="rollback",
-    help="Decide from exported health reports whether a rollout must roll back.",
-    epilog="Example: noderr rollback check --health exports/ --version 1.4.2 --max-age 15m",
-    no_args_is_help=True,
-)
-
-
 class Format(StrEnum):
     table = "table"
     json = "json"
     markdown = "markdown"
 
 
-@app.command("check")
 def check(  # noqa: PLR0917 - a command takes its options as parameters
     ctx: typer.Context,
     files: HealthFilesArgument = None,
@@ -356,13 +347,3 @@ def _read_chain(
         f" {slot} runs {current.version_string if current else 'no version'}"
     )
     return ChainRead(tier_name, slot, plan, current, note)
-
-
-def _register_propose() -> None:
-    # `noderr rollback propose` lives in its own module, beside `check`.
-    from noderr_deploy.commands.rollback_propose import propose as propose_command
-
-    app.command("propose")(propose_command)
-
-
-_register_propose()

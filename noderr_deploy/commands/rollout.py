@@ -49,15 +49,7 @@ if TYPE_CHECKING:
     from noderr_deploy.environment import Environment
     from noderr_deploy.rollback.reading import HealthOutcome, HealthRequest, LatestFold
 
-app = typer.Typer(
-    name="rollout",
-    help="Staged rollouts as the VersionBeacon records them.",
-    epilog="Example: noderr rollout status --rpc-url https://sepolia.base.org --beacon 0xAbC...",
-    no_args_is_help=True,
-)
 
-
-@app.command("status")
 def status(  # noqa: PLR0917 - typer passes options as arguments
     ctx: typer.Context,
     files: HealthFilesArgument = None,
