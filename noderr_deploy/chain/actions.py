@@ -27,6 +27,7 @@ from noderr_deploy.chain.rpc import RpcClient
 from noderr_deploy.chain.writeabi import ALIASES, Event, WriteAbi, normalise
 from noderr_deploy.cohorts import RolloutPlan
 from noderr_deploy.errors import ChainError, UsageError
+from noderr_deploy.text import printable
 
 PUBLISH_FUNCTION = "publishVersion"
 ROLLBACK_FUNCTION = "emergencyRollback"
@@ -365,5 +366,5 @@ def previous_version_id(
             return version.version_id
     raise UsageError(
         f"tier {request.tier!r} has no version published before its current one"
-        f" ({current.version_id}, {current.version_string}): pass --to-version-id"
+        f" ({current.version_id}, {printable(current.version_string)}): pass --to-version-id"
     )

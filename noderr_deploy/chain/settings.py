@@ -58,12 +58,12 @@ def parse_block(text: str) -> BlockRef:
         number = int(value, 16) if value.startswith("0x") else int(value, 10)
     except ValueError:
         raise UsageError(
-            f"--block {shown!r}: use latest, safe, finalized, earliest or a block number"
+            f"--block '{shown}': use latest, safe, finalized, earliest or a block number"
         ) from None
     if number < 0:
-        raise UsageError(f"--block {shown!r}: a block number cannot be negative")
+        raise UsageError(f"--block '{shown}': a block number cannot be negative")
     if number > MAX_BLOCK:
-        raise UsageError(f"--block {shown!r}: beyond any chain's range (at most 2^64 - 1)")
+        raise UsageError(f"--block '{shown}': beyond any chain's range (at most 2^64 - 1)")
     return number
 
 
@@ -87,7 +87,7 @@ def checksum_address(text: str, what: str = "beacon address") -> str:
     value = text.strip()
     if not _ADDRESS.match(value):
         raise UsageError(
-            f"malformed {what} {clipped(text, 80)!r}: expected 0x followed by 40 hex digits"
+            f"malformed {what} '{clipped(text, 80)}': expected 0x followed by 40 hex digits"
         )
     digits = value[2:]
     lower = digits.lower()

@@ -319,8 +319,7 @@ def _write(env: Environment, out: Output, delivery: Delivery, prepared: Prepared
     )
     text = to_json(proposal) + "\n"
     if delivery.out is None:
-        out.stdout.write(text)
-        out.stdout.flush()
+        out.machine(text)  # UTF-8 whatever the locale, as every JSON document
         return
     write_text(delivery.out, text, flag="--out")
     out.info(f"wrote the {delivery.fmt} proposal to {delivery.out}")
@@ -369,8 +368,7 @@ def _send(
     if not out.quiet:
         for line in sent_lines(result, signer, action.tier, after):
             out.stderr.write(line + "\n")
-    out.stdout.write(to_json(sent_document(result, action.tier, action.beacon_tier, after)) + "\n")
-    out.stdout.flush()
+    out.machine(to_json(sent_document(result, action.tier, action.beacon_tier, after)) + "\n")
 
 
 def _password_prompt(message: str) -> str:

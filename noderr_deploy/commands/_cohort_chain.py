@@ -12,6 +12,7 @@ import typer
 
 from noderr_deploy.chain.source import ChainRequest, PlanFlags, RolloutSource
 from noderr_deploy.errors import UsageError
+from noderr_deploy.text import printable
 
 # Options that ask for the chain, and those that only tune how it is read.
 _CHAIN_SWITCHES = {"tier": "--tier", "rpc_url": "--rpc-url", "beacon": "--beacon"}
@@ -85,7 +86,7 @@ def chain_line(source: RolloutSource) -> str:
     v = chain.version
     if v is not None:
         line += (
-            f"; {chain.tier} version {v.version_id} {v.version_string}"
+            f"; {printable(chain.tier or '')} version {v.version_id} {printable(v.version_string)}"
             f" published {iso(v.published_at)}"
         )
     return line

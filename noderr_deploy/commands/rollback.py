@@ -47,6 +47,7 @@ from noderr_deploy.commands._rollback_proposal import (
 )
 from noderr_deploy.config.thresholds import read_error_rate, read_min_nodes, read_unhealthy
 from noderr_deploy.errors import UsageError
+from noderr_deploy.text import printable
 from noderr_deploy.ui.health import announce_read
 from noderr_deploy.ui.output import Output
 from noderr_deploy.ui.rollback import show_outcome
@@ -344,6 +345,6 @@ def _read_chain(
     plan, current, at_block = plan_and_version_from_chain(where, slot)
     note = (
         f"VersionBeacon {where.beacon_address} at block {at_block.number}: beacon tier"
-        f" {slot} runs {current.version_string if current else 'no version'}"
+        f" {slot} runs {printable(current.version_string) if current else 'no version'}"
     )
     return ChainRead(tier_name, slot, plan, current, note)

@@ -14,7 +14,6 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-# Re-exported: finding the file lives in the light module so fast commands can use it.
 from noderr_deploy.config.locate import CONFIG_NAME as CONFIG_NAME  # noqa: PLC0414
 from noderr_deploy.config.locate import discover_config as discover_config  # noqa: PLC0414
 from noderr_deploy.config.models import DEFAULT_BASE_IMAGE as DEFAULT_BASE_IMAGE  # noqa: PLC0414
@@ -43,6 +42,9 @@ from noderr_deploy.config.yamlpos import (
     read_yaml_text,
 )
 from noderr_deploy.errors import ConfigError
+
+# Re-exported: finding the file lives in the light module so fast commands can use it.
+from noderr_deploy.text import printable
 
 __all__ = ["Config", "Tier", "check_workspace", "load_config", "parse_config"]
 
@@ -90,7 +92,7 @@ class Config:
         exact = [t for t in matches if t.name == name]
         if exact or len(matches) == 1:
             return (exact or matches)[0]
-        known = ", ".join(t.name for t in self.tiers)
+        known = ", ".join(printable(t.name) for t in self.tiers)
         raise ConfigError(f"unknown tier {name!r} in {self.path} (known tiers: {known})")
 
     def package_dir(self, package: str) -> Path:

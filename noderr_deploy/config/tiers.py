@@ -23,6 +23,7 @@ from noderr_deploy.config.models import (
 from noderr_deploy.config.workspace import dependency_closure
 from noderr_deploy.config.yamlpos import Located, Mark, Path_
 from noderr_deploy.errors import ConfigError
+from noderr_deploy.text import printable
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Problems:
     def add(self, loc: Path_, message: str, *, key: bool = False, mark: Mark | None = None) -> None:
         if mark is None:
             mark = self.located.mark_for(loc, prefer_key=key) if self.located else Mark(1, 1)
-        where = ".".join(str(p) for p in loc)
+        where = ".".join(printable(str(p)) for p in loc)  # keys are the file's text
         subject = f"{where}: " if where else ""
         self.lines.append(f"{self.path}:{mark.line}:{mark.column}: {subject}{message}")
 
@@ -172,7 +173,7 @@ def resolve_tiers(
         parent: Tier | None = None
         if own.extends is not None:
             if own.extends not in specs:
-                known = ", ".join(all_names or specs)
+                known = ", ".join(printable(n) for n in all_names or specs)
                 problems.add(
                     ("tiers", name, "extends"),
                     f"unknown parent tier {own.extends!r} (known tiers: {known})",

@@ -160,6 +160,15 @@ def _check_shape(text: str) -> None:
                 depth = max(0, depth - 1)
 
 
+def _no_nul(node: yaml.Node) -> None:
+    # A NUL ("\0" in a quoted string) is in no path, tag or setting, and the OS refuses a
+    # path holding one: refused where it stands, for both config paths.
+    if isinstance(node, yaml.ScalarNode) and "\0" in str(node.value):
+        raise Unsupported(
+            "a NUL character (\\x00) in a value: no setting holds one", node.start_mark
+        )
+
+
 def load_located(text: str) -> Located:
     """Parse one YAML document (safe types only) with positions.
 
@@ -194,6 +203,7 @@ def load_located(text: str) -> Located:
                     # PyYAML's safe constructor would merge; ours would not: refused, in
                     # one place for the full validator and the fast section readers.
                     raise Unsupported(MERGE_KEYS_REFUSED, key_node.start_mark)
+                _no_nul(key_node)
                 key = constructor.construct_object(key_node, deep=True)
                 if not isinstance(key, str | int | float | bool) and key is not None:
                     key = str(key)
@@ -205,6 +215,7 @@ def load_located(text: str) -> Located:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [walk(item, (*path, i)) for i, item in enumerate(node.value)]
+        _no_nul(node)
         if node.tag == "tag:yaml.org,2002:int" and not _DECIMAL.fullmatch(str(node.value)):
             return node.value  # as text: the validators say what is wrong with it
         try:

@@ -31,6 +31,7 @@ from datetime import datetime
 from noderr_deploy.health.columns import FIELDS, NEEDED, ColumnMap
 from noderr_deploy.health.incomplete import IncompletePolicy
 from noderr_deploy.health.stamps import AUTO_MS_FROM, MAX_SECONDS, TimestampUnit, moment
+from noderr_deploy.text import printable
 from noderr_deploy.units import parse_time
 
 STATUSES = ("healthy", "degraded", "unhealthy")
@@ -105,13 +106,13 @@ def resolve(
         elif field_ in NEEDED or field_ in columns.mapped:
             missing.append(f"{wanted!r} ({field_})")
     if missing:
-        names = ", ".join(c.name for c in have) or "none"
+        names = ", ".join(printable(c.name) for c in have) or "none"
         raise TableProblem(
             f"table {shown} has no column {', '.join(missing)}; its columns: {names}"
             " (map fields to columns with health.columns in tiers.yaml or --columns)"
         )
     wrong = [
-        f"{c.name} ({field_}) is {c.shown_type or c.type_name}, expected {expected}"
+        f"{printable(c.name)} ({field_}) is {c.shown_type or c.type_name}, expected {expected}"
         for field_, c in found.items()
         if (expected := _type_problem(field_, c.type_name))
     ]

@@ -72,6 +72,17 @@ def require_version(version: str | None, tier: str | None) -> None:
         )
     if version is not None and not version.strip():
         raise UsageError("--version must not be empty")
+    if version is not None and not _utf8(version):
+        # Bytes the locale could not decode: no report (JSON, CSV or table: UTF-8) holds them.
+        raise UsageError("--version: not valid UTF-8 text")
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def resolve_target(

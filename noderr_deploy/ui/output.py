@@ -11,6 +11,7 @@ or JSON stay cheap to start.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
@@ -40,7 +41,13 @@ def to_json(document: Any, *, indent: int | None = 2) -> str:
 
     import msgspec
 
-    return json.dumps(msgspec.to_builtins(document), indent=indent, ensure_ascii=False)
+    text = json.dumps(msgspec.to_builtins(document), indent=indent, ensure_ascii=False)
+    # A lone surrogate (a file name's byte the locale could not decode) as its JSON escape:
+    # the document stays UTF-8, and Python reads the exact string back (os.fsencode).
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _isatty(stream: IO[str]) -> bool:

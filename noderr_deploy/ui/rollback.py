@@ -91,7 +91,9 @@ def verdict_line(result: RollbackResult) -> str:
     return "verdict: ok"
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+# Every ASCII punctuation mark that means something in GitHub's Markdown, each backslash-
+# escaped: & starts an entity (&rlm; is invisible), : an emoji, @ a mention.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&:@])")
 
 
 def _markdown_text(text: str) -> str:
@@ -142,7 +144,7 @@ def show_outcome(out: Output, outcome: CheckOutcome, fmt: str, *, require_data: 
     if fmt == "json":
         out.json(result)
     elif fmt == "markdown":
-        out.stdout.write(markdown(result))
+        out.machine(markdown(result))  # for a job summary file: UTF-8, as JSON
     else:
         table(out, result)
     if result.verdict == "rollback":

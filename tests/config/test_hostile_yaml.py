@@ -105,3 +105,27 @@ def test_number_looking_text_is_said_to_be_text(
     assert f"{path}:1:30: rollout.canary_percentage: expected a number, not the text {shown!r}" in (
         result.stderr
     )
+
+
+@pytest.mark.parametrize(
+    "tiers",
+    [
+        'tiers:\n  all: {beacon_tier: 0, size_budget: 1GB, dockerfile: "docker\\0files/Dockerfile"}\n',
+        'workspace: "examples\\0/workspace"\ntiers:\n  all: {beacon_tier: 0, size_budget: 1GB}\n',
+        'tiers:\n  "a\\0b": {beacon_tier: 0, size_budget: 1GB}\n',
+        'registry: "r\\0"\ntiers:\n  all: {beacon_tier: 0, size_budget: 1GB}\n',
+    ],
+)
+@pytest.mark.parametrize(
+    "command", [["tiers"], ["tiers", "--check"], ["build", "--all", "--dry-run"], ["cohort", "n"]]
+)
+def test_a_nul_character_is_one_error_at_its_place(
+    tmp_path: Path, tiers: str, command: list[str]
+) -> None:
+    # A hostile review: "embedded null byte" reached the internal-error handler.
+    path = tmp_path / "tiers.yaml"
+    path.write_text(tiers)
+    result = CliRunner().invoke(app, [*command, "-c", str(path)])
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"error: {path}:"), result.stderr
+    assert "NUL character" in result.stderr and "internal error" not in result.stderr
