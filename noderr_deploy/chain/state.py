@@ -26,7 +26,7 @@ from noderr_deploy.results import UNSET, Document, ScheduleDocument, UnsetType, 
 from noderr_deploy.units import iso
 
 if TYPE_CHECKING:
-    from noderr_deploy.health.model import HealthReport
+    from noderr_deploy.health.report import HealthReport
     from noderr_deploy.rollback import CohortAdoption
     from noderr_deploy.rollback.reading import ReadCounts
 
@@ -249,7 +249,7 @@ def with_health(
     (future, lost and incomplete records, the timestamp unit).
     """
     from noderr_deploy.cohorts import buckets_of
-    from noderr_deploy.health.model import utc
+    from noderr_deploy.health.stamps import utc
     from noderr_deploy.rollback import adoption
 
     fresh: Mapping[str, HealthReport] = latest

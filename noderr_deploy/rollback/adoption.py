@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket_of_bytes
-from noderr_deploy.health.model import HealthReport, status_of
+from noderr_deploy.health.report import HealthReport, status_of
 from noderr_deploy.rollback.verdict import Model
 
 

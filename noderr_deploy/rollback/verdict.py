@@ -1,7 +1,7 @@
 """Rollback verdicts from health reports: the deployment engine's rules, made explicit.
 
 1. The latest report per node wins (by timestamp; a tie goes to the later record read):
-   :func:`noderr_deploy.health.model.latest_per_node`. Reports stamped after ``at`` plus
+   :func:`noderr_deploy.health.latest.latest_per_node`. Reports stamped after ``at`` plus
    the allowed clock skew are not used: they are counted as ``future``.
 2. A node whose latest report is older than ``at - max_age`` is stale: left out, counted.
 3. Only nodes on the version under evaluation count; the others are ``otherVersion``.
@@ -9,7 +9,7 @@
    judged (:mod:`noderr_deploy.health.incomplete`).
 4. A node's cohort comes from its id and the rollout plan (:mod:`noderr_deploy.cohorts`).
 5. Status: the report's ``healthStatus``, else derived from metrics
-   (:func:`noderr_deploy.health.model.derived_status`).
+   (:func:`noderr_deploy.health.report.derived_status`).
 6. Per cohort: nodes, healthy, degraded, unhealthy, ``unhealthyRatio = unhealthy / nodes``,
    ``errorRate = total errors / nodes`` (mean errors per node, the engine's definition).
 7. A cohort with fewer than ``min_nodes`` nodes is ``insufficient`` and cannot trigger;
@@ -39,7 +39,8 @@ from noderr_deploy.config.thresholds import (
     min_nodes_problem,
     unhealthy_problem,
 )
-from noderr_deploy.health.model import HealthReport, derived_status, utc
+from noderr_deploy.health.report import HealthReport, derived_status
+from noderr_deploy.health.stamps import utc
 from noderr_deploy.rollback.numbers import exceeds
 from noderr_deploy.units import iso
 
