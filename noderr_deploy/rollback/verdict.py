@@ -41,20 +41,12 @@ from noderr_deploy.config.thresholds import (
 )
 from noderr_deploy.health.report import HealthReport, derived_status
 from noderr_deploy.health.stamps import utc
+from noderr_deploy.results import Document
 from noderr_deploy.rollback.numbers import exceeds
 from noderr_deploy.units import iso
 
 Verdict = Literal["ok", "rollback", "inconclusive"]
 CohortStatus = Literal["ok", "rollback", "insufficient"]
-
-
-class Model(msgspec.Struct, rename="camel", frozen=True, gc=False):
-    """The results: msgspec structs, not pydantic models, so that ``noderr rollback check``
-    starts without importing pydantic. Serialised by :func:`noderr_deploy.ui.output.to_json`
-    (camelCase keys, in field order). They hold no reference cycles, hence ``gc=False``.
-    msgspec checks neither types nor values on construction (mypy checks the types; the
-    few value rules are in ``__post_init__``). Each subclass repeats ``frozen=True``, which
-    msgspec inherits but mypy's dataclass rules ask to see."""
 
 
 def _as_float(struct: msgspec.Struct, *names: str) -> None:
@@ -67,7 +59,11 @@ def _as_float(struct: msgspec.Struct, *names: str) -> None:
             force_setattr(struct, name, float(value) + 0.0)
 
 
-class Thresholds(Model, frozen=True):
+# The results are documents (noderr_deploy.results.Document, msgspec structs): not pydantic
+# models, so that `noderr rollback check` starts without importing pydantic.
+
+
+class Thresholds(Document, frozen=True):
     """When a cohort triggers a rollback (defaults: tiers.yaml's ``rollback`` section).
 
     Out-of-range values raise :class:`ValueError` (the rules of
@@ -93,7 +89,7 @@ class Thresholds(Model, frozen=True):
         _as_float(self, "unhealthy_ratio", "error_rate")
 
 
-class CohortResult(Model, frozen=True):
+class CohortResult(Document, frozen=True):
     """One cohort's numbers and status. Ratios are ``None`` for a cohort with no nodes."""
 
     cohort: str
@@ -107,7 +103,7 @@ class CohortResult(Model, frozen=True):
     reasons: list[str]
 
 
-class ReportCounts(Model, frozen=True):
+class ReportCounts(Document, frozen=True):
     """``records`` valid records read, ``invalid`` malformed ones skipped; ``nodes``
     distinct nodes, of which ``stale`` were too old and ``otherVersion`` ran another
     version (the rest were judged, in the cohorts). ``future`` valid records were stamped
@@ -131,14 +127,14 @@ class ReportCounts(Model, frozen=True):
     timestamp_unit: str | None = None
 
 
-class PlanInfo(Model, frozen=True):
+class PlanInfo(Document, frozen=True):
     canary_percentage: int
     cohort_percentage: int
     cohort_delay_hours: int
     """Whole hours, as the VersionBeacon stores them: an integer in every JSON document."""
 
 
-class RollbackResult(Model, frozen=True):
+class RollbackResult(Document, frozen=True):
     """The ``--json`` document of ``noderr rollback check`` (a stable contract)."""
 
     verdict: Verdict
