@@ -8,6 +8,12 @@ field whose default is :data:`UNSET` is left out of the document until it is set
 args, an ABI call's arguments) stay plain dicts inside a document. One encoder writes
 them all: :func:`noderr_deploy.ui.output.to_json`.
 
+A core result is a document itself where its values are what the JSON shows (the rollback
+verdict, a cohort's adoption, a saved image tarball). One that carries Python values the
+JSON shows otherwise (datetimes as ISO 8601 UTC to the second, a timedelta as seconds, a
+version's fields flattened into its tier's) keeps them for the code that computes and
+renders with them, and is converted in one place: its ``document()`` method.
+
 msgspec is cheap to import (a few milliseconds), so a command that prints a document
 costs no more to start than one that prints text.
 """
@@ -28,7 +34,10 @@ __all__ = ["UNSET", "Document", "ScheduleDocument", "UnsetType", "schedule_docum
 
 class Document(msgspec.Struct, rename="camel", frozen=True, gc=False):
     """Base of the result documents: camelCase keys in field order, immutable, no cycles
-    (``gc=False``). msgspec checks no types on construction: mypy does."""
+    (``gc=False``). msgspec checks no types on construction: mypy does (the few value
+    rules a result has are in its ``__post_init__``, as in
+    :class:`noderr_deploy.rollback.Thresholds`). Each subclass repeats ``frozen=True``,
+    which msgspec inherits but mypy's dataclass rules ask to see."""
 
 
 class ScheduleDocument(Document, frozen=True):

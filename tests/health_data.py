@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from noderr_deploy.cohorts import RolloutPlan, bucket
-from noderr_deploy.health.model import HealthReport, Metrics
 from noderr_deploy.health.read import read_latest
+from noderr_deploy.health.report import HealthReport, Metrics
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ALL_CANARY = RolloutPlan(canary_percentage=100, cohort_percentage=0)

@@ -202,7 +202,6 @@ JSON_DUMPS_ALLOWED = {
     "noderr_deploy.chain.rpc": "a JSON-RPC request body",
     "noderr_deploy.chain.proposal": "the Safe app's checksum serialisation (JSON.stringify)",
     "noderr_deploy.chain.binding": "a tuple argument as the Safe app's input text",
-    "noderr_deploy.commands.build": "build's --metadata-file, until its documents are structs",
 }
 
 
@@ -214,6 +213,29 @@ def test_json_documents_go_through_the_one_encoder() -> None:
         for line in _calls(path, "json.dumps")
     ]
     assert found == []
+
+
+def test_one_result_model_type() -> None:
+    # Every result is a noderr_deploy.results.Document (or built from one); the other
+    # msgspec structs are the health reader's input records and its process messages.
+    found = [
+        f"{name}:{node.lineno}: class {node.name}"
+        for name, path in modules().items()
+        if name != "noderr_deploy.results" and not name.startswith("noderr_deploy.health.")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ClassDef)
+        and any(ast.unparse(base) in ("msgspec.Struct", "Struct") for base in node.bases)
+    ]
+    assert found == []
+    # No result writes its own JSON: documents are encoded by ui.output.to_json alone.
+    methods = [
+        f"{name}:{node.lineno}"
+        for name, path in modules().items()
+        if name != "noderr_deploy.ui.output"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef) and node.name in ("to_json", "as_json", "to_dict")
+    ]
+    assert methods == []
 
 
 def test_one_escaper() -> None:

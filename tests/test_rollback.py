@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket
-from noderr_deploy.health.model import HealthReport, latest_per_node
+from noderr_deploy.health.latest import latest_per_node
+from noderr_deploy.health.report import HealthReport
 from noderr_deploy.rollback import (
     CohortTally,
     RollbackResult,

@@ -3,6 +3,12 @@
 ``rollout_status`` gives each tier's phase and cohort schedule; ``with_health`` adds, from
 health exports, how far each cohort has adopted the tier's version. What one node should
 run is :mod:`noderr_deploy.chain.nodeversion`.
+
+The results are frozen dataclasses of Python values: the moments and the schedule that
+``with_health`` and the human view compute with, the beacon's :class:`VersionInfo`, the
+``max_age`` timedelta. The JSON shows them otherwise (ISO 8601 to the second, a version's
+fields flattened into its tier's, seconds), so each result converts in one place, its
+``document()``, into a :class:`~noderr_deploy.results.Document`.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from noderr_deploy.chain.beacon import BeaconSnapshot, RolloutConfig, VersionInfo
 from noderr_deploy.chain.rpc import BlockInfo
@@ -26,7 +32,7 @@ from noderr_deploy.results import UNSET, Document, ScheduleDocument, UnsetType, 
 from noderr_deploy.units import iso
 
 if TYPE_CHECKING:
-    from noderr_deploy.health.model import HealthReport
+    from noderr_deploy.health.report import HealthReport
     from noderr_deploy.rollback import CohortAdoption
     from noderr_deploy.rollback.reading import ReadCounts
 
@@ -110,20 +116,38 @@ class HealthCounts:
     timestamp_unit: str | None = None
     """How numeric timestamps were read: ``s``, ``ms``, ``mixed`` or None."""
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "records": self.records,
-            "invalid": self.invalid,
-            "nodes": self.nodes,
-            "stale": self.stale,
-            "maxAgeSeconds": self.max_age.total_seconds() if self.max_age is not None else None,
-            "future": self.future,
-            "lostBytes": self.lost_bytes,
-            "lostRecords": self.lost_records,
-            "incomplete": self.incomplete,
-            "incompleteRecords": self.incomplete_records,
-            "timestampUnit": self.timestamp_unit,
-        }
+    def document(self) -> HealthCountsDocument:
+        """The ``healthReports`` of ``rollout status --json``."""
+        return HealthCountsDocument(
+            records=self.records,
+            invalid=self.invalid,
+            nodes=self.nodes,
+            stale=self.stale,
+            max_age_seconds=self.max_age.total_seconds() if self.max_age is not None else None,
+            future=self.future,
+            lost_bytes=self.lost_bytes,
+            lost_records=self.lost_records,
+            incomplete=self.incomplete,
+            incomplete_records=self.incomplete_records,
+            timestamp_unit=self.timestamp_unit,
+        )
+
+
+class HealthCountsDocument(Document, frozen=True, kw_only=True):
+    """``healthReports`` in ``rollout status --json``: the counts of ``rollback check``'s
+    ``reports``, with ``maxAgeSeconds``."""
+
+    records: int
+    invalid: int
+    nodes: int
+    stale: int
+    max_age_seconds: float | None
+    future: int
+    lost_bytes: int
+    lost_records: int
+    incomplete: int
+    incomplete_records: int
+    timestamp_unit: str | None
 
 
 @dataclass(frozen=True)
@@ -167,8 +191,7 @@ class RolloutStatus:
             warnings=self.warnings(),
             notes=self.rollout.plan().notes(),
             tiers=[t.document() for t in self.tiers],
-            # As the health code shapes it (HealthCounts.to_json).
-            health_reports=self.health.to_json() if self.health is not None else UNSET,
+            health_reports=self.health.document() if self.health is not None else UNSET,
         )
 
 
@@ -185,7 +208,7 @@ class RolloutStatusDocument(Document, frozen=True):
     warnings: list[str]
     notes: list[str]
     tiers: list[TierStatusDocument]
-    health_reports: dict[str, Any] | UnsetType = UNSET
+    health_reports: HealthCountsDocument | UnsetType = UNSET
 
 
 def rollout_warnings(rollout: RolloutConfig, where: str) -> list[str]:
@@ -249,7 +272,7 @@ def with_health(
     (future, lost and incomplete records, the timestamp unit).
     """
     from noderr_deploy.cohorts import buckets_of
-    from noderr_deploy.health.model import utc
+    from noderr_deploy.health.stamps import utc
     from noderr_deploy.rollback import adoption
 
     fresh: Mapping[str, HealthReport] = latest

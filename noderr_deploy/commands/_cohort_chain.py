@@ -1,4 +1,5 @@
-"""``noderr cohort`` with the VersionBeacon: when the chain is asked for, and what it gave.
+"""``noderr cohort`` with the VersionBeacon: whether the flags ask for the chain, and how
+to read it (a :class:`~noderr_deploy.chain.source.ChainRequest`).
 
 Nothing heavy is imported until a chain option is given: the offline ``noderr cohort``
 stays as fast as before.
@@ -10,9 +11,8 @@ from pathlib import Path
 
 import typer
 
-from noderr_deploy.chain.source import ChainRequest, PlanFlags, RolloutSource
+from noderr_deploy.chain.source import ChainRequest, PlanFlags
 from noderr_deploy.errors import UsageError
-from noderr_deploy.text import printable
 
 # Options that ask for the chain, and those that only tune how it is read.
 _CHAIN_SWITCHES = {"tier": "--tier", "rpc_url": "--rpc-url", "beacon": "--beacon"}
@@ -70,23 +70,3 @@ def chain_request(
         return ChainRequest(settings)
     ((name, slot),) = select_tiers(cfg, [tier])
     return ChainRequest(settings, name, slot)
-
-
-def chain_line(source: RolloutSource) -> str:
-    """Where the plan (and publish time) came from, for stderr."""
-    from noderr_deploy.units import iso
-
-    chain = source.chain
-    assert chain is not None
-    p = source.plan
-    line = (
-        f"plan {p.canary_percentage}/{p.cohort_percentage}/{p.cohort_delay_hours:g}"
-        f" (canary/cohort %/delay h) from {chain.where}"
-    )
-    v = chain.version
-    if v is not None:
-        line += (
-            f"; {printable(chain.tier or '')} version {v.version_id} {printable(v.version_string)}"
-            f" published {iso(v.published_at)}"
-        )
-    return line

@@ -6,9 +6,8 @@ tiers.yaml is read through :mod:`noderr_deploy.config.sections`'s fast path, not
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -27,13 +26,6 @@ from noderr_deploy.commands._options import (
     environment,
     plan_flag_names,
 )
-
-if TYPE_CHECKING:
-    from datetime import datetime
-    from pathlib import Path
-
-    from noderr_deploy.chain.source import ChainRequest, PlanFlags, RolloutSource
-    from noderr_deploy.environment import Environment
 
 
 class Format(StrEnum):
@@ -185,8 +177,14 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
 
         noderr cohort node-1 --tier oracle --rpc-url https://sepolia.base.org --beacon 0xAbC...
     """
+    from functools import partial
+
+    from noderr_deploy.chain.cohort import CohortRequest, run_cohort
     from noderr_deploy.chain.source import PlanFlags
+    from noderr_deploy.commands._cohort_chain import chain_request
     from noderr_deploy.errors import UsageError
+    from noderr_deploy.ui import cohort as render
+    from noderr_deploy.ui.output import Output
 
     fmt = _format(format_, json_)
     if node_ids and file is not None:
@@ -194,11 +192,9 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
     if not node_ids and file is None:
         raise UsageError("no node ids: give them as arguments or with --file PATH ('-' for stdin)")
     if at is not None and published_at is None and tier is None:
-        # Checked before anything is read: run() checks again once the source is known.
+        # Checked before anything is read: run_cohort checks again once the source is known.
         raise UsageError("--at needs a publish time (--published-at or --tier)")
     flags = PlanFlags(canary, cohort_size, delay_hours, plan_flag_names(ctx))
-    from noderr_deploy.commands._cohort_chain import chain_request
-
     chain = chain_request(
         ctx,
         flags,
@@ -211,12 +207,26 @@ def cohort(  # noqa: PLR0917 - typer passes options positionally
         block=block,
         timeout=timeout,
     )
-    env = environment(ctx)
-    source = resolve(
-        flags, published_at=published_at, config=config, chain=chain, cache_dir=env.cache_dir()
+    request = CohortRequest(
+        flags,
+        node_ids=node_ids or (),
+        file=file,
+        published_at=published_at,
+        at=at,
+        config=config,
+        chain=chain,
+        summary=summary,
     )
-    env.quiet = quiet
-    run(env, source, node_ids or [], file, fmt=fmt, summary=summary, at=at)
+    env = environment(ctx)
+    out = Output.of(env, quiet=quiet)
+    result = run_cohort(
+        request,
+        stdin=env.stdin,
+        now=env.now,
+        cache_dir=env.cache_dir(),
+        on_source=partial(render.announce, out),
+    )
+    render.write_result(out, fmt, result)
 
 
 def _format(format_: Format | None, json_: bool) -> Format:
@@ -225,178 +235,3 @@ def _format(format_: Format | None, json_: bool) -> Format:
     if json_ and format_ not in (None, Format.json):
         raise UsageError(f"--json and --format {format_.value} contradict each other")
     return Format.json if json_ else (format_ or Format.table)
-
-
-def resolve(
-    flags: PlanFlags,
-    *,
-    published_at: str | None,
-    config: Path | None,
-    chain: ChainRequest | None = None,
-    cache_dir: Path | None = None,
-) -> RolloutSource:
-    """The plan and publish time this run uses: from the flags and tiers.yaml, or the chain."""
-    from noderr_deploy.chain.source import resolve_rollout
-
-    return resolve_rollout(
-        flags,
-        published_at=_time("--published-at", published_at) if published_at is not None else None,
-        config=config,
-        chain=chain,
-        cache_dir=cache_dir,
-    )
-
-
-def _time(flag: str, text: str) -> datetime:
-    from noderr_deploy.errors import UsageError
-    from noderr_deploy.units import parse_time
-
-    try:
-        return parse_time(text)
-    except ValueError as exc:
-        raise UsageError(f"{flag}: {exc}") from None
-
-
-def run(
-    env: Environment,
-    source: RolloutSource,
-    node_ids: list[str],
-    file: str | None,
-    *,
-    fmt: Format,
-    summary: bool,
-    at: str | None,
-) -> None:
-    """Bucket the ids and write the result (stdout) and warnings (stderr)."""
-
-    from noderr_deploy.errors import UsageError
-    from noderr_deploy.ui import cohort as render
-    from noderr_deploy.ui.output import Output
-    from noderr_deploy.units import count
-
-    chain = source.chain
-    # With --tier, a tier without a published version is the chain's state, not a usage
-    # error: it is reported (below) and --at has nothing to apply to.
-    if at is not None and source.published_at is None and (chain is None or chain.tier is None):
-        raise UsageError("--at needs a publish time (--published-at or --tier)")
-    moment = _time("--at", at) if at is not None else (source.now or env.now())
-    published = source.published_at
-    plan = source.plan
-    out = Output.of(env)
-    if published is not None:
-        _check_time_range(source, moment)
-
-    warnings = list(plan.warnings())
-    if chain is not None:
-        from noderr_deploy.commands._cohort_chain import chain_line
-
-        out.info(chain_line(source))
-        warnings += chain.notes()
-    else:
-        line = plan_line(source)
-        if line:
-            out.info(line)
-    ids, buckets, bucket_counts, total, name, repeated = _read_ids(
-        env, node_ids, file, summary, warnings
-    )
-    if repeated:
-        repeats = sum(repeated.values())
-        what = "counted once in the summary" if summary else "each repeat gets its row"
-        warnings.append(
-            f"{name}: {count(repeats, 'repeated node id')}"
-            f" ({count(len(repeated), 'id')} given more than once): {what}"
-        )
-    if not summary and fmt == Format.table and total > render.TABLE_MAX_ROWS:
-        raise UsageError(
-            f"--format table shows at most {render.TABLE_MAX_ROWS:,} node ids and {name}"
-            f" holds {total:,}: use --format csv or jsonl (which stream), or --summary"
-        )
-    for warning in warnings:
-        out.warn(warning)
-    for note in plan.notes():
-        out.info(note)
-
-    if summary:
-        counts = plan.cohort_counts(bucket_counts)
-        from noderr_deploy.ui.cohort_documents import summary_document
-
-        document = summary_document(counts, plan, warnings, published, moment)
-        render.write_summary(out, fmt, document, plan)
-        return
-    assert ids is not None and buckets is not None  # rows were asked for
-    single = file is None and len(node_ids) == 1
-    render.write_rows(
-        out, fmt, ids, buckets, plan=plan, published_at=published, at=moment, single=single
-    )
-
-
-def _read_ids(
-    env: Environment, node_ids: list[str], file: str | None, summary: bool, warnings: list[str]
-) -> tuple[list[bytes] | None, bytes | None, list[int], int, str, dict[bytes, int] | None]:
-    """The ids (UTF-8), their buckets, the bucket counts (repeats once with ``summary``),
-    how many ids, where they came from, and the repeated ones; input warnings are added."""
-    from collections import Counter
-
-    from noderr_deploy.cohorts import buckets_of, count_buckets
-
-    if file is not None:
-        from noderr_deploy.nodeids import input_warnings, read_input, scan_ids
-
-        data, name = read_input(file, env.stdin)
-        warnings += input_warnings(data, name)
-        scan = scan_ids(data, name, keep_rows=not summary)
-        counts = scan.unique_bucket_counts() if summary else scan.bucket_counts
-        return scan.ids, scan.buckets, counts, scan.total, name, scan.repeated
-    ids = [_utf8(node_id, i) for i, node_id in enumerate(node_ids, start=1)]
-    buckets = buckets_of(ids)
-    repeated = {raw: n - 1 for raw, n in Counter(ids).items() if n > 1} or None
-    counts = count_buckets(buckets_of(list(dict.fromkeys(ids))) if summary else buckets)
-    return ids, buckets, counts, len(ids), "the arguments", repeated
-
-
-def plan_line(source: RolloutSource) -> str | None:
-    """Which tiers.yaml supplied (part of) the plan, for stderr; None when none did."""
-    from noderr_deploy.chain.source import DEFAULT
-
-    p = source.plan
-    origins = list(dict.fromkeys(source.origins.values()))
-    files = [o for o in origins if o != DEFAULT and not o.startswith(("-", "NODERR_"))]
-    if not files:
-        return None
-    others = [o for o in origins if o not in files]
-    line = (
-        f"plan {p.canary_percentage}/{p.cohort_percentage}/{p.cohort_delay_hours:g}"
-        f" (canary/cohort %/delay h) from {', '.join(files)}"
-    )
-    if others:
-        line += " and " + ", ".join("defaults" if o == DEFAULT else o for o in others)
-    return line
-
-
-def _utf8(node_id: str, position: int) -> bytes:
-    from noderr_deploy.errors import UsageError
-
-    if not node_id:
-        raise UsageError(f"node id {position} is empty")
-    # The exact bytes the shell passed, whatever the locale decoded them as (Latin-1, or
-    # ASCII with surrogate escapes under C): the same bytes --file would read.
-    raw = os.fsencode(node_id)
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"node id {position} is not valid UTF-8") from None
-    return raw
-
-
-def _check_time_range(source: RolloutSource, at: datetime) -> None:
-    from noderr_deploy.cohorts import schedule
-    from noderr_deploy.errors import UsageError
-
-    assert source.published_at is not None
-    try:
-        schedule(source.plan, source.published_at, at)
-    except OverflowError:
-        raise UsageError(
-            "the publish time plus 4 cohort delays is past the year 9999"
-            f" (delay {source.plan.cohort_delay_hours:g} h)"
-        ) from None

@@ -12,7 +12,10 @@ import zlib
 from typing import IO
 
 from noderr_deploy.health.jsonl import read1
-from noderr_deploy.health.model import HealthReport, Latest, Problems, utc
+from noderr_deploy.health.latest import Latest
+from noderr_deploy.health.problems import Problems
+from noderr_deploy.health.report import HealthReport
+from noderr_deploy.health.stamps import utc
 
 _STRUCTURE = re.compile(rb'[{}\[\]"]')
 # The rest of a string after its opening quote, up to and including the closing quote.

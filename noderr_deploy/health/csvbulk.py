@@ -19,7 +19,8 @@ from typing import cast
 
 import msgspec
 
-from noderr_deploy.health.model import MAX_FLOAT, HealthReport, HealthStatus, Metrics, Problems
+from noderr_deploy.health.problems import Problems
+from noderr_deploy.health.report import MAX_FLOAT, HealthReport, HealthStatus, Metrics
 from noderr_deploy.health.stamps import TimestampUnit, moment
 from noderr_deploy.units import from_iso, has_long_fraction
 

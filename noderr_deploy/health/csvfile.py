@@ -26,12 +26,10 @@ from noderr_deploy.errors import InputError
 from noderr_deploy.health.columns import ColumnError, ColumnMap, header_index
 from noderr_deploy.health.csvbulk import convert_batch
 from noderr_deploy.health.decode import lose_rest
-from noderr_deploy.health.model import (
-    HealthReport,
-    Latest,
-    Problems,
-)
+from noderr_deploy.health.latest import Latest
+from noderr_deploy.health.problems import Problems
 from noderr_deploy.health.reasons import plain_reason
+from noderr_deploy.health.report import HealthReport
 from noderr_deploy.health.stamps import TimestampUnit, moment
 from noderr_deploy.units import parse_time
 

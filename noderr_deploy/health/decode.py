@@ -24,17 +24,11 @@ from noderr_deploy.health.jsontext import (
     too_deep,
     valid_utf8,
 )
-from noderr_deploy.health.model import (
-    MAX_FLOAT,
-    HealthReport,
-    HealthStatus,
-    Latest,
-    Metrics,
-    Problems,
-    utc,
-)
+from noderr_deploy.health.latest import Latest
+from noderr_deploy.health.problems import Problems
 from noderr_deploy.health.reasons import decode_failure, error_path, missing_fields, plain_reason
-from noderr_deploy.health.stamps import TimestampUnit, moment
+from noderr_deploy.health.report import MAX_FLOAT, HealthReport, HealthStatus, Metrics
+from noderr_deploy.health.stamps import TimestampUnit, moment, utc
 from noderr_deploy.health.survey import Survey, survey
 from noderr_deploy.units import parse_time
 

@@ -18,7 +18,8 @@ from typing import TypeVar
 
 import msgspec
 
-from noderr_deploy.health.model import HealthReport, Latest
+from noderr_deploy.health.latest import Latest
+from noderr_deploy.health.report import HealthReport
 from noderr_deploy.health.segments import Segment
 
 _ENCODE = msgspec.msgpack.Encoder().encode

@@ -7,7 +7,8 @@ import zlib
 from typing import IO, Any
 
 from noderr_deploy.health.decode import decode_chunk, lose_rest, name_future
-from noderr_deploy.health.model import Latest, Problems
+from noderr_deploy.health.latest import Latest
+from noderr_deploy.health.problems import Problems
 
 
 def read_lines(

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from itertools import accumulate
 from operator import attrgetter
 
-from noderr_deploy.health.model import HealthReport
+from noderr_deploy.health.report import HealthReport
 
 # The keys of a record (as JSON spells them) and how to tell, from a decoded record,
 # whether it had one: a key standing more often in the text than in the records is there

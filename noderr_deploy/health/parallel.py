@@ -14,7 +14,7 @@ merges a node is its *owner*:
   send it their whole runs;
 - folding (:func:`fold_lines_parallel`): node ids are shared out by their string hash, the
   processes swap the parts of their runs that others own, and each merges its own nodes
-  and folds them into a small summary (a :class:`~noderr_deploy.health.model.Fold`, such as the
+  and folds them into a small summary (a :class:`~noderr_deploy.health.results.Fold`, such as the
   rollback verdict's per-cohort tally) that is all that comes back. Merging and
   evaluating 100,000 nodes is then shared too, instead of waiting for one process.
 
@@ -58,7 +58,10 @@ from noderr_deploy.health.exchange import (
     send,
     split_run,
 )
-from noderr_deploy.health.model import F, HealthReport, Latest, Problems
+from noderr_deploy.health.latest import Latest
+from noderr_deploy.health.problems import Problems
+from noderr_deploy.health.report import HealthReport
+from noderr_deploy.health.results import F
 from noderr_deploy.health.rules import DEFAULT_RULES, ReadRules
 from noderr_deploy.health.segments import (
     Claims,

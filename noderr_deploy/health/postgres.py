@@ -25,7 +25,8 @@ from urllib.parse import unquote, urlsplit
 from noderr_deploy.errors import DatabaseError, TableError, UsageError
 from noderr_deploy.health.columns import DEFAULT_TABLE, ColumnMap
 from noderr_deploy.health.incomplete import IncompletePolicy
-from noderr_deploy.health.model import MAX_LISTED, HealthReport, Metrics, Problems
+from noderr_deploy.health.problems import MAX_LISTED, Problems
+from noderr_deploy.health.report import HealthReport, Metrics
 from noderr_deploy.health.stamps import TimestampUnit, UnitTally
 from noderr_deploy.health.tablesql import (
     Column,

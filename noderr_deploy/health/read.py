@@ -20,16 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from noderr_deploy.errors import InputError
-from noderr_deploy.health.model import (
-    FAR_FUTURE,
-    F,
-    FoldedRead,
-    HealthRead,
-    HealthReport,
-    Latest,
-    Once,
-    Problems,
-)
+from noderr_deploy.health.latest import FAR_FUTURE, Latest
+from noderr_deploy.health.problems import Problems
+from noderr_deploy.health.report import HealthReport
+from noderr_deploy.health.results import F, FoldedRead, HealthRead
 from noderr_deploy.health.rules import DEFAULT_RULES, ReadRules
 from noderr_deploy.health.sizes import DEFAULT_SIZES, ReadSizes
 
@@ -56,7 +50,7 @@ def read_folded(
     ``rules`` say how records are read (columns, timestamp unit, incomplete reports).
     Reports stamped after ``horizon`` are left out and counted (``future``). Malformed
     records and lost data raise :class:`InputError` listing ``file:line: reason`` for each
-    (up to :data:`~noderr_deploy.health.model.MAX_LISTED`, then a count), unless
+    (up to :data:`~noderr_deploy.health.problems.MAX_LISTED`, then a count), unless
     ``skip_invalid``: then they are left out and counted in ``problems``. No record at
     all, or none valid, is an :class:`InputError`. ``workers`` caps the processes used for
     a large JSON Lines file (default: the CPUs, up to 4); ``sizes`` says how the input is
@@ -105,6 +99,18 @@ class _Gathered:
 
     def combine(self, other: _Gathered) -> None:
         self.latest.update(other.latest)
+
+
+class Once:
+    """Calls a function the first time it is called, never again (``None``: nothing)."""
+
+    def __init__(self, function: Callable[[], None] | None) -> None:
+        self._function = function
+
+    def __call__(self) -> None:
+        function, self._function = self._function, None
+        if function is not None:
+            function()
 
 
 def _read(  # noqa: PLR0917 - the two public functions' parameters, passed on

@@ -1,5 +1,5 @@
 """How a read interprets what it reads: column names, numeric timestamps, incomplete
-reports. One frozen value, carried by the read's :class:`~noderr_deploy.health.model.Latest`
+reports. One frozen value, carried by the read's :class:`~noderr_deploy.health.latest.Latest`
 to every reader (and, through the fork, to worker processes)."""
 
 from __future__ import annotations

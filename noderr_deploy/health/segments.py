@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from noderr_deploy.health.model import FUTURE_LISTED, Latest, Problems
+from noderr_deploy.health.latest import Latest
+from noderr_deploy.health.problems import FUTURE_LISTED, Problems
 
 
 def split_points(path: Path, size: int, parts: int, *, block: int = 1 << 16) -> list[int]:

@@ -4,8 +4,8 @@ The format comes from the extension (``.jsonl``/``.ndjson``, ``.json``, ``.csv``
 optionally ``.gz``), else from the content: gzip by its magic bytes, then ``[`` is a
 JSON array, ``{`` JSON Lines, anything else CSV. Every reader streams: it holds one chunk
 (or one record) at a time, feeds valid records to a
-:class:`~noderr_deploy.health.model.Latest`, and every malformed record to
-:class:`~noderr_deploy.health.model.Problems` as ``file:line: reason``.
+:class:`~noderr_deploy.health.latest.Latest`, and every malformed record to
+:class:`~noderr_deploy.health.problems.Problems` as ``file:line: reason``.
 
 Directories are read recursively, in name order, following symbolic links to
 sub-directories (a link back to a directory already being read is not followed again).
@@ -32,7 +32,8 @@ from typing import Any
 from noderr_deploy.errors import InputError, closed_stdin
 from noderr_deploy.health.decode import BOM, lose_rest, unread_bytes
 from noderr_deploy.health.jsonl import read_lines
-from noderr_deploy.health.model import Latest, Problems
+from noderr_deploy.health.latest import Latest
+from noderr_deploy.health.problems import Problems
 from noderr_deploy.health.sizes import ReadSizes
 
 STDIN = "-"

@@ -1,4 +1,4 @@
-"""Numeric timestamps: unix seconds or unix milliseconds.
+"""Report timestamps: numbers in unix seconds or milliseconds, and any of them as UTC.
 
 Our exports carry ISO 8601 text or unix seconds; the node-side updater's telemetry carries
 epoch **milliseconds**. ``--timestamp-unit`` (or tiers.yaml ``health.timestamp_unit``) says
@@ -11,7 +11,7 @@ which a number is:
 
 A number that means no date a report can carry (after 9999-12-31, or negative) is refused
 with both readings named. The read counts which unit it used (:class:`UnitTally`), for the
-JSON verdict.
+JSON verdict. :func:`utc` makes any report timestamp an aware UTC ``datetime``.
 """
 
 from __future__ import annotations
@@ -75,6 +75,17 @@ def moment(value: float, unit: TimestampUnit) -> tuple[datetime, Literal["s", "m
     if math.isnan(value) or not 0 <= seconds <= MAX_SECONDS:  # NaN, negative, past 9999
         raise ValueError(_neither(value, unit))
     return datetime.fromtimestamp(seconds, tz=UTC), used
+
+
+def utc(value: datetime | float) -> datetime:
+    """A report timestamp as an aware UTC datetime (naive means UTC; numbers are unix seconds)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        if value.tzinfo is UTC:
+            return value
+        return value.astimezone(UTC)
+    return datetime.fromtimestamp(value, tz=UTC)
 
 
 def _neither(value: float, unit: TimestampUnit) -> str:

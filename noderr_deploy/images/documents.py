@@ -33,8 +33,9 @@ class PushDocument(Document, frozen=True, kw_only=True):
     digest: str | None
 
 
-class SavedDocument(Document, frozen=True, kw_only=True):
-    """A ``--save`` tarball."""
+class SavedTarball(Document, frozen=True):
+    """An image written by ``--save``: ``docker load``-able, with its sha256 and size (a
+    build's result and its document alike)."""
 
     path: str
     sha256: str
@@ -54,4 +55,4 @@ class BuildDocument(Document, frozen=True, kw_only=True):
     pushed: bool
     digest: str | None
     pushes: list[PushDocument]
-    saved: SavedDocument | None
+    saved: SavedTarball | None

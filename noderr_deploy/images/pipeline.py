@@ -34,13 +34,13 @@ from noderr_deploy.config.rules import (
 from noderr_deploy.config.schema import check_workspace
 from noderr_deploy.errors import BudgetExceeded, NoderrError, UsageError
 from noderr_deploy.images.checks import each_tier
+from noderr_deploy.images.documents import SavedTarball
 from noderr_deploy.images.engine import BuildEvent
 from noderr_deploy.images.git import GitInfo, read_git
 from noderr_deploy.images.plan import BuildPlan, BuildSettings, plan_build, select_tiers
 from noderr_deploy.images.push import PushEvent
 from noderr_deploy.images.results import (
     BuildResult,
-    SavedTarball,
     TagPush,
     budget_report,
     largest_layers,

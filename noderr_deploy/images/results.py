@@ -9,11 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from noderr_deploy.images.documents import (
-    BuildDocument,
-    PushDocument,
-    SavedDocument,
-)
+from noderr_deploy.images.documents import BuildDocument, PushDocument, SavedTarball
 from noderr_deploy.units import format_size
 
 LARGEST_LAYERS = 5
@@ -108,11 +104,7 @@ class BuildResult:
                 PushDocument(tag=p.tag, pushed=p.digest is not None, digest=p.digest)
                 for p in self.pushes
             ],
-            saved=None
-            if self.saved is None
-            else SavedDocument(
-                path=self.saved.path, sha256=self.saved.sha256, size_bytes=self.saved.size_bytes
-            ),
+            saved=self.saved,
         )
 
 
@@ -122,15 +114,6 @@ class TagPush:
 
     tag: str
     digest: str | None = None
-
-
-@dataclass(frozen=True)
-class SavedTarball:
-    """An image written by ``--save``: ``docker load``-able, with its sha256 and size."""
-
-    path: str
-    sha256: str
-    size_bytes: int
 
 
 def tarball_name(image: str, version: str, tier: str) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket_of_bytes
-from noderr_deploy.health.model import HealthReport, status_of
-from noderr_deploy.rollback.verdict import Model
+from noderr_deploy.health.report import HealthReport, status_of
+from noderr_deploy.results import Document
 
 
-class CohortAdoption(Model, frozen=True):
+class CohortAdoption(Document, frozen=True):
     """For ``rollout status --health``: per cohort, who reports, who runs ``version``, and
     the healthy share of those (``successRate``, ``None`` when none runs it) leaving out the
     ``incomplete`` ones (on the version, their kept report lacking cpu, memory or errors)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import IO
 
-from noderr_deploy.health.model import HealthReport
+from noderr_deploy.health.report import HealthReport
 from noderr_deploy.health.sizes import DEFAULT_SIZES, ReadSizes
 from noderr_deploy.rollback.reading import (
     DEFAULT_MAX_SKEW,

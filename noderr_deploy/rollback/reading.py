@@ -20,8 +20,11 @@ from typing import IO, TYPE_CHECKING, Generic
 
 from noderr_deploy.errors import UsageError
 from noderr_deploy.health.incomplete import IncompletePolicy
-from noderr_deploy.health.model import FAR_FUTURE, F, HealthReport, Problems, future_lines
+from noderr_deploy.health.latest import FAR_FUTURE
+from noderr_deploy.health.problems import Problems, future_lines
 from noderr_deploy.health.read import check_read, describe, read_folded
+from noderr_deploy.health.report import HealthReport
+from noderr_deploy.health.results import F
 from noderr_deploy.health.rules import ReadRules
 from noderr_deploy.health.sizes import DEFAULT_SIZES, ReadSizes
 from noderr_deploy.health.stamps import TimestampUnit, UnitTally
@@ -315,7 +318,7 @@ def read_messages(
 
 
 def _iso(moment: datetime) -> str:
-    from noderr_deploy.health.model import utc
+    from noderr_deploy.health.stamps import utc
     from noderr_deploy.units import iso
 
     return iso(utc(moment))

@@ -1,7 +1,7 @@
 """Rollback verdicts from health reports: the deployment engine's rules, made explicit.
 
 1. The latest report per node wins (by timestamp; a tie goes to the later record read):
-   :func:`noderr_deploy.health.model.latest_per_node`. Reports stamped after ``at`` plus
+   :func:`noderr_deploy.health.latest.latest_per_node`. Reports stamped after ``at`` plus
    the allowed clock skew are not used: they are counted as ``future``.
 2. A node whose latest report is older than ``at - max_age`` is stale: left out, counted.
 3. Only nodes on the version under evaluation count; the others are ``otherVersion``.
@@ -9,7 +9,7 @@
    judged (:mod:`noderr_deploy.health.incomplete`).
 4. A node's cohort comes from its id and the rollout plan (:mod:`noderr_deploy.cohorts`).
 5. Status: the report's ``healthStatus``, else derived from metrics
-   (:func:`noderr_deploy.health.model.derived_status`).
+   (:func:`noderr_deploy.health.report.derived_status`).
 6. Per cohort: nodes, healthy, degraded, unhealthy, ``unhealthyRatio = unhealthy / nodes``,
    ``errorRate = total errors / nodes`` (mean errors per node, the engine's definition).
 7. A cohort with fewer than ``min_nodes`` nodes is ``insufficient`` and cannot trigger;
@@ -39,21 +39,14 @@ from noderr_deploy.config.thresholds import (
     min_nodes_problem,
     unhealthy_problem,
 )
-from noderr_deploy.health.model import HealthReport, derived_status, utc
+from noderr_deploy.health.report import HealthReport, derived_status
+from noderr_deploy.health.stamps import utc
+from noderr_deploy.results import Document
 from noderr_deploy.rollback.numbers import exceeds
 from noderr_deploy.units import iso
 
 Verdict = Literal["ok", "rollback", "inconclusive"]
 CohortStatus = Literal["ok", "rollback", "insufficient"]
-
-
-class Model(msgspec.Struct, rename="camel", frozen=True, gc=False):
-    """The results: msgspec structs, not pydantic models, so that ``noderr rollback check``
-    starts without importing pydantic. Serialised by :func:`noderr_deploy.ui.output.to_json`
-    (camelCase keys, in field order). They hold no reference cycles, hence ``gc=False``.
-    msgspec checks neither types nor values on construction (mypy checks the types; the
-    few value rules are in ``__post_init__``). Each subclass repeats ``frozen=True``, which
-    msgspec inherits but mypy's dataclass rules ask to see."""
 
 
 def _as_float(struct: msgspec.Struct, *names: str) -> None:
@@ -66,7 +59,11 @@ def _as_float(struct: msgspec.Struct, *names: str) -> None:
             force_setattr(struct, name, float(value) + 0.0)
 
 
-class Thresholds(Model, frozen=True):
+# The results are documents (noderr_deploy.results.Document, msgspec structs): not pydantic
+# models, so that `noderr rollback check` starts without importing pydantic.
+
+
+class Thresholds(Document, frozen=True):
     """When a cohort triggers a rollback (defaults: tiers.yaml's ``rollback`` section).
 
     Out-of-range values raise :class:`ValueError` (the rules of
@@ -92,7 +89,7 @@ class Thresholds(Model, frozen=True):
         _as_float(self, "unhealthy_ratio", "error_rate")
 
 
-class CohortResult(Model, frozen=True):
+class CohortResult(Document, frozen=True):
     """One cohort's numbers and status. Ratios are ``None`` for a cohort with no nodes."""
 
     cohort: str
@@ -106,7 +103,7 @@ class CohortResult(Model, frozen=True):
     reasons: list[str]
 
 
-class ReportCounts(Model, frozen=True):
+class ReportCounts(Document, frozen=True):
     """``records`` valid records read, ``invalid`` malformed ones skipped; ``nodes``
     distinct nodes, of which ``stale`` were too old and ``otherVersion`` ran another
     version (the rest were judged, in the cohorts). ``future`` valid records were stamped
@@ -130,14 +127,14 @@ class ReportCounts(Model, frozen=True):
     timestamp_unit: str | None = None
 
 
-class PlanInfo(Model, frozen=True):
+class PlanInfo(Document, frozen=True):
     canary_percentage: int
     cohort_percentage: int
     cohort_delay_hours: int
     """Whole hours, as the VersionBeacon stores them: an integer in every JSON document."""
 
 
-class RollbackResult(Model, frozen=True):
+class RollbackResult(Document, frozen=True):
     """The ``--json`` document of ``noderr rollback check`` (a stable contract)."""
 
     verdict: Verdict

@@ -1,4 +1,5 @@
-"""Rendering of ``noderr cohort`` results: rows and summaries in every output format.
+"""Rendering of ``noderr cohort`` results: where the plan came from, the warnings, and
+rows and summaries in every output format.
 
 Row formats stream in chunks, so a million ids never sit in memory as JSON or CSV text.
 Everything but the id in a row depends only on the id's bucket (its cohort, activation
@@ -18,10 +19,13 @@ from typing import IO, TYPE_CHECKING
 
 from noderr_deploy.cohorts import COHORTS, Assignment, RolloutPlan, schedule
 from noderr_deploy.keccak import marked
+from noderr_deploy.text import printable
 from noderr_deploy.ui.output import Output, to_json
 from noderr_deploy.units import count, iso
 
 if TYPE_CHECKING:
+    from noderr_deploy.chain.cohort import CohortResult
+    from noderr_deploy.chain.source import RolloutSource
     from noderr_deploy.ui.cohort_documents import CohortRow, CohortSummary
 
 ROW_KEYS = ("nodeId", "bucket", "cohort", "activatesAt", "active")
@@ -37,6 +41,90 @@ _CHUNK = 1 << 16
 _CSV_SPECIAL = re.compile(rb'[,"\r\n]')
 _JSON_SPECIAL = re.compile(rb'[\x00-\x1f"\\]')
 _SEPARATOR = b"\x7f"  # special to neither format
+
+
+def announce(out: Output, source: RolloutSource) -> None:
+    """Where the plan (and publish time) came from, on stderr, when it is worth saying."""
+    line = chain_line(source) if source.chain is not None else plan_line(source)
+    if line:
+        out.info(line)
+
+
+def write_result(out: Output, fmt: str, result: CohortResult) -> None:
+    """The warnings and the plan's notes (stderr), then the rows or the summary in ``fmt``
+    (stdout). ``table`` refuses more than :data:`TABLE_MAX_ROWS` rows before writing."""
+    from noderr_deploy.errors import UsageError
+
+    source = result.source
+    plan = source.plan
+    if result.counts is None and fmt == "table" and result.total > TABLE_MAX_ROWS:
+        raise UsageError(
+            f"--format table shows at most {TABLE_MAX_ROWS:,} node ids and {result.origin}"
+            f" holds {result.total:,}: use --format csv or jsonl (which stream), or --summary"
+        )
+    for warning in result.warnings:
+        out.warn(warning)
+    for note in plan.notes():
+        out.info(note)
+    if result.counts is not None:
+        from noderr_deploy.ui.cohort_documents import summary_document
+
+        document = summary_document(
+            result.counts, plan, result.warnings, source.published_at, result.at
+        )
+        write_summary(out, fmt, document, plan)
+        return
+    assert result.ids is not None and result.buckets is not None  # rows were asked for
+    write_rows(
+        out,
+        fmt,
+        result.ids,
+        result.buckets,
+        plan=plan,
+        published_at=source.published_at,
+        at=result.at,
+        single=result.single,
+    )
+
+
+def plan_line(source: RolloutSource) -> str | None:
+    """Which tiers.yaml supplied (part of) the plan, for stderr; None when none did."""
+    from noderr_deploy.chain.source import DEFAULT
+
+    p = source.plan
+    origins = list(dict.fromkeys(source.origins.values()))
+    files = [o for o in origins if o != DEFAULT and not o.startswith(("-", "NODERR_"))]
+    if not files:
+        return None
+    others = [o for o in origins if o not in files]
+    line = (
+        f"plan {p.canary_percentage}/{p.cohort_percentage}/{p.cohort_delay_hours:g}"
+        f" (canary/cohort %/delay h) from {', '.join(files)}"
+    )
+    if others:
+        line += " and " + ", ".join("defaults" if o == DEFAULT else o for o in others)
+    return line
+
+
+def chain_line(source: RolloutSource) -> str:
+    """Where the plan (and publish time) came from on the VersionBeacon, for stderr."""
+    chain = source.chain
+    assert chain is not None
+    p = source.plan
+    line = (
+        f"plan {p.canary_percentage}/{p.cohort_percentage}/{p.cohort_delay_hours:g}"
+        f" (canary/cohort %/delay h) from {chain.where}"
+    )
+    v = chain.version
+    if v is not None:
+        line += (
+            f"; {printable(chain.tier or '')} version {v.version_id} {printable(v.version_string)}"
+            f" published {iso(v.published_at)}"
+        )
+    return line
+
+
+# -- rows -----------------------------------------------------------------------------------
 
 
 def write_rows(

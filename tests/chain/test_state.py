@@ -19,7 +19,7 @@ from noderr_deploy.chain.state import (
 )
 from noderr_deploy.cohorts import COHORTS, RolloutPlan, bucket
 from noderr_deploy.errors import ChainError
-from noderr_deploy.health.model import latest_per_node
+from noderr_deploy.health.latest import latest_per_node
 from noderr_deploy.ui.output import to_json
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

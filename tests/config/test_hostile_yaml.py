@@ -110,7 +110,7 @@ def test_number_looking_text_is_said_to_be_text(
 @pytest.mark.parametrize(
     "tiers",
     [
-        'tiers:\n  all: {beacon_tier: 0, size_budget: 1GB, dockerfile: "docker\\0files/Dockerfile"}\n',
+        'tiers:\n  all: {beacon_tier: 0, size_budget: 1GB, dockerfile: "docker\\0files/D"}\n',
         'workspace: "examples\\0/workspace"\ntiers:\n  all: {beacon_tier: 0, size_budget: 1GB}\n',
         'tiers:\n  "a\\0b": {beacon_tier: 0, size_budget: 1GB}\n',
         'registry: "r\\0"\ntiers:\n  all: {beacon_tier: 0, size_budget: 1GB}\n',

@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 
 from noderr_deploy.health import csvfile
 from noderr_deploy.health.columns import ColumnMap, header_index
-from noderr_deploy.health.model import MAX_FLOAT, HealthReport, Latest, Metrics, Problems
+from noderr_deploy.health.latest import Latest
+from noderr_deploy.health.problems import Problems
+from noderr_deploy.health.report import MAX_FLOAT, HealthReport, Metrics
 from noderr_deploy.health.rules import ReadRules
 from noderr_deploy.health.stamps import moment
 from noderr_deploy.units import parse_time

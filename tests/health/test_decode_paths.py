@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from noderr_deploy.health.decode import decode_chunk, decode_record, finish
-from noderr_deploy.health.model import Problems
+from noderr_deploy.health.problems import Problems
 
 KEYS = ("nodeId", "version", "metrics", "timestamp", "healthStatus", "extra")
 METRICS = ("uptime", "cpu", "memory", "errors")

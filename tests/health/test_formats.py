@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from noderr_deploy.errors import InputError
 from noderr_deploy.health import decode
-from noderr_deploy.health.model import HealthRead
 from noderr_deploy.health.read import read_latest
+from noderr_deploy.health.results import HealthRead
 from noderr_deploy.health.sizes import ReadSizes
 from tests.health_data import T0, jsonl, record
 

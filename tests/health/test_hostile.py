@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from noderr_deploy.errors import InputError
-from noderr_deploy.health.model import HealthRead
 from noderr_deploy.health.read import read_latest
+from noderr_deploy.health.results import HealthRead
 from noderr_deploy.health.sizes import ReadSizes
 from tests.health_data import T0, jsonl, record
 

@@ -9,15 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from noderr_deploy.health.model import (
-    Latest,
-    Metrics,
-    Problems,
-    derived_status,
-    latest_per_node,
-    status_of,
-    utc,
-)
+from noderr_deploy.health.latest import Latest, latest_per_node
+from noderr_deploy.health.problems import Problems
+from noderr_deploy.health.report import Metrics, derived_status, status_of
+from noderr_deploy.health.stamps import utc
 from tests.health_data import T0, report
 
 

@@ -16,8 +16,8 @@ import pytest
 from noderr_deploy.cohorts import RolloutPlan
 from noderr_deploy.errors import InputError
 from noderr_deploy.health import parallel
-from noderr_deploy.health.model import HealthReport
 from noderr_deploy.health.read import read_folded, read_latest
+from noderr_deploy.health.report import HealthReport
 from noderr_deploy.health.segments import Claims
 from noderr_deploy.health.sizes import ReadSizes
 from noderr_deploy.rollback import CohortTally, Thresholds, verdict

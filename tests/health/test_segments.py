@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from noderr_deploy.health.model import Latest, Problems
+from noderr_deploy.health.latest import Latest
+from noderr_deploy.health.problems import Problems
 from noderr_deploy.health.segments import (
     Claims,
     Taker,

@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 
 from noderr_deploy.errors import InputError
 from noderr_deploy.health.jsontext import MAX_DEPTH, nesting
-from noderr_deploy.health.model import FUTURE_LISTED, HealthRead, Latest, future_lines
+from noderr_deploy.health.latest import Latest
+from noderr_deploy.health.problems import FUTURE_LISTED, future_lines
 from noderr_deploy.health.read import read_latest
+from noderr_deploy.health.results import HealthRead
 from tests.health.test_hostile import PATHS, both, failure, filler, read, write
 from tests.health_data import T0, jsonl, record, report
 

@@ -11,8 +11,8 @@ import pytest
 
 from noderr_deploy.errors import InputError
 from noderr_deploy.health.columns import ColumnMap
-from noderr_deploy.health.model import HealthRead
 from noderr_deploy.health.read import read_latest
+from noderr_deploy.health.results import HealthRead
 from noderr_deploy.health.rules import ReadRules
 from noderr_deploy.health.sizes import ReadSizes
 
@@ -209,7 +209,7 @@ def test_null_metrics_in_json_are_incomplete(tmp_path: Path) -> None:
 
 def test_incomplete_nodes_are_counted_never_judged() -> None:
     from noderr_deploy.cohorts import RolloutPlan
-    from noderr_deploy.health.model import HealthReport, Metrics
+    from noderr_deploy.health.report import HealthReport, Metrics
     from noderr_deploy.rollback import Thresholds, adoption, evaluate
 
     plan = RolloutPlan(canary_percentage=100, cohort_percentage=0)

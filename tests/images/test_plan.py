@@ -11,6 +11,7 @@ import pytest
 
 from noderr_deploy.config.schema import load_config
 from noderr_deploy.errors import ConfigError, UsageError
+from noderr_deploy.images.documents import SavedTarball
 from noderr_deploy.images.git import GitInfo, read_git
 from noderr_deploy.images.plan import (
     BuildSettings,
@@ -26,7 +27,6 @@ from noderr_deploy.images.plan import (
 from noderr_deploy.images.results import (
     BuildResult,
     Layer,
-    SavedTarball,
     TagPush,
     budget_report,
     instruction_of,
