@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -116,9 +117,34 @@ class AbiFunction:
         return "0x" + (self.selector + encode(list(self.inputs), list(args))).hex()
 
     def decode(self, data: bytes) -> tuple[Any, ...]:
+        """The outputs of ``data``. A ``string`` is read as the ``bytes`` it is encoded as
+        (the same words), then as UTF-8 with every byte that is not kept as a lone
+        surrogate: a versionString of bytes that are not UTF-8 is shown (``1.6\\xff``),
+        where eth_abi would refuse the whole answer, every tier's read with it."""
         from eth_abi.abi import decode
 
-        return tuple(decode(list(self.outputs), data, strict=True))
+        as_bytes = [_STRING.sub("bytes", kind) for kind in self.outputs]
+        values = decode(as_bytes, data, strict=True)
+        if as_bytes == list(self.outputs):
+            return tuple(values)
+        from eth_abi.grammar import parse
+
+        return tuple(_texts(parse(kind), v) for kind, v in zip(self.outputs, values, strict=True))
+
+
+_STRING = re.compile(r"\bstring\b")
+
+
+def _texts(kind: Any, value: Any) -> Any:
+    """``value`` decoded as ``kind`` with its strings read from bytes (see ``decode``)."""
+    if kind.is_array:
+        return tuple(_texts(kind.item_type, item) for item in value)
+    components = getattr(kind, "components", None)
+    if components is not None:
+        return tuple(_texts(c, item) for c, item in zip(components, value, strict=True))
+    if kind.base == "string":
+        return bytes(value).decode("utf-8", "surrogateescape")
+    return value
 
 
 def abi_function(name: str) -> AbiFunction:
