@@ -203,3 +203,21 @@ def test_a_terminal_error_line_shows_data_literally() -> None:
     code, screen = on_a_terminal("cohort", "--file", "no[red]such\x1b[31m.txt")
     assert code == 2
     assert "no[red]such\\x1b[31m.txt" in screen
+
+
+def test_a_warning_is_one_line_on_a_narrow_terminal() -> None:
+    # A hostile review: on a 60-column terminal rich wrote newlines into warnings (error
+    # lines, written raw, were one line). The terminal wraps for the eye; the bytes do not.
+    import re
+
+    environ = {**env(TERM="xterm-256color", COLUMNS="60")}
+    environ.pop("NO_COLOR", None)
+    argv = [sys.executable, "-m", "noderr_deploy", "cohort", "a", "a", "--canary", "1"]
+    code, raw = on_a_pty([*argv, "--cohort-size", "1"], environ)
+    assert code == 0, raw
+    lines = re.sub(rb"\x1b\[[0-9;]*m", b"", raw).split(b"\r\n")
+    whole = (
+        b"warning: the arguments: 1 repeated node id (1 id given more than once): each repeat"
+        b" gets its row"
+    )
+    assert whole in lines, raw

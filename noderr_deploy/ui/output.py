@@ -137,7 +137,9 @@ class Output:
                 file=stream,
                 highlight=False,
                 no_color=not self.colour or None,
-                soft_wrap=not _isatty(stream),
+                # A message on stderr is one line, however narrow the terminal (it wraps
+                # it for the eye; rich would write newlines into it): soft wrap there.
+                soft_wrap=which == "stderr" or not _isatty(stream),
             )
         return self._consoles[which]
 
