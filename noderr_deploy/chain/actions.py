@@ -27,7 +27,7 @@ from noderr_deploy.chain.rpc import RpcClient
 from noderr_deploy.chain.writeabi import ALIASES, Event, WriteAbi, normalise
 from noderr_deploy.cohorts import RolloutPlan
 from noderr_deploy.errors import ChainError, UsageError
-from noderr_deploy.text import printable
+from noderr_deploy.text import printable, sanitized
 
 PUBLISH_FUNCTION = "publishVersion"
 ROLLBACK_FUNCTION = "emergencyRollback"
@@ -161,7 +161,9 @@ def _prepared(
     action = Action(
         kind=kind,
         title=title,
-        description="\n".join(lines),
+        # Signers read it: no control or bidi character of the chain's or a file's text
+        # reaches them, and a line stays the line it was written as.
+        description="\n".join(sanitized(line) for line in lines),
         chain_id=before.chain_id,
         target=address,
         call=call,

@@ -14,6 +14,7 @@ from noderr_deploy.commands._options import (
     load,
 )
 from noderr_deploy.results import Document
+from noderr_deploy.text import sanitized
 from noderr_deploy.ui.output import Output
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ def tiers(
     env.quiet = quiet
     out = Output.of(env)
     if check and json_:
-        # A result object either way: {"config", "valid", "tiers", "problems"}; exit 2 (and
+        # A result object either way: {"config", "valid", "tierCount", "problems"}; exit 2 (and
         # the error line on stderr) when invalid.
         from noderr_deploy.images.checks import check_tiers
 
@@ -131,7 +132,9 @@ def tiers(
                 path: str | None = str(find_config(config))
             except ConfigError:
                 path = None  # the file named does not exist
-            problems = [exc.message, *exc.details]
+            # The error lines as stderr shows them: messages, not data (a file name's
+            # ESC would reach the terminal of `jq -r '.problems[]'`).
+            problems = [sanitized(line) for line in (exc.message, *exc.details)]
             out.json(CheckDocument(path, valid=False, tier_count=None, problems=problems))
             raise
         for note in notes:

@@ -168,3 +168,22 @@ def test_tiers_check_quiet_says_nothing() -> None:
     result = CliRunner().invoke(app, ["tiers", "--check", "-q", "-c", str(ROOT / "tiers.yaml")])
     assert result.exit_code == 0
     assert result.stderr == ""
+
+
+def test_tiers_check_json_problems_are_the_error_lines_as_shown(tmp_path: Path) -> None:
+    # A hostile review: a file name's ESC stood raw in problems[] (values in it were
+    # escaped), for `jq -r '.problems[]'` to write to a terminal.
+    import json
+
+    from typer.testing import CliRunner
+
+    from noderr_deploy.cli import app
+
+    bad = tmp_path / "b\x1b.yaml"
+    bad.write_text("tiers: {a: {beacon_tier: 9}}\n")
+    result = CliRunner().invoke(app, ["tiers", "--check", "--json", "-c", str(bad)])
+    assert result.exit_code == 2
+    document = json.loads(result.stdout)
+    assert document["config"] == str(bad)  # data: exact
+    assert all("\x1b" not in line for line in document["problems"])
+    assert document["problems"][0] == result.stderr.splitlines()[0].removeprefix("error: ")

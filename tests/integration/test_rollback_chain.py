@@ -107,3 +107,21 @@ def test_unreachable_chain_is_exit_1(node: Anvil, beacon: BeaconDriver, export: 
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.startswith(f"error: RPC {node.url} unreachable")
+
+
+def test_hostile_chain_text_reaches_no_signer_raw(node: Anvil, beacon: BeaconDriver) -> None:
+    # A hostile review: the proposal's description carried the chain's ESC, U+202E and
+    # newlines raw, for signers to read (and `jq -r .description` to echo). The version
+    # strings are escaped in it; the JSON document keeps them exact where they are data.
+    beacon.publish(ORACLE, "1.0.0", "1.0.0-oracle")
+    hostile = "2.0\x1b[31m\u202e\nforged line"
+    beacon.publish(ORACLE, hostile, "2.0.0-oracle")
+    env = {"NODERR_RPC_URL": node.url, "NODERR_BEACON_ADDRESS": beacon.address}
+    argv = ["rollback", "propose", "--tier", "oracle", "--reason", "bad", "--format", "proposal"]
+    result = CliRunner().invoke(app, argv, env={**env, "NODERR_CONFIG": None})
+    assert result.exit_code == 0, result.stderr
+    description = json.loads(result.stdout)["description"]
+    for raw in ("\x1b", "\u202e", "\nforged line"):
+        assert raw not in description, description
+    assert "2.0\\x1b[31m\\u202e\\nforged line" in description
+    assert "\x1b" not in result.stderr and "\u202e" not in result.stderr
