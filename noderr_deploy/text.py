@@ -24,6 +24,8 @@ one-line message, cut with a note of how much was left out; :func:`clipped` is
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 TRUNCATE_AT = 500
 """Characters of foreign text kept in a one-line message; the rest is counted."""
 
@@ -79,7 +81,7 @@ def one_line(text: str, limit: int = TRUNCATE_AT) -> str:
     safe = sanitized(text)
     if len(safe) <= limit:
         return safe
-    return f"{safe[:limit]}... ({_more(len(safe) - limit)})"
+    return _cut(text, limit, sanitized)
 
 
 def _more(n: int) -> str:
@@ -93,9 +95,15 @@ def clipped(text: str, limit: int = 200) -> str:
     safe = printable(text[: limit + 1])
     if len(safe) <= limit and len(text) <= limit:
         return safe
+    return _cut(text, limit, printable)
+
+
+def _cut(text: str, limit: int, escape: Callable[[str], str]) -> str:
+    """The first characters of ``text`` whose escapes fit in ``limit``, then a note of how
+    many characters of ``text`` were left out: never half an escape."""
     pieces, length = [], 0
     for char in text[:limit]:  # escaping may lengthen a character: count what fits
-        piece = printable(char)
+        piece = escape(char)
         if length + len(piece) > limit:
             break
         pieces.append(piece)

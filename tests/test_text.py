@@ -133,3 +133,14 @@ def test_clipped_reads_only_the_start() -> None:
     assert clipped("x" * 41, 40) == "x" * 40 + "... (1 more character)"
     assert clipped("\x1b" * 30, 20) == "\\x1b" * 5 + "... (25 more characters)"
     assert clipped("a\nb", 40) == "a\\nb"
+
+
+@given(st.text(alphabet=st.sampled_from(["a", "\x1b", "\u202e", "\n", "é"]), max_size=60))
+def test_a_cut_message_never_ends_in_half_an_escape(raw: str) -> None:
+    # A hostile review: the cut fell inside "\x1b" and the note counted escape characters.
+    for limit in (1, 5, 9, 20):
+        shown = one_line(raw, limit)
+        if shown == sanitized(raw):
+            continue
+        kept, _, note = shown.rpartition("... (")
+        assert kept == sanitized(raw[: len(raw) - int(note.split()[0])])
