@@ -53,6 +53,8 @@ class _Ambient(click.ParamType):  # type: ignore[type-arg]  # generic from click
             # IntRange says "not a valid integer range" of a word: the range is not the point.
             message = exc.message.replace("valid integer range", "valid integer")
             message = message.replace("valid float range", "valid float")
+            # click repeats the value ("'abc' is not a valid integer."): it is shown once.
+            message = message.removeprefix(f"{value!r} is ").rstrip(".")
             problems[param.name] = (flag, self.envvar, value, message)
             return None
 
@@ -67,7 +69,7 @@ def _ambient_problem() -> None:
     source = ctx.get_parameter_source(name)
     if source is not None and source.name == "ENVIRONMENT":
         raise UsageError(f"{envvar}={value!r} (needed to read the chain): {message}")
-    raise UsageError(f"{flag}: {message}")
+    raise UsageError(f"{flag} {value!r}: {message}")
 
 
 RpcUrlOption = Annotated[

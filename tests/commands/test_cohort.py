@@ -550,11 +550,10 @@ def test_ambient_chain_settings_never_break_an_offline_run() -> None:
     assert ok("node-1", "--summary", "--json", env=env).startswith("{")
     # Once the chain is read they matter, and the message names the variable.
     assert fails("node-1", "--rpc-url", DEAD_RPC, "--beacon", BEACON, env=env) == (
-        "error: NODERR_CHAIN_ID='base-sepolia' (needed to read the chain):"
-        " 'base-sepolia' is not a valid integer.\n"
+        "error: NODERR_CHAIN_ID='base-sepolia' (needed to read the chain): not a valid integer\n"
     )
     assert fails("node-1", "--rpc-url", DEAD_RPC, "--beacon", BEACON, "--timeout", "x") == (
-        "error: --timeout: 'x' is not a valid float.\n"
+        "error: --timeout 'x': not a valid float\n"
     )
 
 

@@ -124,7 +124,7 @@ def test_flag_beats_env_beats_tiers_yaml(tiers_yaml: Path) -> None:
 def test_timeout_env_var_is_validated(tiers_yaml: Path) -> None:
     result = run("-c", str(tiers_yaml), NODERR_RPC_TIMEOUT="soon")
     assert result.exit_code == 2
-    assert "'soon' is not a valid float" in result.stderr
+    assert "NODERR_RPC_TIMEOUT='soon' (needed to read the chain): not a valid" in result.stderr
 
 
 # -- --health: what is decided before the chain is read (the rest: tests/integration) --------
