@@ -153,11 +153,6 @@ _FLAGS = {
 }
 
 
-def given_names(ctx: click.Context) -> dict[str, str]:
-    """How each health option was given in this run (:attr:`HealthFlags.given`)."""
-    return {name: given_as(ctx, name) for name in _FLAGS}
-
-
 @dataclass(frozen=True)
 class HealthFlags:
     """The health options as typer parsed them (text), before they mean anything."""
@@ -174,6 +169,13 @@ class HealthFlags:
     given: Mapping[str, str] = field(default_factory=dict)
     """How each option was given (:func:`given_as`), by parameter name: its flag, or its
     environment variable when the value came from there."""
+
+    @classmethod
+    def of(cls, ctx: click.Context) -> HealthFlags:
+        """The health options of the command ``ctx`` parsed (its parameters are named as
+        these fields), and how each was given."""
+        values = {name: ctx.params[name] for name in (*_FLAGS, "health", "files")}
+        return cls(**values, given={name: given_as(ctx, name) for name in _FLAGS})
 
     def _flag(self, name: str) -> str:
         return self.given.get(name, _FLAGS[name])

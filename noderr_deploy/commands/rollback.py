@@ -29,7 +29,6 @@ from noderr_deploy.commands._health import (
     SinceOption,
     SkipInvalidOption,
     TimestampUnitOption,
-    given_names,
 )
 from noderr_deploy.commands._options import (
     ConfigOption,
@@ -246,18 +245,7 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
     if json_ and output_format is Format.markdown:
         raise UsageError("--json and --format markdown exclude each other")
     fmt = Format.json if json_ else output_format
-    flags = HealthFlags(
-        health,
-        files,
-        max_age,
-        max_skew,
-        columns,
-        timestamp_unit,
-        incomplete,
-        since,
-        skip_invalid,
-        given_names(ctx),
-    )
+    flags = HealthFlags.of(ctx)  # the health options above, by name, and how each was given
     sources = flags.sources(env)
     if not sources:
         raise UsageError(

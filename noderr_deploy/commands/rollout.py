@@ -30,7 +30,6 @@ from noderr_deploy.commands._health import (
     SinceOption,
     SkipInvalidOption,
     TimestampUnitOption,
-    given_names,
 )
 from noderr_deploy.commands._options import (
     ConfigOption,
@@ -117,18 +116,7 @@ def status(  # noqa: PLR0917 - typer passes options as arguments
 
     env = environment(ctx)
     out = Output.of(env, quiet=quiet)
-    flags = HealthFlags(
-        health,
-        files,
-        max_age,
-        max_skew,
-        columns,
-        timestamp_unit,
-        incomplete,
-        since,
-        skip_invalid,
-        given_names(ctx),
-    )
+    flags = HealthFlags.of(ctx)  # the health options above, by name, and how each was given
     if not health:
         flags.check_unused(ctx)
     sources = flags.sources()

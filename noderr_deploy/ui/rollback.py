@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from noderr_deploy.errors import ExitCode
@@ -47,9 +48,11 @@ def _row(c: CohortResult) -> list[str | int]:
     ]
 
 
-def title(result: RollbackResult) -> str:
-    subject = f"version {result.version}" + (f" of tier {result.tier}" if result.tier else "")
-    return f"Rollback check of {subject} at {result.at}"
+def title(result: RollbackResult, shown: Callable[[str], str] = str) -> str:
+    """The verdict's heading; ``shown`` renders the text from outside in it (the version
+    and the tier)."""
+    tier = f" of tier {shown(result.tier)}" if result.tier else ""
+    return f"Rollback check of version {shown(result.version)}{tier} at {result.at}"
 
 
 def summary(result: RollbackResult) -> str:
@@ -118,7 +121,7 @@ def markdown(result: RollbackResult) -> str:
     text from outside: control characters escaped, and Markdown's own characters too, so
     that it is shown, never rendered (nor a terminal's escape sequence when printed)."""
     lines = [
-        f"### {_markdown_text(title(result))}: **{result.verdict}**",
+        f"### {title(result, _markdown_text)}: **{result.verdict}**",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "| --- | " + " | ".join("---:" for _ in COLUMNS[1:7]) + " | --- | --- |",
