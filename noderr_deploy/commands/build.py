@@ -218,6 +218,7 @@ _ENV_OPTIONS = {
     "registry": "NODERR_REGISTRY",
     "version": "NODERR_IMAGE_VERSION",
     "base_image": "NODERR_BASE_IMAGE",
+    "network": "NODERR_BUILD_NETWORK",
 }
 
 

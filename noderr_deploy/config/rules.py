@@ -178,6 +178,29 @@ def tier_name_problem(config: Config, tier: Tier) -> str | None:
     )
 
 
+_ARG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+"""A build arg's name as a Dockerfile's ``ARG`` can declare it: another is never consumed."""
+_NETWORK = re.compile(r"(?:container:)?[A-Za-z0-9][A-Za-z0-9_.-]*", re.ASCII)
+"""A network the engine can run ``RUN`` steps in: none, host, bridge, a network's name or
+id, or ``container:<name>`` (the engine's own name rule)."""
+
+
+def arg_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a build arg (the engine passes it on, no ``ARG`` takes it)."""
+    if _ARG_NAME.fullmatch(name):
+        return None
+    return f"{name!r} is not a build arg name (letters, digits and _, not starting with a digit)"
+
+
+def network_problem(network: Sourced) -> str | None:
+    if _NETWORK.fullmatch(network.value):
+        return None
+    return (
+        f"{network.source.subject(network.value)} is not a network: use none, host, bridge,"
+        " a network's name or container:NAME"
+    )
+
+
 def _reserved(config: Config, tier: Tier) -> list[str]:
     problems = []
     for section, reserved, values in (
@@ -185,6 +208,9 @@ def _reserved(config: Config, tier: Tier) -> list[str]:
         ("labels", RESERVED_LABELS, tier.labels),
     ):
         for name in values:
+            if section == "build_args" and (problem := arg_name_problem(name)):
+                loc = config.origin(tier, section, name) or ("tiers", tier.name, section)
+                problems.append(f"{config.where(loc, key=True)}: {problem}")
             if name in reserved:
                 loc = config.origin(tier, section, name) or ("tiers", tier.name, section)
                 where = config.where(loc, key=True)
@@ -235,6 +261,7 @@ def build_problems(
     version: Sourced,
     base_image: Sourced | None = None,
     build_args: Mapping[str, str] | None = None,
+    network: Sourced | None = None,
 ) -> list[str]:
     """Every value ``noderr build`` of ``tiers`` would refuse, each naming its source.
 
@@ -248,7 +275,11 @@ def build_problems(
     ]
     if base_image is not None:
         found.append(base_image_problem(base_image))
+    if network is not None:
+        found.append(network_problem(network))
     for name in build_args or {}:
+        if problem := arg_name_problem(name):
+            found.append(f"--build-arg: {problem}")
         if name in RESERVED_BUILD_ARGS:
             hint = " (use --base-image or the tier's base_image)" if name == "BASE_IMAGE" else ""
             found.append(f"--build-arg: {name} is set by noderr and cannot be overridden{hint}")

@@ -153,6 +153,7 @@ def plan_request(
             version=version,
             base_image=base_image,
             build_args=request.build_args,
+            network=request.sourced("network", request.network) if request.network else None,
         ),
         config,
     )

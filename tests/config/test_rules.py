@@ -14,10 +14,12 @@ from noderr_deploy.config.rules import (
     TAG_RULE,
     Source,
     Sourced,
+    arg_name_problem,
     base_image_problem,
     build_problems,
     configured_registry,
     default_version,
+    network_problem,
     registry_problem,
     tag_fix,
     tag_problem,
@@ -223,3 +225,33 @@ def test_a_missing_or_non_directory_workspace(tmp_path: Path, workspace: str, sa
     assert found[0] == (
         f"{tmp_path / 'tiers.yaml'}:2:12: workspace: the workspace {tmp_path / workspace} {said}"
     )
+
+
+@pytest.mark.parametrize("name", ["A", "_x", "NODE_ENV", "a1"])
+def test_a_build_arg_name_an_arg_can_declare(name: str) -> None:
+    assert arg_name_problem(name) is None
+
+
+@pytest.mark.parametrize("name", ["a b", "1X", "a-b", "", "é", "a=b", "x\n"])
+def test_a_build_arg_no_arg_would_take_is_refused(name: str) -> None:
+    # The engine passes it on, no ARG consumes it, and the build silently lacks it.
+    problem = arg_name_problem(name)
+    assert problem is not None and repr(name) in problem
+
+
+@pytest.mark.parametrize("value", ["none", "host", "bridge", "my-net_1.x", "container:abc"])
+def test_a_network_the_engine_knows_how_to_name(value: str) -> None:
+    assert network_problem(Sourced(value, Source.flag("--network"))) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "source", "subject"),
+    [
+        ("bad net", Source.flag("--network"), "--network 'bad net'"),
+        ("-x", Source.env("NODERR_BUILD_NETWORK"), "NODERR_BUILD_NETWORK='-x'"),
+        ("container:", Source.flag("--network"), "--network 'container:'"),
+    ],
+)
+def test_a_network_no_engine_has_names_its_source(value: str, source: Source, subject: str) -> None:
+    problem = network_problem(Sourced(value, source))
+    assert problem is not None and problem.startswith(f"{subject} is not a network")
