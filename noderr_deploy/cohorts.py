@@ -263,6 +263,13 @@ def schedule(plan: RolloutPlan, published_at: datetime, at: datetime) -> list[Sc
     ]
 
 
+def shares(counts: dict[str, int]) -> dict[str, float]:
+    """Each cohort's share of the nodes of ``counts``, in percent to two decimals (0.0 for
+    every cohort when there are none)."""
+    total = sum(counts.values())
+    return {name: round(100 * n / total, 2) if total else 0.0 for name, n in counts.items()}
+
+
 class Assignment(NamedTuple):
     """One node's place in a rollout (a tuple: batches build a million of these)."""
 

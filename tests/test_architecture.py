@@ -251,12 +251,22 @@ def test_one_escaper() -> None:
     assert found == []
 
 
-def test_chain_modules_stay_small() -> None:
-    # Split by responsibility before a module passes ~400 lines (STYLE.md).
+# Split by responsibility before a module passes ~400 lines (STYLE.md). A module allowed
+# past it is listed here with its reason; none is today.
+MAX_MODULE_LINES = 400
+LARGER_MODULES: dict[str, str] = {}
+
+
+def test_modules_stay_small() -> None:
     sizes = {
-        p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in PACKAGE.glob("chain/*.py")
+        name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in modules().items()
     }
-    assert {name: n for name, n in sizes.items() if n > 400} == {}
+    found = {
+        name: n for name, n in sizes.items() if n > MAX_MODULE_LINES and name not in LARGER_MODULES
+    }
+    assert found == {}
+    # An exception that no longer needs its place loses it.
+    assert {name for name in LARGER_MODULES if sizes.get(name, 0) <= MAX_MODULE_LINES} == set()
 
 
 CLI_MODULES = ("exits", "groups", "params", "completion")

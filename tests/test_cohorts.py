@@ -276,3 +276,10 @@ def test_a_cohort_is_active_exactly_from_its_phase_on(plan: RolloutPlan, elapsed
     current = PHASES.index(phase(plan, T0, at))
     for k, name in enumerate(COHORTS):
         assert is_active(plan, T0, name, at) == (k <= current)
+
+
+def test_shares_are_percent_to_two_decimals_and_zero_without_nodes() -> None:
+    from noderr_deploy.cohorts import shares
+
+    assert shares({"canary": 1, "cohort1": 2}) == {"canary": 33.33, "cohort1": 66.67}
+    assert shares({"canary": 0, "cohort1": 0}) == {"canary": 0.0, "cohort1": 0.0}

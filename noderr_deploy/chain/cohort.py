@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from noderr_deploy.chain.source import ChainRequest, PlanFlags, RolloutSource, resolve_rollout
+from noderr_deploy.cohorts import Phase, ScheduleEntry, shares
 from noderr_deploy.errors import UsageError
 
 # Plain classes with __slots__, not NamedTuples or dataclasses: `noderr cohort <id>` imports
@@ -69,6 +70,9 @@ class CohortResult:
         "counts",
         "ids",
         "origin",
+        "phase",
+        "schedule",
+        "shares",
         "single",
         "source",
         "total",
@@ -87,6 +91,9 @@ class CohortResult:
         ids: list[bytes] | None,
         buckets: bytes | None,
         single: bool,
+        phase: Phase | None = None,
+        schedule: list[ScheduleEntry] | None = None,
+        shares: dict[str, float] | None = None,
     ) -> None:
         self.source = source
         """The plan and publish time, and where they came from."""
@@ -106,6 +113,12 @@ class CohortResult:
         """Each id's bucket, one byte per id (None with ``ids``)."""
         self.single = single
         """One id given as an argument (its JSON is an object, not a list)."""
+        self.phase = phase
+        """With a publish time: the rollout's phase at ``at`` (None without one)."""
+        self.schedule = schedule
+        """With a publish time: each cohort's activation, and whether it is active at ``at``."""
+        self.shares = shares
+        """With ``summary``: each cohort's share of the nodes, in percent (two decimals)."""
 
 
 class _Ids:
@@ -165,8 +178,7 @@ def run_cohort(
     if request.at is not None and untimed:
         raise UsageError("--at needs a publish time (--published-at or --tier)")
     moment = _time("--at", request.at) if request.at is not None else (source.now or now())
-    if source.published_at is not None:
-        _check_time_range(source, moment)
+    timing = _schedule(source, moment) if source.published_at is not None else None
     if on_source is not None:
         on_source(source)
     read = _read_ids(request, stdin)
@@ -184,16 +196,20 @@ def run_cohort(
             f"{read.origin}: {count(repeats, 'repeated node id')}"
             f" ({count(len(read.repeated), 'id')} given more than once): {what}"
         )
+    counts = source.plan.cohort_counts(read.bucket_counts) if request.summary else None
     return CohortResult(
         source=source,
         at=moment,
         warnings=warnings,
         origin=read.origin,
         total=read.total,
-        counts=source.plan.cohort_counts(read.bucket_counts) if request.summary else None,
+        counts=counts,
         ids=read.ids,
         buckets=read.buckets,
         single=request.file is None and len(request.node_ids) == 1,
+        phase=timing[0] if timing is not None else None,
+        schedule=timing[1] if timing is not None else None,
+        shares=shares(counts) if counts is not None else None,
     )
 
 
@@ -241,14 +257,18 @@ def _time(flag: str, text: str) -> datetime:
         raise UsageError(f"{flag}: {exc}") from None
 
 
-def _check_time_range(source: RolloutSource, at: datetime) -> None:
-    from noderr_deploy.cohorts import schedule
+def _schedule(source: RolloutSource, at: datetime) -> tuple[Phase, list[ScheduleEntry]]:
+    """The phase and schedule of the publish time's rollout at ``at``; a publish time
+    whose schedule cannot be represented is a :class:`UsageError`."""
+    from noderr_deploy.cohorts import phase, schedule
 
-    assert source.published_at is not None
+    plan, published = source.plan, source.published_at
+    assert published is not None
     try:
-        schedule(source.plan, source.published_at, at)
+        entries = schedule(plan, published, at)
     except OverflowError:
         raise UsageError(
             "the publish time plus 4 cohort delays is past the year 9999"
-            f" (delay {source.plan.cohort_delay_hours:g} h)"
+            f" (delay {plan.cohort_delay_hours:g} h)"
         ) from None
+    return phase(plan, published, at), entries

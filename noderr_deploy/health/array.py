@@ -143,7 +143,8 @@ def _scan_array(
     batch: _Batch,
 ) -> int | None:
     """Read the array starting at ``pos``; return where the next one starts, if one does."""
-    from noderr_deploy.health.decode import decode_record, finish, gzip_reason, unread_bytes
+    from noderr_deploy.health.losses import gzip_reason, unread_bytes
+    from noderr_deploy.health.record import decode_record, finish
 
     if buf.data[pos : pos + 1] != b"[":
         problems.lose(
@@ -257,7 +258,7 @@ def _skip_value(buf: _Buffer, pos: int) -> int:
 def _after(buf: _Buffer, pos: int, name: str, problems: Problems) -> int | None:
     """After an array: where the next array starts (``cat a.json b.json``), else None;
     anything else there is lost data."""
-    from noderr_deploy.health.decode import gzip_reason, unread_bytes
+    from noderr_deploy.health.losses import gzip_reason, unread_bytes
 
     pos = buf.skip_space(pos)
     if pos < len(buf.data):

@@ -25,8 +25,8 @@ import msgspec
 from noderr_deploy.errors import InputError
 from noderr_deploy.health.columns import ColumnError, ColumnMap, header_index
 from noderr_deploy.health.csvbulk import convert_batch
-from noderr_deploy.health.decode import lose_rest
 from noderr_deploy.health.latest import Latest
+from noderr_deploy.health.losses import lose_rest
 from noderr_deploy.health.problems import Problems
 from noderr_deploy.health.reasons import plain_reason
 from noderr_deploy.health.report import HealthReport

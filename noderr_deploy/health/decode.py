@@ -1,36 +1,25 @@
-"""Decoding health records: msgspec's typed decoder in bulk where the text proves it safe
-(:mod:`~noderr_deploy.health.survey`, :mod:`~noderr_deploy.health.jsontext`), line by
-line where it does not, and the lenient path for timestamps it refuses (reasons:
-:mod:`~noderr_deploy.health.reasons`)."""
+"""Decoding health records in bulk: msgspec's typed decoder over a whole chunk where the
+text proves it safe (:mod:`~noderr_deploy.health.survey`,
+:mod:`~noderr_deploy.health.jsontext`), line by line where it does not, each line then
+decoded exactly (:mod:`~noderr_deploy.health.record`); what a failed read loses is
+:mod:`~noderr_deploy.health.losses`'."""
 
 from __future__ import annotations
 
-import gzip
-import os
-import re
-import zlib
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from operator import attrgetter
-from typing import IO, Annotated
+from typing import Annotated
 
 import msgspec
 
-from noderr_deploy.health.jsontext import (
-    TOO_DEEP,
-    duplicate_key,
-    maybe_duplicated,
-    room_to_nest,
-    too_deep,
-    valid_utf8,
-)
+from noderr_deploy.health.jsontext import duplicate_key, maybe_duplicated, valid_utf8
 from noderr_deploy.health.latest import Latest
 from noderr_deploy.health.problems import Problems
-from noderr_deploy.health.reasons import decode_failure, error_path, missing_fields, plain_reason
-from noderr_deploy.health.report import MAX_FLOAT, HealthReport, HealthStatus, Metrics
-from noderr_deploy.health.stamps import TimestampUnit, moment, utc
+from noderr_deploy.health.record import DECODER, decode_record, finish
+from noderr_deploy.health.report import MAX_FLOAT, HealthReport, Metrics
+from noderr_deploy.health.stamps import TimestampUnit, utc
 from noderr_deploy.health.survey import Survey, survey
-from noderr_deploy.units import parse_time
 
 BATCH = 4096
 """Records handed to :class:`Latest` at a time by the record-by-record parsers."""
@@ -39,13 +28,10 @@ BATCH = 4096
 BOM = b"\xef\xbb\xbf"
 
 
-_DECODER = msgspec.json.Decoder(HealthReport)
+_DECODE = DECODER.decode
 
 
-_DECODE = _DECODER.decode
-
-
-_DECODE_LINES = _DECODER.decode_lines
+_DECODE_LINES = DECODER.decode_lines
 
 
 class _CompleteMetrics(Metrics, kw_only=True, gc=False):
@@ -74,71 +60,6 @@ _QUOTES = 22
 ``version``, ``metrics``, its four metrics, ``timestamp``) and three string values."""
 
 _STATUS = attrgetter("health_status")
-
-
-class _TextTimestampReport(msgspec.Struct, rename="camel", kw_only=True, gc=False):
-    """The record with its timestamp as any text, for what RFC 3339 decoding refused
-    (``2026-01-31 12:00:00``, unix seconds as a string): ``parse_time`` reads it."""
-
-    node_id: Annotated[str, msgspec.Meta(min_length=1)]
-    version: Annotated[str, msgspec.Meta(min_length=1)]
-    metrics: Metrics = msgspec.field(default_factory=Metrics)
-    timestamp: str
-    health_status: HealthStatus | None = None
-
-
-_DECODE_LENIENT = msgspec.json.Decoder(_TextTimestampReport).decode
-
-
-def gzip_reason(exc: BaseException) -> str:
-    """Why reading stopped: a cut-off or corrupt gzip stream, or an I/O error."""
-    if isinstance(exc, EOFError):
-        return "truncated gzip data: the compressed file ended early"
-    if isinstance(exc, gzip.BadGzipFile | zlib.error):
-        return f"corrupt gzip data: {exc}"
-    return f"read error: {exc}"
-
-
-def _checksum_failed(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return "crc" in text or "length" in text
-
-
-def lose_rest(
-    problems: Problems,
-    name: str,
-    line: int,
-    exc: BaseException,
-    stream: IO[bytes],
-    *,
-    read: int = 0,
-) -> None:
-    """Count what a failed read loses from ``line`` on: ``read`` bytes of a cut-off record
-    already in hand, and what is left of the file after the point of failure (compressed
-    bytes, for a gzip stream)."""
-    if isinstance(exc, zlib.error) or (isinstance(exc, gzip.BadGzipFile) and _checksum_failed(exc)):
-        # Corrupt compressed data (unlike a cut-off file) may have decoded into records
-        # that look valid and are wrong before the damage was noticed.
-        problems.damaged += 1
-    problems.lose(
-        name, line, gzip_reason(exc), size=read + unread_bytes(stream), records=1 if read else 0
-    )
-
-
-def unread_bytes(stream: IO[bytes]) -> int:
-    """Bytes of the file under ``stream`` (the compressed file, for a gzip stream) after its
-    current position; 0 when that cannot be known (a pipe)."""
-    raw = getattr(stream, "fileobj", None) or stream
-    try:
-        left = os.fstat(raw.fileno()).st_size - raw.tell()
-    except (OSError, ValueError, AttributeError):
-        return 0
-    # The gzip reader holds compressed bytes it has read but not yet used: they are lost
-    # too. (CPython's GzipFile keeps them in a padded buffer; without one, this is 0.)
-    padded = getattr(getattr(getattr(stream, "_buffer", None), "raw", None), "_fp", None)
-    length, used = getattr(padded, "_length", None), getattr(padded, "_read", None)
-    held = length - used if isinstance(length, int) and isinstance(used, int) else 0
-    return max(0, left + held)
 
 
 def decode_chunk(
@@ -284,25 +205,6 @@ def name_future(
             count -= 1
 
 
-def finish(report: HealthReport, unit: TimestampUnit, problems: Problems) -> str:
-    """Read a numeric timestamp of ``report`` by the unit rule, in place, and count it and
-    an incomplete report in ``problems``; return why the record is refused ("" if it is
-    not)."""
-    stamp = report.timestamp
-    if isinstance(stamp, float | int):
-        try:
-            report.timestamp, used = moment(float(stamp), unit)
-        except ValueError as exc:
-            return f"timestamp: {exc}"
-        if used == "ms":
-            problems.milliseconds += 1
-        else:
-            problems.seconds += 1
-    if report.incomplete:
-        problems.incomplete += 1
-    return ""
-
-
 def one_record_per_line(chunk: bytes, newlines: int, values: int, joins: int | None = None) -> bool:
     """Whether ``chunk`` (holding ``newlines`` newlines and ``joins`` times ``}\\n{``,
     counted here when not given), from which ``msgspec``'s ``decode_lines`` read
@@ -359,101 +261,3 @@ def _cr_lines(line: bytes, name: str, line_no: int, problems: Problems) -> bool:
         records=len(pieces),
     )
     return True
-
-
-def out_of_range(stamp: object) -> str:
-    """Why a decoded timestamp cannot be used ("" if it can): a datetime whose offset puts it
-    before year 1 or after year 9999 in UTC."""
-    if isinstance(stamp, datetime) and stamp.tzinfo is not None:
-        try:
-            stamp.astimezone(UTC)
-        except OverflowError:
-            return (
-                f"timestamp: out of range: {stamp.isoformat()} is not between"
-                " years 1 and 9999 in UTC"
-            )
-    return ""
-
-
-def decode_record(
-    raw: bytes, unit: TimestampUnit = "auto", *, room: bool = False
-) -> tuple[HealthReport | None, str]:
-    """One JSON record: the report, or ``None`` and why it was refused. A numeric timestamp
-    is left as a number (:func:`finish` reads it); one given as text is read here.
-
-    Invalid UTF-8 anywhere refuses the record, in a key or value no rule reads too."""
-    if not valid_utf8(raw):
-        return decode_failure(raw, ValueError("invalid UTF-8"))
-    try:
-        report = _DECODE(raw)
-        why = out_of_range(report.timestamp)
-        if not why and maybe_duplicated(raw, [report]):
-            key = duplicate_key(raw)
-            if key is not None:
-                why = f"duplicate key {key!r} in one record"
-        return (None, why) if why else (report, "")
-    except msgspec.ValidationError as exc:
-        if "missing required field" in str(exc):
-            return None, missing_fields(raw, str(exc))
-        if error_path(str(exc)) == "timestamp":
-            return _lenient_timestamp(raw, exc, unit)
-        return None, plain_reason(str(exc))
-    except RecursionError:
-        if room or too_deep(raw):
-            return None, TOO_DEEP
-        with room_to_nest():
-            return decode_record(raw, unit, room=True)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        return decode_failure(raw, exc)
-
-
-_NUMBER_TEXT = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
-
-
-def _lenient_timestamp(
-    raw: bytes, exc: Exception, unit: TimestampUnit
-) -> tuple[HealthReport | None, str]:
-    try:
-        report = _DECODE_LENIENT(raw)
-    except msgspec.ValidationError as other:
-        if error_path(str(other)) == "timestamp":  # not text either
-            return None, _number_reason(raw, unit) or plain_reason(str(exc))
-        return None, plain_reason(str(other))  # another field is wrong too
-    except RecursionError:
-        return None, TOO_DEEP
-    except (msgspec.DecodeError, UnicodeDecodeError) as other:
-        # The strict decoder stopped at the timestamp; the rest of the record is broken.
-        return decode_failure(raw, other)
-    text = report.timestamp.strip()
-    try:
-        if _NUMBER_TEXT.fullmatch(text):  # a number as a string: the unit rule reads it
-            when, _ = moment(float(text), unit)
-        else:
-            when = parse_time(text)
-    except ValueError as bad:
-        return None, f"timestamp: {bad}"
-    return (
-        HealthReport(
-            node_id=report.node_id,
-            version=report.version,
-            metrics=report.metrics,
-            timestamp=when,
-            health_status=report.health_status,
-        ),
-        "",
-    )
-
-
-def _number_reason(raw: bytes, unit: TimestampUnit) -> str:
-    """Why a numeric timestamp the decoder refused is no date, naming both readings."""
-    try:
-        stamp = msgspec.json.decode(raw).get("timestamp")
-    except (msgspec.DecodeError, UnicodeDecodeError, AttributeError, RecursionError):
-        return ""
-    if isinstance(stamp, bool) or not isinstance(stamp, int | float):
-        return ""
-    try:
-        moment(float(stamp), unit)
-    except (ValueError, OverflowError) as exc:
-        return f"timestamp: {exc}"
-    return ""

@@ -6,8 +6,9 @@ from __future__ import annotations
 import zlib
 from typing import IO, Any
 
-from noderr_deploy.health.decode import decode_chunk, lose_rest, name_future
+from noderr_deploy.health.decode import decode_chunk, name_future
 from noderr_deploy.health.latest import Latest
+from noderr_deploy.health.losses import lose_rest
 from noderr_deploy.health.problems import Problems
 
 

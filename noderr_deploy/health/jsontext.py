@@ -1,6 +1,7 @@
 """What can be told of a JSON record from its text, without decoding it into a report:
 how deeply it nests, whether it is UTF-8, and whether a field a report is read from
-stands twice (:mod:`noderr_deploy.health.decode` asks before or after a bulk decode)."""
+stands twice (:mod:`noderr_deploy.health.decode` asks before or after a bulk decode,
+:mod:`noderr_deploy.health.record` after decoding one record)."""
 
 from __future__ import annotations
 

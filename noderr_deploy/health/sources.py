@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from noderr_deploy.errors import InputError, closed_stdin
-from noderr_deploy.health.decode import BOM, lose_rest, unread_bytes
+from noderr_deploy.health.decode import BOM
 from noderr_deploy.health.jsonl import read_lines
 from noderr_deploy.health.latest import Latest
+from noderr_deploy.health.losses import lose_rest, unread_bytes
 from noderr_deploy.health.problems import Problems
 from noderr_deploy.health.sizes import ReadSizes
 

@@ -69,10 +69,7 @@ def write_result(out: Output, fmt: str, result: CohortResult) -> None:
     if result.counts is not None:
         from noderr_deploy.ui.cohort_documents import summary_document
 
-        document = summary_document(
-            result.counts, plan, result.warnings, source.published_at, result.at
-        )
-        write_summary(out, fmt, document, plan)
+        write_summary(out, fmt, summary_document(result), plan)
         return
     assert result.ids is not None and result.buckets is not None  # rows were asked for
     write_rows(

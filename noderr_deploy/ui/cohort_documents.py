@@ -1,16 +1,20 @@
 """The documents of ``noderr cohort``: one node's row and the summary (msgspec structs,
-encoded by :func:`noderr_deploy.ui.output.to_json`). Imported only where JSON or a
-summary is written."""
+encoded by :func:`noderr_deploy.ui.output.to_json`), converted from what the core computed
+(:func:`noderr_deploy.chain.cohort.run_cohort`). Imported only where JSON or a summary is
+written."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from noderr_deploy.cohorts import Assignment, RolloutPlan, phase, schedule
+from noderr_deploy.cohorts import Assignment
 from noderr_deploy.results import UNSET, Document, ScheduleDocument, UnsetType, schedule_documents
 from noderr_deploy.units import iso
+
+if TYPE_CHECKING:
+    from noderr_deploy.chain.cohort import CohortResult
 
 
 class CohortRow(Document, frozen=True):
@@ -55,32 +59,25 @@ class CohortSummary(Document, frozen=True, kw_only=True):
     schedule: list[ScheduleDocument] | UnsetType = UNSET
 
 
-def summary_document(
-    counts: dict[str, int],
-    plan: RolloutPlan,
-    warnings: list[str],
-    published_at: datetime | None = None,
-    at: datetime | None = None,
-) -> CohortSummary:
-    """``{"total", "cohorts", "percentages", "plan", "warnings"}``, and the schedule when known."""
-    total = sum(counts.values())
+def summary_document(result: CohortResult) -> CohortSummary:
+    """``{"total", "cohorts", "percentages", "plan", "warnings"}`` of a summary, and the
+    schedule when the publish time is known."""
+    assert result.counts is not None and result.shares is not None  # a summary was asked for
+    plan = result.source.plan
     document = CohortSummary(
-        total=total,
-        cohorts=dict(counts),
-        percentages={name: _percent(n, total) for name, n in counts.items()},
+        total=sum(result.counts.values()),
+        cohorts=dict(result.counts),
+        percentages=dict(result.shares),
         plan=PlanDocument(plan.canary_percentage, plan.cohort_percentage, plan.cohort_delay_hours),
-        warnings=list(warnings),
+        warnings=list(result.warnings),
     )
-    if published_at is not None and at is not None:
+    published = result.source.published_at
+    if published is not None and result.phase is not None and result.schedule is not None:
         document = msgspec.structs.replace(
             document,
-            published_at=iso(published_at),
-            at=iso(at),
-            phase=phase(plan, published_at, at),
-            schedule=schedule_documents(schedule(plan, published_at, at)),
+            published_at=iso(published),
+            at=iso(result.at),
+            phase=result.phase,
+            schedule=schedule_documents(result.schedule),
         )
     return document
-
-
-def _percent(n: int, total: int) -> float:
-    return round(100 * n / total, 2) if total else 0.0

@@ -77,3 +77,28 @@ def test_a_bad_file_fails_after_the_source_was_told(tmp_path: Path) -> None:
 def test_usage_errors(request_: CohortRequest, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         run_cohort(request_, now=now)
+
+
+def test_a_summary_has_its_shares_and_with_a_publish_time_its_phase_and_schedule() -> None:
+    request = CohortRequest(
+        PLAN,
+        node_ids=["a", "b", "c", "d"],
+        published_at="2026-03-01T12:00:00Z",
+        at="2026-03-02T12:00:00Z",
+        summary=True,
+    )
+    result = run_cohort(request, now=now)
+    assert result.counts is not None and result.shares is not None
+    assert sum(result.counts.values()) == 4
+    assert result.shares == {name: n * 25.0 for name, n in result.counts.items()}
+    assert result.phase == "cohort1"  # one 24 h delay after the publish
+    assert result.schedule is not None
+    assert [(e.cohort, e.active) for e in result.schedule] == [
+        ("canary", True), ("cohort1", True), ("cohort2", False), ("cohort3", False),
+        ("cohort4", False),
+    ]  # fmt: skip
+
+
+def test_rows_without_a_publish_time_have_no_phase_or_shares() -> None:
+    result = run_cohort(CohortRequest(PLAN, node_ids=["a"]), now=now)
+    assert (result.phase, result.schedule, result.shares) == (None, None, None)

@@ -14,8 +14,9 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from noderr_deploy.health.decode import decode_chunk, decode_record, finish
+from noderr_deploy.health.decode import decode_chunk
 from noderr_deploy.health.problems import Problems
+from noderr_deploy.health.record import decode_record, finish
 
 KEYS = ("nodeId", "version", "metrics", "timestamp", "healthStatus", "extra")
 METRICS = ("uptime", "cpu", "memory", "errors")
