@@ -154,11 +154,28 @@ def has_long_fraction(text: str) -> bool:
     return _LONG_FRACTION.search(text) is not None
 
 
+class OutOfRange(ValueError):
+    """A time written well that no datetime holds: its own message, not a format hint."""
+
+
+_ISO_CHARACTERS = re.compile(r"[0-9A-Za-z:.,+\- ]*", re.ASCII)
+"""What an ISO 8601 time is written with. ``fromisoformat`` skips a control character
+between the seconds and the offset (``12:00:00\x01Z``), and must not be asked."""
+
+
+def iso_characters(text: str) -> bool:
+    """Whether ``text`` (one time, or many joined by newlines) holds only characters an
+    ISO 8601 time is written with."""
+    return _ISO_CHARACTERS.fullmatch(text.replace("\n", " ")) is not None
+
+
 def from_iso(text: str) -> datetime:
     """``datetime.fromisoformat``, with a fraction of more than six digits rounded to the
     microsecond (half up) as msgspec reads it in a JSON export, so that one report has one
     time whichever format carried it (``fromisoformat`` cuts the digits off: .9999995
     was 12:00:00.999999 from a CSV and 12:00:01 from JSON Lines)."""
+    if not iso_characters(text) or "\n" in text:
+        raise ValueError(f"Invalid isoformat string: {text!r}")
     extra = _LONG_FRACTION.search(text)
     if extra is None:
         return datetime.fromisoformat(text)
@@ -168,7 +185,7 @@ def from_iso(text: str) -> datetime:
     try:
         return parsed + timedelta(microseconds=1)
     except OverflowError:
-        raise ValueError(f"time out of range: {text!r} (rounded past the year 9999)") from None
+        raise OutOfRange(f"time out of range: {text!r} (rounded past the year 9999)") from None
 
 
 _DIGITS = re.compile(r"[+-]?([0-9]+)")
@@ -199,6 +216,8 @@ def parse_time(text: str) -> datetime:
         return datetime.fromtimestamp(seconds, tz=UTC)
     try:
         parsed = from_iso(value.replace("z", "Z"))
+    except OutOfRange:
+        raise
     except ValueError as exc:
         if digits:
             raise ValueError(

@@ -229,3 +229,23 @@ def test_sizes_take_ascii_digits_only(text: str) -> None:
 def test_a_boolean_is_not_a_size(value: bool) -> None:
     with pytest.raises(ValueError, match="not a size"):
         parse_size(value)
+
+
+@given(
+    st.sampled_from(["2026-11-26T12:00:00", "2026-11-26T12:00:00Z", "2026-11-26T12:00:00+05:00"]),
+    st.integers(min_value=1, max_value=18),  # inside: blanks around a time are trimmed
+    st.characters(codec="utf-8").filter(lambda c: not re.fullmatch(r"[0-9A-Za-z:.,+\- ]", c)),
+)
+def test_a_character_no_time_is_written_with_is_refused_anywhere(
+    good: str, at: int, odd: str
+) -> None:
+    # A hostile review: fromisoformat read "12:00:00\x01Z" and "...Z\x00" as valid times.
+    text = good[:at] + odd + good[at:]
+    with pytest.raises(ValueError, match="not a time"):
+        parse_time(text)
+
+
+def test_a_time_rounded_past_9999_says_so() -> None:
+    with pytest.raises(ValueError, match=r"rounded past the year 9999"):
+        parse_time("9999-12-31T23:59:59.9999995Z")
+    assert parse_time("9999-12-31T23:59:59.9999994Z").microsecond == 999999

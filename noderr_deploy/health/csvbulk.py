@@ -22,7 +22,7 @@ import msgspec
 from noderr_deploy.health.problems import Problems
 from noderr_deploy.health.report import MAX_FLOAT, HealthReport, HealthStatus, Metrics
 from noderr_deploy.health.stamps import TimestampUnit, moment
-from noderr_deploy.units import from_iso, has_long_fraction
+from noderr_deploy.units import from_iso, has_long_fraction, iso_characters
 
 _METRICS = ("uptime", "cpu", "memory", "errors")
 
@@ -119,7 +119,7 @@ def _fast_stamps(
     or None for the row-by-row path to decide."""
     joined = "\n".join(cells)
     out: list[datetime] = []
-    if _STAMPS_ISO.fullmatch(joined):
+    if _STAMPS_ISO.fullmatch(joined) and iso_characters(joined):
         fix = "z" in joined
         read = from_iso if has_long_fraction(joined) else datetime.fromisoformat
         try:

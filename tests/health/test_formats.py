@@ -656,3 +656,21 @@ def test_a_rounded_fraction_at_the_end_of_9999_is_one_error(tmp_path: Path) -> N
     stamp = "9999-12-31T23:59:59.9999996Z"
     error = failure(write(tmp_path / "h.csv", csv_text(f"a,1.0.0,100,10,10,0,{stamp}")))
     assert "internal error" not in error.message
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["2026-11-26T12:00:00\x01Z", "2026-11-26T12:00:00Z\x00", "2026-11-26T12:00:00\x00+05:00"],
+)
+def test_a_control_character_in_a_time_is_a_malformed_record(tmp_path: Path, stamp: str) -> None:
+    # CSV (its bulk column path) and JSON Lines alike: a record, not a time read past it.
+    for path in (
+        write(tmp_path / "h.jsonl", jsonl(record("a", timestamp=stamp), record("b"))),
+        write(
+            tmp_path / "h.csv",
+            csv_text(f"a,1.0.0,100,10,10,0,{stamp}", "b,1.0.0,100,10,10,0,2026-11-01T12:00:00Z"),
+        ),
+    ):
+        error = failure(path)
+        assert "1 malformed health record" in error.message, error.message
+        assert "timestamp: not a time" in error.details[0]
