@@ -135,12 +135,15 @@ def _check_distinct(mapped: Mapping[str, str], origins: Mapping[str, str] | None
 
 def parse_columns(specs: Iterable[str]) -> dict[str, str]:
     """``--columns`` values (each ``field=column,field=column``; the flag may repeat) as a
-    map. Blank items are ignored. Raises :class:`ColumnError` for an item without ``=``, an
+    map. Blank items beside others are ignored (``cpu=a,``); a value that maps nothing
+    (``''``, ``,``) is an error. Raises :class:`ColumnError` for an item without ``=``, an
     unknown or empty field name, an empty column name, a field given twice (in any case, in
     one value or across repeated flags: the last would silently win) and a column given to
     two fields."""
     out: dict[str, str] = {}
     for spec in specs:
+        if not spec.replace(",", "").strip():
+            raise ColumnError(f"{spec!r} maps no field: give FIELD=COLUMN, e.g. cpu=cpu_usage")
         for item in spec.split(","):
             if not item.strip():
                 continue

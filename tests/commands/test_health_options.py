@@ -84,6 +84,9 @@ def error_line(result: Result) -> str:
         ("cpus=cpu_usage", "unknown field 'cpus'"),
         ("=cpu_usage", "empty field name"),
         ("cpu=", "cpu: the name must be non-empty text"),
+        ("", "'' maps no field"),  # an unset variable in a script: not "no mapping"
+        (",", "',' maps no field"),
+        (" ", "' ' maps no field"),
     ],
 )
 def test_a_columns_flag_that_cannot_be_meant_is_exit_2(
