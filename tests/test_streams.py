@@ -221,3 +221,11 @@ def test_a_warning_is_one_line_on_a_narrow_terminal() -> None:
         b" gets its row"
     )
     assert whole in lines, raw
+
+
+@pytest.mark.parametrize("group", [[], ["rollout"], ["rollback"]])
+def test_a_group_alone_shows_its_help_once_on_a_terminal(group: list[str]) -> None:
+    # Review round 2: rich drew the help as the error was made, and again when shown.
+    code, screen = on_a_terminal(*group)
+    assert code == 2, screen
+    assert screen.count("Usage") == 1, screen

@@ -98,7 +98,10 @@ class NoderrGroup(TyperGroup):
             # `noderr` or `noderr rollout` alone: the help, on stdout as for --help.
             code = ExitCode.USAGE
             try:
-                env.stdout.write(exc.ctx.get_help() + "\n")
+                # The error made the help already: rich drew it on a terminal (the text is
+                # then empty), plain text is in the message. Asking again drew it twice.
+                if exc.message:
+                    env.stdout.write(exc.message + "\n")
                 env.stdout.flush()
             except NoderrError as failure:  # `noderr >&-`: the help had nowhere to go
                 report(failure, env)
