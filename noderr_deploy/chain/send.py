@@ -65,26 +65,28 @@ def read_keystore(
     *,
     environ: Mapping[str, str],
     prompt: Callable[[str], str] | None,
+    flag: str = "--keystore",
 ) -> Signer:
     """Decrypt the keystore at ``path``; a damaged file or a wrong password is exit 2.
 
-    ``prompt`` asks for the password on a terminal (None: no terminal to ask on).
+    ``prompt`` asks for the password on a terminal (None: no terminal to ask on); ``flag``
+    names where the path came from (``NODERR_KEYSTORE``) in messages.
     """
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise InputError(f"--keystore {path}: cannot read: {exc.strerror or exc}") from None
+        raise InputError(f"{flag} {path}: cannot read: {exc.strerror or exc}") from None
     except ValueError:
-        raise InputError(f"--keystore {path}: not a JSON keystore") from None
+        raise InputError(f"{flag} {path}: not a JSON keystore") from None
     if not isinstance(document, dict) or not isinstance(
         document.get("crypto", document.get("Crypto")), dict
     ):
-        raise InputError(f"--keystore {path}: not an encrypted JSON keystore (no 'crypto')")
+        raise InputError(f"{flag} {path}: not an encrypted JSON keystore (no 'crypto')")
     password = environ.get(PASSWORD_VARIABLE)
     if password is None:
         if prompt is None:
             raise UsageError(
-                f"--keystore {path}: no password: set {PASSWORD_VARIABLE}"
+                f"{flag} {path}: no password: set {PASSWORD_VARIABLE}"
                 " (there is no terminal to ask on)"
             )
         password = prompt(f"Password for keystore {path.name}: ")
@@ -95,16 +97,16 @@ def read_keystore(
         key = bytes(Account.decrypt(document, password))
     except ValueError as exc:
         if "MAC mismatch" in str(exc):
-            raise UsageError(f"--keystore {path}: wrong password (or a damaged keystore)") from None
-        raise InputError(f"--keystore {path}: cannot decrypt: damaged keystore") from None
+            raise UsageError(f"{flag} {path}: wrong password (or a damaged keystore)") from None
+        raise InputError(f"{flag} {path}: cannot decrypt: damaged keystore") from None
     except Exception:
         # eth-keyfile raises KeyError/TypeError/NotImplementedError on odd files; their
         # messages are about the file's structure, but say nothing we need to echo.
-        raise InputError(f"--keystore {path}: cannot decrypt: damaged keystore") from None
+        raise InputError(f"{flag} {path}: cannot decrypt: damaged keystore") from None
     address = Account.from_key(key).address
     declared = document.get("address")
     if isinstance(declared, str) and declared.lower().removeprefix("0x") != address[2:].lower():
-        raise InputError(f"--keystore {path}: the key is for {address}, not the file's address")
+        raise InputError(f"{flag} {path}: the key is for {address}, not the file's address")
     return Signer(address=address, source=f"keystore {path}", key=key)
 
 

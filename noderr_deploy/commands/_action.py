@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
 
 from noderr_deploy.commands._chain import BeaconOption, ChainIdOption, RpcUrlOption
-from noderr_deploy.commands._options import ConfigOption, GivenPath, QuietOption
+from noderr_deploy.commands._options import ConfigOption, GivenPath, QuietOption, given_as
 from noderr_deploy.errors import UsageError
 
 if TYPE_CHECKING:
@@ -154,6 +155,12 @@ class Delivery:
     keystore: Path | None = None
     sender: str | None = None
     yes: bool = False
+    given: Mapping[str, str] = field(default_factory=dict)
+    """How ``fmt``, ``safe`` and ``keystore`` were given, for messages (a flag, or the
+    variable their value came from); missing: ``--format``, ``--safe``, ``--keystore``."""
+
+    def name(self, what: str) -> str:
+        return self.given.get(what) or {"fmt": "--format"}.get(what, f"--{what}")
 
     def check(self) -> Delivery:
         """Contradictions and missing companions, before anything is read."""
@@ -161,13 +168,13 @@ class Delivery:
         from noderr_deploy.chain.settings import checksum_address
 
         if self.fmt not in {f.value for f in Format}:
-            raise UsageError(f"--format {self.fmt!r}: use safe, proposal or tx")
+            raise UsageError(f"{self.name('fmt')} {self.fmt!r}: use safe, proposal or tx")
         safe = self.safe
         if self.send:
             if self.fmt != Format.proposal.value:
                 # (--safe may come from NODERR_SAFE_ADDRESS: it is ignored when sending)
                 raise UsageError(
-                    f"--send and --format {self.fmt} exclude each other (a sent"
+                    f"--send and {self.name('fmt')} {self.fmt} exclude each other (a sent"
                     " call is no proposal)"
                 )
             if self.out is not None:
@@ -179,14 +186,19 @@ class Delivery:
             raise UsageError(f"{flag} is for --send")
         if self.fmt == Format.safe.value and not self.send:
             if safe is None:
-                raise UsageError("--format safe needs --safe ADDRESS (the Safe that executes it)")
-            safe = checksum_address(safe, "--safe address")
+                raise UsageError(
+                    f"{self.name('fmt')} safe needs --safe ADDRESS (the Safe that executes it)"
+                )
+            what = self.name("safe")
+            safe = checksum_address(safe, what if what.startswith("NODERR_") else f"{what} address")
         if (
             self.out is not None
             and not (self.out.parent if str(self.out.parent) else Path()).is_dir()
         ):
             raise UsageError(f"--out {self.out}: no directory {self.out.parent}")
-        return Delivery(self.fmt, safe, self.out, self.send, self.keystore, self.sender, self.yes)
+        return Delivery(
+            self.fmt, safe, self.out, self.send, self.keystore, self.sender, self.yes, self.given
+        )
 
 
 @dataclass(frozen=True)
@@ -210,7 +222,7 @@ class ActionOptions:
     config: ConfigOption = None
     quiet: QuietOption = False
 
-    def delivery(self) -> Delivery:
+    def delivery(self, ctx: click.Context) -> Delivery:
         """How the call leaves, checked for contradictions before anything is read."""
         return Delivery(
             self.output_format,
@@ -220,6 +232,7 @@ class ActionOptions:
             self.keystore,
             self.sender,
             self.yes,
+            {"safe": given_as(ctx, "safe"), "keystore": given_as(ctx, "keystore")},
         ).check()
 
     def settings(self, cfg: Config | None) -> ChainSettings:
@@ -347,7 +360,10 @@ def _send(
     sender = Sender(settings.rpc_url, settings.timeout)
     if delivery.keystore is not None:
         signer = read_keystore(
-            delivery.keystore, environ=env.environ, prompt=_password_prompt if interactive else None
+            delivery.keystore,
+            environ=env.environ,
+            prompt=_password_prompt if interactive else None,
+            flag=delivery.name("keystore"),
         )
     else:
         assert delivery.sender is not None

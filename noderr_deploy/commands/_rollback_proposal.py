@@ -96,14 +96,16 @@ ProposeFormatOption = Annotated[
 
 
 def check_propose(
-    propose_file: Path | None, tier: str | None, fmt: str, safe: str | None
+    propose_file: Path | None, tier: str | None, fmt: str, safe: str | None, safe_given: str
 ) -> Delivery | None:
-    """Validate ``--propose`` before any report is read (exit 2 at once, not after)."""
+    """Validate ``--propose`` before any report is read (exit 2 at once, not after);
+    ``safe_given`` is how ``--safe`` was given (a flag, or its variable)."""
     if propose_file is None:
         return None
     if tier is None:
         raise UsageError("--propose needs --tier: the tier whose rollback is proposed")
-    return Delivery(fmt, safe, propose_file).check()
+    given = {"fmt": "--propose-format", "safe": safe_given}
+    return Delivery(fmt, safe, propose_file, given=given).check()
 
 
 @contextmanager

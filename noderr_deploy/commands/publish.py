@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from noderr_deploy.commands._action import ActionOptions, action_command, check_text
-from noderr_deploy.commands._options import GivenPath, environment
+from noderr_deploy.commands._options import GivenPath, environment, given_as
 from noderr_deploy.errors import RegistryError, UsageError
 from noderr_deploy.ui.output import Output
 
@@ -130,7 +130,7 @@ def publish(  # noqa: PLR0917 - a command takes its options as parameters
 
     env = environment(ctx)
     out = Output.of(env, quiet=options.quiet)
-    delivery = options.delivery()
+    delivery = options.delivery(ctx)
     args = parse_args(options.arg or [])
     digest_hash = _config_hash(config_hash, config_file)
     source = ctx.get_parameter_source("registry")
@@ -145,6 +145,7 @@ def publish(  # noqa: PLR0917 - a command takes its options as parameters
         image_tag=image_tag,
         from_metadata=from_metadata,
         registry=registry,
+        registry_given=given_as(ctx, "registry"),
     )
     check_text(version, "--version", printable=True)
     if not version.strip():
@@ -215,8 +216,10 @@ def _image(
     image_tag: str | None,
     from_metadata: Path | None,
     registry: str | None,
+    registry_given: str = "--registry",
 ) -> tuple[str, str, str | None, str]:
-    """Repository, tag, the build's digest (or None) and the version to publish."""
+    """Repository, tag, the build's digest (or None) and the version to publish;
+    ``registry_given`` is how ``registry`` was given (the flag or its variable)."""
     from noderr_deploy.images.plan import check_registry, check_version
     from noderr_deploy.images.registry import check_tag, read_build_metadata
 
@@ -240,11 +243,18 @@ def _image(
     if version is None:
         raise UsageError("missing --version (or --from-metadata FILE)")
     tag = f"{check_version(version, [tier])}-{tier}" if image_tag is None else check_tag(image_tag)
-    host = registry if registry is not None else (cfg.registry if cfg is not None else None)
-    if host is None:
+    from noderr_deploy.config.rules import Source, configured_registry
+
+    if registry is not None:
+        given = registry_given
+        source = Source.env(given) if given.startswith("NODERR_") else Source.flag(given)
+        host = check_registry(registry, source)
+    elif cfg is not None:
+        host = check_registry(cfg.registry, configured_registry(cfg).source)
+    else:
         raise UsageError("no registry to look the image up in: --registry, or a tiers.yaml")
     image = cfg.image if cfg is not None else "noderr-node-os"
-    return f"{check_registry(host)}/{image}", tag, None, version
+    return f"{host}/{image}", tag, None, version
 
 
 def _verify_image(

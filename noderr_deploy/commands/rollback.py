@@ -36,6 +36,7 @@ from noderr_deploy.commands._options import (
     QuietOption,
     complete_tier,
     environment,
+    given_as,
     plan_flag_names,
 )
 from noderr_deploy.commands._rollback_proposal import (
@@ -255,7 +256,7 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         moment = parse_time(at) if at is not None else env.now()
     except ValueError as exc:
         raise UsageError(f"--at: {exc}") from exc
-    proposal = check_propose(propose, tier, propose_format, safe)
+    proposal = check_propose(propose, tier, propose_format, safe, given_as(ctx, "safe"))
     if tier is not None:
         _check_plan_flags(ctx, canary, cohort_size)
         canary = cohort_size = None  # from the environment: the chain's plan wins

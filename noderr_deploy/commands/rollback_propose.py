@@ -60,7 +60,7 @@ def propose(
 
     env = environment(ctx)
     out = Output.of(env, quiet=options.quiet)
-    delivery = options.delivery()
+    delivery = options.delivery(ctx)
     cfg = load_optional(options.config)
     propose_rollback(
         env,

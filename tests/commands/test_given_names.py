@@ -1,0 +1,77 @@
+"""A bad value is named as it was given: its environment variable when the value came
+from there, else its flag; ``rollback check --propose`` names its own flags."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from noderr_deploy.chain.send import read_keystore
+from noderr_deploy.cli import app
+from noderr_deploy.errors import InputError
+
+CHAIN = ["--rpc-url", "http://127.0.0.1:1/closed", "--beacon", "0x" + "5F" * 20]
+ENV = {"NODERR_CONFIG": None, "NODERR_SAFE_ADDRESS": None, "NODERR_KEYSTORE": None}
+
+
+def error(args: list[str], **env: str) -> str:
+    result = CliRunner().invoke(app, args, env={**ENV, **env})
+    assert result.exit_code == 2, (result.exit_code, result.stderr)
+    return str(result.stderr.splitlines()[0])
+
+
+PROPOSE = ["rollback", "propose", "--tier", "oracle", "--reason", "r", "--format", "safe", *CHAIN]
+
+
+def test_the_safe_is_named_as_given() -> None:
+    assert error([*PROPOSE, "--safe", "0x12"]).startswith("error: malformed --safe address '0x12'")
+    assert error(PROPOSE, NODERR_SAFE_ADDRESS="0x12").startswith(
+        "error: malformed NODERR_SAFE_ADDRESS '0x12'"
+    )
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    path = tmp_path / "h.csv"
+    path.write_text("nodeId,version,timestamp,cpu,memory,errors\na,1,2026-11-01T12:00:00Z,1,1,0\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--propose-format", "bogus"],
+            "error: --propose-format 'bogus': use safe, proposal or tx",
+        ),
+        (["--propose-format", "safe"], "error: --propose-format safe needs --safe ADDRESS"),
+    ],
+)
+def test_rollback_check_names_its_propose_flags(
+    export: Path, tmp_path: Path, extra: list[str], message: str
+) -> None:
+    args = ["rollback", "check", "--health", str(export), "--tier", "oracle", *CHAIN]
+    line = error([*args, "--propose", str(tmp_path / "p.json"), *extra])
+    assert line.startswith(message), line
+
+
+def test_a_keystore_is_named_as_given(tmp_path: Path) -> None:
+    missing = tmp_path / "none.json"
+    with pytest.raises(InputError) as caught:
+        read_keystore(missing, environ={}, prompt=None, flag="NODERR_KEYSTORE")
+    assert caught.value.message.startswith(f"NODERR_KEYSTORE {missing}: cannot read")
+    (tmp_path / "k.json").write_text(json.dumps({"crypto": []}))
+    with pytest.raises(InputError) as caught:
+        read_keystore(tmp_path / "k.json", environ={}, prompt=None)
+    assert caught.value.message.startswith("--keystore ")
+
+
+def test_publish_names_the_registry_as_given() -> None:
+    args = ["publish", "--tier", "oracle", "--version", "1.0", *CHAIN]
+    assert error([*args, "--registry", "Bad Reg"]).startswith("error: --registry 'Bad Reg' is not")
+    assert error(args, NODERR_REGISTRY="Bad Reg").startswith(
+        "error: NODERR_REGISTRY='Bad Reg' is not a registry"
+    )
