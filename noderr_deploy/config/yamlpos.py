@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from noderr_deploy.errors import ConfigError
+from noderr_deploy.text import printable
 
 Path_ = tuple[str | int, ...]
 
@@ -121,7 +122,7 @@ def decode_yaml(raw: bytes, path: Path) -> str:
     if hint is not None:
         raise ConfigError(f"{path}: cannot read: {hint}")
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         start = raw.rfind(b"\n", 0, exc.start) + 1
@@ -130,6 +131,19 @@ def decode_yaml(raw: bytes, path: Path) -> str:
             f"{path}:{line}:{column}: cannot read: byte 0x{raw[exc.start]:02x} is not UTF-8"
             " (save the file as UTF-8)"
         ) from None
+    odd = _NOT_YAML.search(text)
+    if odd is not None:  # PyYAML refuses these too, but places them all at 1:1
+        line = text.count("\n", 0, odd.start()) + 1
+        column = odd.start() - (text.rfind("\n", 0, odd.start()) + 1) + 1
+        raise ConfigError(
+            f"{path}:{line}:{column}: cannot read: the character {printable(odd[0])} is"
+            " not allowed in YAML (remove it)"
+        )
+    return text
+
+
+# What PyYAML's reader refuses anywhere in a document (its NON_PRINTABLE).
+_NOT_YAML = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class TooComplex(yaml.YAMLError):

@@ -129,3 +129,19 @@ def test_a_nul_character_is_one_error_at_its_place(
     assert result.exit_code == 2, result.stderr
     assert result.stderr.startswith(f"error: {path}:"), result.stderr
     assert "NUL character" in result.stderr and "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize(("raw", "where"), [("\x00", "2:23"), ("\x07", "2:23"), ("\x1b", "2:23")])
+@pytest.mark.parametrize("command", [["tiers", "--check"], ["cohort", "node-1"]])
+def test_a_raw_control_character_is_placed_where_it_stands(
+    tmp_path: Path, raw: str, where: str, command: list[str]
+) -> None:
+    # Review round 2: PyYAML refuses the whole stream and placed it at 1:1.
+    path = tmp_path / "tiers.yaml"
+    path.write_text(f"rollout:\n  canary_percentage: 5{raw}\n" + TIERS)
+    result = CliRunner().invoke(app, [*command, "-c", str(path)])
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"error: {path}:{where}: cannot read: the character"), (
+        result.stderr
+    )
+    assert raw not in result.stderr
