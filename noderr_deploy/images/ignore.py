@@ -72,6 +72,8 @@ def parse_dockerignore(text: str) -> list[IgnorePattern]:
             line = line[1:].strip()
         if not line:
             continue
+        if "\0" in line:  # no path holds one: the pattern would exclude nothing, unsaid
+            raise BadPattern(number + 1, raw.strip(), "a NUL character matches no path")
         line = posixpath.normpath(line)
         if len(line) > 1 and line.startswith("/"):
             line = line.lstrip("/") or "/"

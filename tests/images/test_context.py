@@ -244,6 +244,10 @@ def test_a_broken_pattern_is_one_error_never_a_wider_context(tmp_path: Path, pat
     ignore.write_text(f"*.log\n{pattern}\n")
     with pytest.raises(ConfigError, match=rf"^{ignore}:2: '.*' is not a pattern"):
         DockerIgnore.read(ignore)
+    # A NUL matches no path: the line would exclude nothing (review round 2).
+    ignore.write_text("*.log\n**/di\0st\n")
+    with pytest.raises(ConfigError, match=rf"^{ignore}:2: .* \(a NUL character matches no path"):
+        DockerIgnore.read(ignore)
     ignore.unlink()
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     with pytest.raises(ConfigError, match=r"^context.include .*: not a pattern"):
