@@ -184,6 +184,10 @@ class Delivery:
         elif self.keystore is not None or self.sender is not None or self.yes:
             flag = "--keystore" if self.keystore else "--from" if self.sender else "--yes"
             raise UsageError(f"{flag} is for --send")
+        unused = self.send or self.fmt != Format.safe.value
+        if unused and self.safe is not None and self.given.get("safe") == "--safe":
+            # On the command line, unused: a mistake (from NODERR_SAFE_ADDRESS: ambient).
+            raise UsageError(f"--safe is for {self.name('fmt')} safe (without --send)")
         if self.fmt == Format.safe.value and not self.send:
             if safe is None:
                 raise UsageError(

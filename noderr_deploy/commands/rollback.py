@@ -256,6 +256,7 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         moment = parse_time(at) if at is not None else env.now()
     except ValueError as exc:
         raise UsageError(f"--at: {exc}") from exc
+    _check_unused(ctx, tier=tier, propose=propose)
     proposal = check_propose(propose, tier, propose_format, safe, given_as(ctx, "safe"))
     if tier is not None:
         _check_plan_flags(ctx, canary, cohort_size)
@@ -308,6 +309,32 @@ def _check_plan_flags(ctx: typer.Context, canary: int | None, cohort_size: int |
 
     flags = PlanFlags(canary, cohort_size, None, plan_flag_names(ctx))
     check_chain_conflicts(flags, published_at_given=False, tier=None, chain_flag="--tier")
+
+
+# Flags that only mean something with another: (parameter, flag) -> what it needs.
+_NEEDS_TIER = {
+    "rpc_url": "--rpc-url",
+    "beacon": "--beacon",
+    "chain_id": "--chain-id",
+    "block": "--block",
+}
+_NEEDS_PROPOSE = {"safe": "--safe", "propose_format": "--propose-format"}
+
+
+def _check_unused(ctx: typer.Context, *, tier: str | None, propose: object) -> None:
+    """A flag given on the command line that this run would ignore is a mistake (from the
+    environment it is ambient: unused, unsaid)."""
+    for needed, flags, what in (
+        (tier, _NEEDS_TIER, "--tier T (the version and plan from the VersionBeacon)"),
+        (propose, _NEEDS_PROPOSE, "--propose FILE"),
+    ):
+        if needed is not None:
+            continue
+        for name, flag in flags.items():
+            source = ctx.get_parameter_source(name)
+            # Compared by name: newer typers bring their own copy of click and its enum.
+            if source is not None and source.name == "COMMANDLINE":
+                raise UsageError(f"{flag} applies with {what}: give it too, or drop {flag}")
 
 
 def _read_chain(

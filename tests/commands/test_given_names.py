@@ -75,3 +75,41 @@ def test_publish_names_the_registry_as_given() -> None:
     assert error(args, NODERR_REGISTRY="Bad Reg").startswith(
         "error: NODERR_REGISTRY='Bad Reg' is not a registry"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["rollback", "propose", "--tier", "oracle", "--reason", "r", "--safe", "0x12"],
+            "--safe is for --format safe",
+        ),
+        (
+            ["rollback", "check", "-H", "h.csv", "-V", "1", "--safe", "0x12"],
+            "--safe applies with --propose",
+        ),
+        (
+            ["rollback", "check", "-H", "h.csv", "-V", "1", "--block", "5"],
+            "--block applies with --tier",
+        ),
+        (
+            ["rollback", "check", "-H", "h.csv", "-V", "1", "--rpc-url", "http://127.0.0.1:1"],
+            "--rpc-url applies with --tier",
+        ),
+    ],
+)
+def test_a_flag_this_run_would_ignore_is_refused(
+    export: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    # Review round 2: each was accepted and ignored (exit 0 or a verdict).
+    monkeypatch.chdir(export.parent)
+    assert error([*args, *CHAIN[2:]] if "propose" in args else args).startswith(f"error: {message}")
+
+
+def test_the_same_from_the_environment_is_ambient(export: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["rollback", "check", "-H", str(export), "-V", "1", "--at", "2026-11-01T12:01:00Z"],
+        env={**ENV, "NODERR_SAFE_ADDRESS": "0x12", "NODERR_RPC_URL": "http://127.0.0.1:1"},
+    )
+    assert result.exit_code == 0, result.stderr
