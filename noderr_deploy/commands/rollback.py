@@ -270,6 +270,7 @@ def check(  # noqa: PLR0917 - a command takes its options as parameters
         unhealthy_threshold=unhealthy_threshold,
         error_rate_threshold=error_rate_threshold,
         min_nodes=min_nodes,
+        plan_names=plan_flag_names(ctx),
     )
     announce_read(out, sources)
     chain = None

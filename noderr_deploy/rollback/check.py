@@ -52,6 +52,9 @@ class CheckRequest:
     unhealthy_threshold: float | None = None
     error_rate_threshold: float | None = None
     min_nodes: int | None = None
+    plan_names: Mapping[str, str] = field(default_factory=dict)
+    """How ``canary`` and ``cohort_size`` were given, by tiers.yaml key (their flag, or
+    the variable their value came from), for messages."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,7 @@ def resolve_settings(request: CheckRequest, read_chain: ChainReader | None) -> S
         request.canary,
         request.cohort_size,
         read_chain=None if chain is None else partial(_given, chain),
+        plan_names=request.plan_names,
     )
     thresholds = resolve_thresholds(
         file, request.unhealthy_threshold, request.error_rate_threshold, request.min_nodes

@@ -11,7 +11,7 @@ comes in as a :data:`ChainReader`, a function the command builds from its flags.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
@@ -93,8 +93,10 @@ def resolve_target(
     cohort_size: int | None,
     *,
     read_chain: Callable[[str], ChainRead] | None = None,
+    plan_names: Mapping[str, str] | None = None,
 ) -> Target:
-    """The version and rollout plan to evaluate, each from the first source that has it.
+    """The version and rollout plan to evaluate, each from the first source that has it
+    (``plan_names``: how the plan flags were given, by tiers.yaml key, for messages).
 
     Version: ``--version``, else (with ``--tier``) the tier's current ``versionString`` on
     the VersionBeacon. Plan: with ``--tier`` the on-chain rollout config (the caller has
@@ -102,7 +104,7 @@ def resolve_target(
     their environment variables), else tiers.yaml ``rollout`` (``file``), else the
     defaults. ``read_chain`` is called only with ``--tier``.
     """
-    from noderr_deploy.cohorts import RolloutPlan
+    from noderr_deploy.cohorts import RolloutPlan, plan_problems
     from noderr_deploy.errors import ChainError
 
     require_version(version, tier)
@@ -120,14 +122,21 @@ def resolve_target(
                 )
             version = current.version_string
     assert version is not None
-    try:
-        plan = RolloutPlan(
-            canary_percentage=_first(canary, base.canary_percentage),
-            cohort_percentage=_first(cohort_size, base.cohort_percentage),
-            cohort_delay_hours=base.cohort_delay_hours,
-        )
-    except ValueError as exc:
-        raise UsageError(f"invalid rollout plan: {exc}") from exc
+    values = (
+        _first(canary, base.canary_percentage),
+        _first(cohort_size, base.cohort_percentage),
+        base.cohort_delay_hours,
+    )
+    problems = plan_problems(*values)
+    if problems:
+        # tiers.yaml's plan was checked as it was read, the chain's is taken as it is: a
+        # problem here is in a flag or its variable, named as it was given.
+        key, message = problems[0]
+        subject = f"{(plan_names or {}).get(key, key)}: " if key else ""
+        raise UsageError(f"invalid rollout plan: {subject}{message}")
+    plan = RolloutPlan(
+        canary_percentage=values[0], cohort_percentage=values[1], cohort_delay_hours=values[2]
+    )
     return Target(version=version, tier=tier_name, plan=plan)
 
 

@@ -113,3 +113,13 @@ def test_the_same_from_the_environment_is_ambient(export: Path) -> None:
         env={**ENV, "NODERR_SAFE_ADDRESS": "0x12", "NODERR_RPC_URL": "http://127.0.0.1:1"},
     )
     assert result.exit_code == 0, result.stderr
+
+
+def test_rollback_check_names_a_bad_plan_value_as_given(export: Path) -> None:
+    args = ["rollback", "check", "-H", str(export), "-V", "1"]
+    assert error([*args, "--canary", "120"]) == (
+        "error: invalid rollout plan: --canary: 120 is not within 0..100"
+    )
+    assert error(args, NODERR_COHORT_PERCENTAGE="101") == (
+        "error: invalid rollout plan: NODERR_COHORT_PERCENTAGE: 101 is not within 0..100"
+    )

@@ -272,7 +272,7 @@ def test_exit_2_when_nothing_valid_is_left(tmp_path: Path) -> None:
         ),
         (
             ("--version", "1", "--canary", "101"),
-            "error: invalid rollout plan: canary_percentage: 101 is not within 0..100",
+            "error: invalid rollout plan: --canary: 101 is not within 0..100",
         ),
         (
             ("--version", "1", "--json", "--format", "markdown"),
