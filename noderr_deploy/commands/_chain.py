@@ -169,16 +169,24 @@ def chain_settings(
         raise UsageError(
             "no RPC endpoint: pass --rpc-url or set NODERR_RPC_URL" + where.format("rpc_url")
         )
-    parse_endpoint(url)  # a malformed URL is a usage error before anything is read
+    try:
+        parse_endpoint(url)  # a malformed URL is a usage error before anything is read
+    except UsageError as exc:  # named as it was given (never shown: it may hold a key)
+        origin = (
+            _given("rpc_url") if rpc_url else f"{config.path if config else ''}: beacon.rpc_url"
+        )
+        raise UsageError(f"{origin}: {exc.message}") from None
     address = beacon or (file.address if file else None)
     if not address:
         raise UsageError(
             "no VersionBeacon address: pass --beacon or set NODERR_BEACON_ADDRESS"
             + where.format("address")
         )
+    given = _given("beacon") if beacon else f"{config.path if config else ''}: beacon.address"
+    what = given if given.startswith("NODERR_") or not beacon else f"{given} address"
     return ChainSettings(
         rpc_url=url,
-        beacon_address=checksum_address(address),
+        beacon_address=checksum_address(address, what),
         chain_id=chain_id if chain_id is not None else (file.chain_id if file else None),
         block=parse_block(block),
         timeout=DEFAULT_TIMEOUT if timeout is None else check_timeout(timeout, _given("timeout")),

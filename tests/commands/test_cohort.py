@@ -471,7 +471,7 @@ def test_chain_settings_errors_are_usage_errors() -> None:
         " or a tiers.yaml\n"
     )
     assert fails("node-1", "--rpc-url", DEAD_RPC, "--beacon", "0x1234") == (
-        "error: malformed beacon address '0x1234': expected 0x followed by 40 hex digits\n"
+        "error: malformed --beacon address '0x1234': expected 0x followed by 40 hex digits\n"
     )
     env = {"NODERR_RPC_URL": DEAD_RPC, "NODERR_BEACON_ADDRESS": BEACON}
     assert fails("node-1", "--tier", "nosuch", env=env) == (

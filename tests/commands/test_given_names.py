@@ -123,3 +123,30 @@ def test_rollback_check_names_a_bad_plan_value_as_given(export: Path) -> None:
     assert error(args, NODERR_COHORT_PERCENTAGE="101") == (
         "error: invalid rollout plan: NODERR_COHORT_PERCENTAGE: 101 is not within 0..100"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--rpc-url", "xx", "--beacon", "0x" + "5F" * 20], {}, "error: --rpc-url: the RPC URL"),
+        (
+            ["--beacon", "0x" + "5F" * 20],
+            {"NODERR_RPC_URL": "xx"},
+            "error: NODERR_RPC_URL: the RPC",
+        ),
+        (
+            ["--rpc-url", "http://127.0.0.1:1"],
+            {"NODERR_BEACON_ADDRESS": "0x12"},
+            "error: malformed NODERR_BEACON_ADDRESS '0x12'",
+        ),
+        (
+            ["--rpc-url", "http://127.0.0.1:1", "--beacon", "0x12"],
+            {},
+            "error: malformed --beacon address '0x12'",
+        ),
+    ],
+)
+def test_the_chain_endpoint_is_named_as_given(
+    args: list[str], env: dict[str, str], message: str
+) -> None:
+    assert error(["rollout", "status", *args], **env).startswith(message)

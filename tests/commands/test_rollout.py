@@ -75,17 +75,17 @@ def test_no_beacon_address(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["--beacon", "0x1234"],
-         "malformed beacon address '0x1234': expected 0x followed by 40 hex digits"),
+         "malformed --beacon address '0x1234': expected 0x followed by 40 hex digits"),
         (["--block", "pending"],
          "--block 'pending': use latest, safe, finalized, earliest or a block number"),
         (["--at", "yesterday"],
          "--at: not a time: 'yesterday' (use ISO 8601 like 2026-01-31T12:00:00Z, or unix seconds)"),
         (["--tier", "nope"], "unknown tier 'nope' in {config} (known tiers: validator)"),
         (["--rpc-url", "ws://127.0.0.1:8546"],
-         "the RPC URL's scheme 'ws' is not http or https"
+         "--rpc-url: the RPC URL's scheme 'ws' is not http or https"
          " (websocket and IPC endpoints are not supported)"),
         (["--rpc-url", "http://127.0.0.1:8545/key\n"],
-         "the RPC URL contains whitespace or a control character (a trailing newline?);"
+         "--rpc-url: the RPC URL contains whitespace or a control character (a trailing newline?);"
          " the URL is not shown, as it may hold a key"),
         (["--timeout", "inf"], "--timeout inf: give a number of seconds above 0 and at most 3600"),
         (["--timeout", "nan"], "--timeout nan: give a number of seconds above 0 and at most 3600"),
