@@ -83,9 +83,12 @@ def cohort4_note(canary: int, cohort: int) -> str | None:
     Not a problem: the engine's rule is cumulative, so cohort3 simply ends at bucket 99.
     """
     if canary + 3 * cohort >= 100:
+        last = _last_cohort(canary, cohort)
+        also = COHORTS[COHORTS.index(last) + 1 : -1]  # empty before cohort4 as well
+        too = f" ({', '.join(also)} too)" if also else ""
         return (
-            f"cohort4 is empty: canary {canary} + 3 x cohort {cohort} >= 100, so"
-            f" {_last_cohort(canary, cohort)} ends at bucket 99"
+            f"cohort4 is empty{too}: canary {canary} + 3 x cohort {cohort} >= 100, so"
+            f" {last} ends at bucket 99"
         )
     return None
 

@@ -20,6 +20,7 @@ from noderr_deploy.cohorts import (
     bucket,
     bucket_of_bytes,
     buckets_of,
+    cohort4_note,
     count_buckets,
     is_active,
     phase,
@@ -283,3 +284,35 @@ def test_shares_are_percent_to_two_decimals_and_zero_without_nodes() -> None:
 
     assert shares({"canary": 1, "cohort1": 2}) == {"canary": 33.33, "cohort1": 66.67}
     assert shares({"canary": 0, "cohort1": 0}) == {"canary": 0.0, "cohort1": 0.0}
+
+
+@pytest.mark.parametrize(
+    ("canary", "cohort", "note"),
+    [
+        (
+            10,
+            40,
+            "cohort4 is empty: canary 10 + 3 x cohort 40 >= 100, so cohort3 ends at bucket 99",
+        ),
+        (
+            50,
+            30,
+            "cohort4 is empty (cohort3 too): canary 50 + 3 x cohort 30 >= 100, so cohort2 ends",
+        ),
+        (
+            60,
+            50,
+            "cohort4 is empty (cohort2, cohort3 too): canary 60 + 3 x cohort 50 >= 100, so cohort1",
+        ),
+    ],
+)
+def test_the_note_names_every_cohort_left_empty(canary: int, cohort: int, note: str) -> None:
+    # Review round 2: with 50/30 it named only cohort4, but cohort3 is empty as well.
+    text = cohort4_note(canary, cohort)
+    assert text is not None and text.startswith(note)
+    sizes = {name: 0 for name in COHORTS}
+    plan = RolloutPlan(canary_percentage=canary, cohort_percentage=cohort)
+    for value in range(100):
+        sizes[plan.cohort_of_bucket(value)] += 1
+    empty = [name for name in COHORTS[1:] if sizes[name] == 0]
+    assert all(name in text.split(":")[0] for name in empty), (empty, text)
