@@ -219,6 +219,9 @@ def _read(conn: psycopg.Connection[Any], dsn: str, query: TableQuery, shown: str
         conn.execute("SELECT set_config('work_mem', %s, true)", [WORK_MEM])
         # Every row of the cursor is fetched: plan for all of them, not a fast start.
         conn.execute("SELECT set_config('cursor_tuple_fraction', '1', true)", [])
+        # Times as ISO text, whatever the role's or the server's DateStyle (psycopg parses
+        # only ISO timestamptz; 'German' was an internal error), and text casts alike.
+        conn.execute("SELECT set_config('DateStyle', 'ISO, YMD', true)", [])
         sql = TableSql(
             _resolve(conn, query), query.unit, query.incomplete, query.since, query.horizon
         )

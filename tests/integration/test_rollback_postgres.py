@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.support.components import REPO_ROOT, free_port, require
-from tests.support.postgres import TelemetryDb, password_of, with_password
+from tests.support.postgres import TelemetryDb, password_of, with_options, with_password
 
 T0 = datetime(2026, 3, 1, 5, 0, tzinfo=UTC)
 AT = "2026-03-01T06:00:00Z"
@@ -218,3 +218,18 @@ def test_malformed_rows_exit_2_by_id(telemetry_db: TelemetryDb, tmp_path: Path) 
     skipped = failure(tmp_path, telemetry_db.dsn, "--at", AT, "--skip-invalid", "--json")
     assert skipped.returncode in (0, 3), skipped.stderr
     assert json.loads(skipped.stdout)["reports"]["invalid"] == 1
+
+
+@pytest.mark.parametrize("style", ["German", "SQL,DMY", "Postgres"])
+def test_any_datestyle_reads_as_iso(telemetry_db: TelemetryDb, tmp_path: Path, style: str) -> None:
+    # Review round 3: a role with DateStyle German made psycopg refuse every timestamptz,
+    # an internal error. The read sets ISO for its own transaction.
+    fleet(telemetry_db)
+    expected = check(tmp_path, telemetry_db.dsn)
+    styled = with_options(
+        telemetry_db.admin_dsn,
+        options=f"-csearch_path={telemetry_db.schema} -cDateStyle={style}",
+    )
+    result = check(tmp_path, styled)
+    assert result.returncode == expected.returncode == 3, result.stderr
+    assert result.stdout == expected.stdout
