@@ -202,11 +202,12 @@ def every_document(node: Anvil, beacon: BeaconDriver, tmp_path: Path) -> dict[st
         "version": run(f"version node-1 --tier oracle --current 1.4.1 --json --at {AT}", online),
     }
     for fmt in ("proposal", "tx", "safe"):
+        safe = f" --safe {SAFE}" if fmt == "safe" else ""  # --safe is for --format safe only
         docs[f"rollback propose --format {fmt}"] = run(
-            f"rollback propose --tier oracle --reason bad --format {fmt} --safe {SAFE}", online
+            f"rollback propose --tier oracle --reason bad --format {fmt}{safe}", online
         )
         docs[f"publish --format {fmt}"] = run(
-            f"{publish} --tier guardian --version 1.4.3 --format {fmt} --safe {SAFE}", online
+            f"{publish} --tier guardian --version 1.4.3 --format {fmt}{safe}", online
         )
     docs["publish --send"] = run(f"{publish} --tier validator --version 1.4.3 {send}", online)
     docs["rollback propose --send"] = run(
