@@ -132,18 +132,27 @@ def decode_yaml(raw: bytes, path: Path) -> str:
             " (save the file as UTF-8)"
         ) from None
     odd = _NOT_YAML.search(text)
-    if odd is not None:  # PyYAML refuses these too, but places them all at 1:1
+    if odd is not None:
+        # PyYAML refuses the controls too, but places them all at 1:1; it reads NEL and the
+        # Unicode separators as line breaks, which no editor or grep shows: text after one
+        # in a comment would be live configuration.
         line = text.count("\n", 0, odd.start()) + 1
-        column = odd.start() - (text.rfind("\n", 0, odd.start()) + 1) + 1
+        start = text.rfind("\n", 0, odd.start()) + 1
+        column = len(text[start : odd.start()].removeprefix("\ufeff")) + 1
+        why = "is not allowed in YAML" if odd[0] not in _BREAKS else "breaks YAML's lines unseen"
         raise ConfigError(
-            f"{path}:{line}:{column}: cannot read: the character {printable(odd[0])} is"
-            " not allowed in YAML (remove it)"
+            f"{path}:{line}:{column}: cannot read: the character {printable(odd[0])} {why}"
+            " (remove it)"
         )
     return text
 
 
-# What PyYAML's reader refuses anywhere in a document (its NON_PRINTABLE).
-_NOT_YAML = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# What PyYAML's reader refuses anywhere in a document (its NON_PRINTABLE), and the line
+# breaks it knows beside LF and CR: NEL, LINE and PARAGRAPH SEPARATOR.
+_BREAKS = "\x85\u2028\u2029"
+_NOT_YAML = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
 
 
 class TooComplex(yaml.YAMLError):

@@ -145,3 +145,26 @@ def test_a_raw_control_character_is_placed_where_it_stands(
         result.stderr
     )
     assert raw not in result.stderr
+
+
+@pytest.mark.parametrize("brk", ["\x85", "\u2028", "\u2029"])
+@pytest.mark.parametrize("command", [["tiers", "--check"], ["cohort", "node-1"]])
+def test_a_line_break_no_editor_shows_is_refused(
+    tmp_path: Path, brk: str, command: list[str]
+) -> None:
+    # Review round 3: YAML breaks lines at NEL, so text after one in a comment was read
+    # as configuration, while every editor and grep showed one comment line.
+    path = tmp_path / "tiers.yaml"
+    path.write_text(f"# was: health columns{brk}health: {{columns: {{cpu: load}}}}\n" + TIERS)
+    result = CliRunner().invoke(app, [*command, "-c", str(path)])
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"error: {path}:1:22: cannot read: the character"), (
+        result.stderr
+    )
+
+
+def test_the_column_after_a_bom_counts_characters_a_person_sees(tmp_path: Path) -> None:
+    path = tmp_path / "tiers.yaml"
+    path.write_bytes(b"\xef\xbb\xbfregistry: gh\x02cr.io/x\n" + TIERS.encode())
+    result = CliRunner().invoke(app, ["tiers", "--check", "-c", str(path)])
+    assert result.stderr.startswith(f"error: {path}:1:13: cannot read"), result.stderr
