@@ -185,6 +185,11 @@ def from_iso(text: str) -> datetime:
     try:
         return parsed + timedelta(microseconds=1)
     except OverflowError:
+        pass
+    try:  # past 9999 in its own offset, perhaps not in UTC (…59.9999995+01:00)
+        aware = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        return aware.astimezone(UTC) + timedelta(microseconds=1)
+    except (OverflowError, ValueError):
         raise OutOfRange(f"time out of range: {text!r} (rounded past the year 9999)") from None
 
 

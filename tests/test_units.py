@@ -249,3 +249,12 @@ def test_a_time_rounded_past_9999_says_so() -> None:
     with pytest.raises(ValueError, match=r"rounded past the year 9999"):
         parse_time("9999-12-31T23:59:59.9999995Z")
     assert parse_time("9999-12-31T23:59:59.9999994Z").microsecond == 999999
+
+
+def test_rounding_near_9999_is_judged_in_utc() -> None:
+    # Review round 3: .9999995+01:00 is 23:00 UTC, within range, but was refused.
+    assert parse_time("9999-12-31T23:59:59.9999995+01:00") == datetime(
+        9999, 12, 31, 23, 0, tzinfo=UTC
+    )
+    with pytest.raises(ValueError, match="out of range"):
+        parse_time("9999-12-31T23:59:59.9999995")  # no offset: UTC, past the range
