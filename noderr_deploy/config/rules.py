@@ -178,26 +178,25 @@ def tier_name_problem(config: Config, tier: Tier) -> str | None:
     )
 
 
-_ARG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
-"""A build arg's name as a Dockerfile's ``ARG`` can declare it: another is never consumed."""
-_NETWORK = re.compile(r"(?:container:)?[A-Za-z0-9][A-Za-z0-9_.-]*", re.ASCII)
-"""A network the engine can run ``RUN`` steps in: none, host, bridge, a network's name or
-id, or ``container:<name>`` (the engine's own name rule)."""
-
-
 def arg_name_problem(name: str) -> str | None:
-    """Why ``name`` cannot be a build arg (the engine passes it on, no ``ARG`` takes it)."""
-    if _ARG_NAME.fullmatch(name):
+    """Why ``name`` cannot be a build arg: no ``ARG`` can declare a name that is empty or
+    holds a blank, an ``=`` or a control character (the instruction splits there), so the
+    engine would pass it on and no step would ever see it. Any other name can be declared
+    (the classic builder takes ``ARG foo-bar``)."""
+    if name and name.isprintable() and "=" not in name and not any(c.isspace() for c in name):
         return None
-    return f"{name!r} is not a build arg name (letters, digits and _, not starting with a digit)"
+    return f"{name!r} is not a build arg name (no ARG can declare a blank, = or control character)"
 
 
 def network_problem(network: Sourced) -> str | None:
-    if _NETWORK.fullmatch(network.value):
+    """Why ``network`` names no network the engine could run ``RUN`` steps in: an empty
+    name, or one with a blank or a control character. The engine judges the rest."""
+    value = network.value
+    if value and value.isprintable() and not any(c.isspace() for c in value):
         return None
     return (
-        f"{network.source.subject(network.value)} is not a network: use none, host, bridge,"
-        " a network's name or container:NAME"
+        f"{network.source.subject(value)} is not a network: use none, host, bridge,"
+        " a network's name or id, or container:NAME"
     )
 
 
