@@ -173,6 +173,10 @@ def resolve_tiers(
         parent: Tier | None = None
         if own.extends is not None:
             if own.extends not in specs:
+                if all_names is not None and own.extends in all_names:
+                    # It is there but did not validate: its own problems are listed.
+                    failed.add(name)
+                    return None
                 known = ", ".join(printable(n) for n in all_names or specs)
                 problems.add(
                     ("tiers", name, "extends"),

@@ -168,3 +168,17 @@ def test_the_column_after_a_bom_counts_characters_a_person_sees(tmp_path: Path) 
     path.write_bytes(b"\xef\xbb\xbfregistry: gh\x02cr.io/x\n" + TIERS.encode())
     result = CliRunner().invoke(app, ["tiers", "--check", "-c", str(path)])
     assert result.stderr.startswith(f"error: {path}:1:13: cannot read"), result.stderr
+
+
+def test_a_child_of_an_invalid_tier_is_not_told_its_parent_is_unknown(tmp_path: Path) -> None:
+    # Review round 3: "unknown parent tier 'oracle' (known tiers: all, oracle, guardian)".
+    path = tmp_path / "tiers.yaml"
+    path.write_text(
+        "tiers:\n  all: {beacon_tier: 0, size_budget: 1GB}\n"
+        "  oracle: {extends: all, beacon_tier: 2, packages: [7]}\n"
+        "  guardian: {extends: oracle, beacon_tier: 1}\n"
+    )
+    result = CliRunner().invoke(app, ["tiers", "--check", "-c", str(path)])
+    assert result.exit_code == 2
+    assert "tiers.oracle.packages.0" in result.stderr
+    assert "unknown parent" not in result.stderr
