@@ -171,7 +171,8 @@ class Delivery:
             raise UsageError(f"{self.name('fmt')} {self.fmt!r}: use safe, proposal or tx")
         safe = self.safe
         if self.send:
-            if self.fmt != Format.proposal.value:
+            # A --format given at all (even its default, proposal) says a document is wanted.
+            if self.fmt != Format.proposal.value or "fmt" in self.given:
                 # (--safe may come from NODERR_SAFE_ADDRESS: it is ignored when sending)
                 raise UsageError(
                     f"--send and {self.name('fmt')} {self.fmt} exclude each other (a sent"
@@ -236,7 +237,11 @@ class ActionOptions:
             self.keystore,
             self.sender,
             self.yes,
-            {"safe": given_as(ctx, "safe"), "keystore": given_as(ctx, "keystore")},
+            {
+                "safe": given_as(ctx, "safe"),
+                "keystore": given_as(ctx, "keystore"),
+                **({"fmt": "--format"} if _on_command_line(ctx, "output_format") else {}),
+            },
         ).check()
 
     def settings(self, cfg: Config | None) -> ChainSettings:
@@ -250,6 +255,12 @@ class ActionOptions:
         return chain_settings(
             cfg, rpc_url=self.rpc_url, beacon=self.beacon, chain_id=self.chain_id, timeout=timeout
         )
+
+
+def _on_command_line(ctx: click.Context, name: str) -> bool:
+    source = ctx.get_parameter_source(name)
+    # Compared by name: newer typers bring their own copy of click and its enum.
+    return source is not None and source.name == "COMMANDLINE"
 
 
 def action_command(command: Callable[..., None]) -> Callable[..., None]:

@@ -150,3 +150,12 @@ def test_the_chain_endpoint_is_named_as_given(
     args: list[str], env: dict[str, str], message: str
 ) -> None:
     assert error(["rollout", "status", *args], **env).startswith(message)
+
+
+def test_send_with_a_format_given_at_all_is_refused() -> None:
+    # Review round 3: -f tx --send was refused, -f proposal --send (the default, given) not.
+    sender = ["--send", "--yes", "--from", "0x" + "11" * 20, "--chain-id", "1"]
+    args = ["rollback", "propose", "--tier", "oracle", "--reason", "r", *sender, *CHAIN]
+    assert error([*args, "-f", "proposal"]).startswith(
+        "error: --send and --format proposal exclude each other"
+    )
