@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from noderr_deploy.commands._action import ActionOptions, Delivery, check_text
+from noderr_deploy.commands._action import ActionOptions, check_text
+from noderr_deploy.commands._delivery import Delivery
 from noderr_deploy.commands._options import GivenPath
 from noderr_deploy.errors import UsageError
 
