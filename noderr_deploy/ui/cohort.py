@@ -21,7 +21,6 @@ from noderr_deploy.cohorts import COHORTS, Assignment, RolloutPlan, schedule
 from noderr_deploy.keccak import marked
 from noderr_deploy.text import printable
 from noderr_deploy.ui.output import Output, to_json
-from noderr_deploy.units import count, iso
 
 if TYPE_CHECKING:
     from noderr_deploy.chain.cohort import CohortResult
@@ -105,6 +104,8 @@ def plan_line(source: RolloutSource) -> str | None:
 
 def chain_line(source: RolloutSource) -> str:
     """Where the plan (and publish time) came from on the VersionBeacon, for stderr."""
+    from noderr_deploy.units import iso
+
     chain = source.chain
     assert chain is not None
     p = source.plan
@@ -167,6 +168,7 @@ def row_tails(
     fmt: str, plan: RolloutPlan, published_at: datetime | None, at: datetime
 ) -> list[bytes]:
     """What follows the id in a row of each bucket 0..99, in ``fmt`` (csv, or JSON)."""
+    from noderr_deploy.units import iso
 
     table = plan.cohort_table()
     when: dict[str, tuple[str | None, bool | None]] = dict.fromkeys(COHORTS, (None, None))
@@ -304,23 +306,24 @@ def row_json(row: Assignment) -> CohortRow:
 
 
 def write_table(out: Output, rows: Iterable[Assignment], with_times: bool) -> None:
-    columns = ["node id", "bucket", "cohort"]
-    if with_times:
-        columns += ["activates at", "active"]
-    cells: list[tuple[str | int | bool | None, ...]] = []
-    for r in rows:
-        if with_times:
-            start = iso(r.activates_at) if r.activates_at is not None else None
-            cells.append((r.node_id, r.bucket, r.cohort, start, r.active))
-        else:
-            cells.append((r.node_id, r.bucket, r.cohort))
-    out.table(columns, cells)
+    if not with_times:
+        out.table(["node id", "bucket", "cohort"], [(r.node_id, r.bucket, r.cohort) for r in rows])
+        return
+    from noderr_deploy.units import iso  # here: a plain lookup runs without it
+
+    cells = [
+        (r.node_id, r.bucket, r.cohort, iso(r.activates_at) if r.activates_at else None, r.active)
+        for r in rows
+    ]
+    out.table(["node id", "bucket", "cohort", "activates at", "active"], cells)
 
 
 # -- summaries ------------------------------------------------------------------------------
 
 
 def write_summary_table(out: Output, document: CohortSummary, plan: RolloutPlan) -> None:
+    from noderr_deploy.units import count
+
     bounds = plan.bounds()
     timed = isinstance(document.schedule, list)
     times = {e.cohort: e for e in document.schedule} if isinstance(document.schedule, list) else {}
