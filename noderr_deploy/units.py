@@ -149,24 +149,35 @@ def parse_duration(text: str) -> timedelta:
 _LONG_FRACTION = re.compile(r"(?<=[0-9][.,][0-9]{6})[0-9]+", re.ASCII)
 
 
+# A literal first character lets the engine skip ahead: 4x a class ([.,]) on a column.
+_SEVEN_AFTER_DOT = re.compile(r"\.[0-9]{7}", re.ASCII)
+_SEVEN_AFTER_COMMA = re.compile(r",[0-9]{7}", re.ASCII)
+
+
 def has_long_fraction(text: str) -> bool:
     """Whether ``text`` holds a time with over six digits of fraction (:func:`from_iso`)."""
-    return _LONG_FRACTION.search(text) is not None
+    return _SEVEN_AFTER_DOT.search(text) is not None or (
+        "," in text and _SEVEN_AFTER_COMMA.search(text) is not None
+    )
 
 
 class OutOfRange(ValueError):
     """A time written well that no datetime holds: its own message, not a format hint."""
 
 
-_ISO_CHARACTERS = re.compile(r"[0-9A-Za-z:.,+\- ]*", re.ASCII)
-"""What an ISO 8601 time is written with. ``fromisoformat`` skips a control character
-between the seconds and the offset (``12:00:00\x01Z``), and must not be asked."""
+_NOT_ISO = str.maketrans(
+    "", "", "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz:.,+- \n"
+)
+"""Deletes what an ISO 8601 time is written with (and the newlines joining a column).
+``fromisoformat`` skips a control character between the seconds and the offset
+(``12:00:00\x01Z``), so it must not be asked about text that holds another."""
 
 
 def iso_characters(text: str) -> bool:
     """Whether ``text`` (one time, or many joined by newlines) holds only characters an
-    ISO 8601 time is written with."""
-    return _ISO_CHARACTERS.fullmatch(text.replace("\n", " ")) is not None
+    ISO 8601 time is written with (nothing is left once they are deleted: one pass in C
+    over a whole column)."""
+    return not text.translate(_NOT_ISO)
 
 
 def from_iso(text: str) -> datetime:
