@@ -38,3 +38,14 @@ def tell_read(
         out.warn(f"skipped {skipped}:")
         for line in problems:
             out.warn(f"  {line}")
+
+
+def losses(future: int, lost_bytes: int, lost_records: int) -> str:
+    """What a read left out beside the invalid records, as both summaries say it
+    (``, 2 future left out, 40 bytes lost (1 records or more)``; empty when nothing)."""
+    text = f", {future} future left out" if future else ""
+    if lost_bytes or lost_records:
+        text += f", {lost_bytes} bytes lost"
+        if lost_records:
+            text += f" ({lost_records} records or more)"
+    return text

@@ -10,7 +10,7 @@ from noderr_deploy.errors import ExitCode
 from noderr_deploy.rollback import CohortResult, RollbackResult
 from noderr_deploy.rollback.numbers import number, percent
 from noderr_deploy.text import printable
-from noderr_deploy.ui.health import tell_read
+from noderr_deploy.ui.health import losses, tell_read
 from noderr_deploy.ui.output import Output
 
 if TYPE_CHECKING:
@@ -57,13 +57,7 @@ def title(result: RollbackResult, shown: Callable[[str], str] = str) -> str:
 
 def summary(result: RollbackResult) -> str:
     r = result.reports
-    extra = ""
-    if r.future:
-        extra += f", {r.future} future left out"
-    if r.lost_bytes or r.lost_records:
-        extra += f", {r.lost_bytes} bytes lost"
-        if r.lost_records:
-            extra += f" ({r.lost_records} records or more)"
+    extra = losses(r.future, r.lost_bytes, r.lost_records)
     # Every node is in exactly one of these: left out (stale, another version, its kept
     # report incomplete) or judged, in a cohort. The JSON's counts add up the same way.
     left_out = f"{r.stale} stale, {r.other_version} on another version"

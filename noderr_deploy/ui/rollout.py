@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from noderr_deploy.text import printable
-from noderr_deploy.ui.health import announce_read, tell_read
+from noderr_deploy.ui.health import announce_read, losses, tell_read
 from noderr_deploy.ui.output import Cell, Output
 from noderr_deploy.units import iso
 
@@ -113,12 +113,7 @@ def _health_line(result: RolloutStatus) -> str:
     h = result.health
     assert h is not None
     read = f"Health exports: {h.records} record(s), {h.invalid} invalid skipped"
-    if h.future:
-        read += f", {h.future} future left out"
-    if h.lost_bytes or h.lost_records:
-        read += f", {h.lost_bytes} bytes lost"
-        if h.lost_records:
-            read += f" ({h.lost_records} records or more)"
+    read += losses(h.future, h.lost_bytes, h.lost_records)
     line = f"{read}; {h.nodes} node(s), {h.stale} stale"
     if h.max_age is not None:
         line += f" (latest report older than {_duration(h.max_age.total_seconds())})"
