@@ -20,7 +20,13 @@ import typer
 
 from noderr_deploy.commands._chain import BeaconOption, ChainIdOption, RpcUrlOption
 from noderr_deploy.commands._delivery import Delivery
-from noderr_deploy.commands._options import ConfigOption, GivenPath, QuietOption, given_as
+from noderr_deploy.commands._options import (
+    ConfigOption,
+    GivenPath,
+    QuietOption,
+    given_as,
+    on_command_line,
+)
 from noderr_deploy.errors import UsageError
 
 if TYPE_CHECKING:
@@ -179,7 +185,7 @@ class ActionOptions:
             {
                 "safe": given_as(ctx, "safe"),
                 "keystore": given_as(ctx, "keystore"),
-                **({"fmt": "--format"} if _on_command_line(ctx, "output_format") else {}),
+                **({"fmt": "--format"} if on_command_line(ctx, "output_format") else {}),
             },
         ).check()
 
@@ -194,12 +200,6 @@ class ActionOptions:
         return chain_settings(
             cfg, rpc_url=self.rpc_url, beacon=self.beacon, chain_id=self.chain_id, timeout=timeout
         )
-
-
-def _on_command_line(ctx: click.Context, name: str) -> bool:
-    source = ctx.get_parameter_source(name)
-    # Compared by name: newer typers bring their own copy of click and its enum.
-    return source is not None and source.name == "COMMANDLINE"
 
 
 def action_command(command: Callable[..., None]) -> Callable[..., None]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import click
 import typer
 
-from noderr_deploy.commands._options import GivenText, given_as
+from noderr_deploy.commands._options import GivenText, from_environment, given_as
 from noderr_deploy.errors import UsageError
 
 if TYPE_CHECKING:
@@ -66,8 +66,7 @@ def _ambient_problem() -> None:
     if not problems or ctx is None:
         return
     name, (flag, envvar, value, message) = next(iter(problems.items()))
-    source = ctx.get_parameter_source(name)
-    if source is not None and source.name == "ENVIRONMENT":
+    if from_environment(ctx, name):
         raise UsageError(f"{envvar}={value!r} (needed to read the chain): {message}")
     raise UsageError(f"{flag} {value!r}: {message}")
 

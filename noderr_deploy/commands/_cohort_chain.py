@@ -12,17 +12,12 @@ from pathlib import Path
 import typer
 
 from noderr_deploy.chain.source import ChainRequest, PlanFlags
+from noderr_deploy.commands._options import given_flags
 from noderr_deploy.errors import UsageError
 
 # Options that ask for the chain, and those that only tune how it is read.
 _CHAIN_SWITCHES = {"tier": "--tier", "rpc_url": "--rpc-url", "beacon": "--beacon"}
 _CHAIN_TUNING = {"chain_id": "--chain-id", "block": "--block", "timeout": "--timeout"}
-
-
-def _given_on_command_line(ctx: typer.Context, param: str) -> bool:
-    # Compared by name: newer typers bring their own copy of click and its enum.
-    source = ctx.get_parameter_source(param)
-    return source is not None and source.name == "COMMANDLINE"
 
 
 def chain_request(
@@ -43,9 +38,9 @@ def chain_request(
     Only options on the command line ask for the chain: an exported NODERR_RPC_URL (set for
     ``rollout status``) must not turn every offline ``noderr cohort`` into a network call.
     """
-    switches = [flag for p, flag in _CHAIN_SWITCHES.items() if _given_on_command_line(ctx, p)]
+    switches = given_flags(ctx, _CHAIN_SWITCHES)
     if not switches:
-        tuning = [flag for p, flag in _CHAIN_TUNING.items() if _given_on_command_line(ctx, p)]
+        tuning = given_flags(ctx, _CHAIN_TUNING)
         if tuning:
             raise UsageError(
                 f"{tuning[0]} tunes reading the VersionBeacon: give --rpc-url, --beacon or"

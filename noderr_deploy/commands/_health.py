@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import click
 import typer
 
-from noderr_deploy.commands._options import given_as
+from noderr_deploy.commands._options import given_as, given_flags
 from noderr_deploy.errors import UsageError
 
 if TYPE_CHECKING:
@@ -210,11 +210,9 @@ class HealthFlags:
             raise UsageError(
                 f"unexpected argument {str(self.files[0])!r}: health exports follow --health FILE"
             )
-        for name, flag in _FLAGS.items():
-            source = ctx.get_parameter_source(name)
-            # Compared by name: newer typers bring their own copy of click and its enum.
-            if source is not None and source.name == "COMMANDLINE":
-                raise UsageError(f"{flag} applies to health exports: give --health FILE too")
+        given = given_flags(ctx, _FLAGS)
+        if given:
+            raise UsageError(f"{given[0]} applies to health exports: give --health FILE too")
 
     def request(
         self,

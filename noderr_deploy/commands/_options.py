@@ -6,6 +6,7 @@ Precedence of every setting: flag > environment variable > tiers.yaml > built-in
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -117,13 +118,33 @@ PLAN_OPTIONS = {
 }
 
 
+def _source(ctx: click.Context, name: str) -> str | None:
+    source = ctx.get_parameter_source(name)
+    # Compared by name: newer typers bring their own copy of click and its enum.
+    return source.name if source is not None else None
+
+
+def on_command_line(ctx: click.Context, name: str) -> bool:
+    """Whether the option ``name`` was given on the command line in this run."""
+    return _source(ctx, name) == "COMMANDLINE"
+
+
+def from_environment(ctx: click.Context, name: str) -> bool:
+    """Whether the option ``name`` took its value from its environment variable."""
+    return _source(ctx, name) == "ENVIRONMENT"
+
+
+def given_flags(ctx: click.Context, flags: Mapping[str, str]) -> list[str]:
+    """The flags of ``flags`` (parameter name -> flag) given on the command line, in order:
+    what a run that would ignore them refuses (from the environment they are ambient)."""
+    return [flag for name, flag in flags.items() if on_command_line(ctx, name)]
+
+
 def given_as(ctx: click.Context, name: str) -> str:
     """How the option ``name`` got its value in this run, for a message: its environment
     variable when the value came from there, else its long flag."""
     option = next(p for p in ctx.command.params if p.name == name)
-    source = ctx.get_parameter_source(name)
-    # Compared by name: newer typers bring their own copy of click and its enum.
-    if source is not None and source.name == "ENVIRONMENT" and isinstance(option.envvar, str):
+    if from_environment(ctx, name) and isinstance(option.envvar, str):
         return option.envvar
     return max(option.opts, key=len)
 

@@ -16,6 +16,8 @@ from noderr_deploy.commands._options import (
     QuietOption,
     complete_tier,
     environment,
+    from_environment,
+    given_as,
     load,
 )
 from noderr_deploy.errors import UsageError
@@ -214,24 +216,18 @@ def build(  # noqa: PLR0917 (typer passes options positionally)
         raise outcome.error
 
 
-_ENV_OPTIONS = {
-    "registry": "NODERR_REGISTRY",
-    "version": "NODERR_IMAGE_VERSION",
-    "base_image": "NODERR_BASE_IMAGE",
-    "network": "NODERR_BUILD_NETWORK",
-}
+_ENV_OPTIONS = ("registry", "version", "base_image", "network")
+"""The options whose messages name their source (each declares its variable above)."""
 
 
 def _env_sources(ctx: typer.Context) -> dict[str, Source]:
     """The options whose value came from their environment variable, for messages."""
-    from click.core import ParameterSource
-
     from noderr_deploy.config.rules import Source
 
     return {
-        name: Source.env(variable)
-        for name, variable in _ENV_OPTIONS.items()
-        if ctx.get_parameter_source(name) == ParameterSource.ENVIRONMENT
+        name: Source.env(given_as(ctx, name))
+        for name in _ENV_OPTIONS
+        if from_environment(ctx, name)
     }
 
 

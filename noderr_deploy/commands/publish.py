@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from noderr_deploy.commands._action import ActionOptions, action_command, check_text
-from noderr_deploy.commands._options import GivenPath, environment, given_as
+from noderr_deploy.commands._options import GivenPath, environment, given_as, on_command_line
 from noderr_deploy.errors import RegistryError, UsageError
 from noderr_deploy.ui.output import Output
 
@@ -133,8 +133,7 @@ def publish(  # noqa: PLR0917 - a command takes its options as parameters
     delivery = options.delivery(ctx)
     args = parse_args(options.arg or [])
     digest_hash = _config_hash(config_hash, config_file)
-    source = ctx.get_parameter_source("registry")
-    if from_metadata is not None and (source is None or source.name != "COMMANDLINE"):
+    if from_metadata is not None and not on_command_line(ctx, "registry"):
         registry = None  # an exported NODERR_REGISTRY gives way to where the build pushed
     cfg = load_optional(options.config)
     tier_name, slot = select_tiers(cfg, [tier])[0]

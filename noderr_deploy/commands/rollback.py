@@ -37,6 +37,7 @@ from noderr_deploy.commands._options import (
     complete_tier,
     environment,
     given_as,
+    given_flags,
     plan_flag_names,
 )
 from noderr_deploy.commands._rollback_proposal import (
@@ -329,13 +330,9 @@ def _check_unused(ctx: typer.Context, *, tier: str | None, propose: object) -> N
         (tier, _NEEDS_TIER, "--tier T (the version and plan from the VersionBeacon)"),
         (propose, _NEEDS_PROPOSE, "--propose FILE"),
     ):
-        if needed is not None:
-            continue
-        for name, flag in flags.items():
-            source = ctx.get_parameter_source(name)
-            # Compared by name: newer typers bring their own copy of click and its enum.
-            if source is not None and source.name == "COMMANDLINE":
-                raise UsageError(f"{flag} applies with {what}: give it too, or drop {flag}")
+        given = given_flags(ctx, flags) if needed is None else []
+        if given:
+            raise UsageError(f"{given[0]} applies with {what}: give it too, or drop {given[0]}")
 
 
 def _read_chain(
