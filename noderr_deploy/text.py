@@ -75,6 +75,16 @@ def _encodable(char: str, encoding: str) -> str:
     return char
 
 
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8: not when it holds a lone surrogate, which is how
+    argument bytes the locale could not decode arrive (``surrogateescape``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def one_line(text: str, limit: int = TRUNCATE_AT) -> str:
     """A message for one line: :func:`sanitized`, and cut after ``limit`` characters with
     a note of how much was left out."""

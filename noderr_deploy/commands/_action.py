@@ -28,6 +28,7 @@ from noderr_deploy.commands._options import (
     on_command_line,
 )
 from noderr_deploy.errors import UsageError
+from noderr_deploy.text import is_utf8
 
 if TYPE_CHECKING:
     from noderr_deploy.chain.actions import Prepared
@@ -242,10 +243,8 @@ def resolve_abi(config: Config | None, abi: Path | None) -> WriteAbi:
 def check_text(value: str, flag: str, *, printable: bool = False) -> str:
     """Text for the chain must be valid Unicode (argv bytes that are not UTF-8 are not);
     with ``printable``, free of control characters too (a version string nodes compare)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise UsageError(f"{flag}: not valid UTF-8 text") from None
+    if not is_utf8(value):
+        raise UsageError(f"{flag}: not valid UTF-8 text")
     if printable and not value.isprintable():
         raise UsageError(f"{flag} {value!r}: control characters are not allowed")
     return value

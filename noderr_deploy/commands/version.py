@@ -27,6 +27,7 @@ from noderr_deploy.commands._options import (
     load_optional,
 )
 from noderr_deploy.errors import ChainError, UsageError
+from noderr_deploy.text import is_utf8
 from noderr_deploy.ui.output import Output
 
 
@@ -143,8 +144,5 @@ def check_node_id(node_id: str) -> None:
     """A :class:`UsageError` for an id the engine cannot hash: empty, or not UTF-8."""
     if not node_id:
         raise UsageError("the node id is empty (the deployment engine refuses an empty id)")
-    try:
-        node_id.encode("utf-8")
-    except UnicodeEncodeError:
-        # Arguments that were not valid UTF-8 arrive with surrogate escapes.
-        raise UsageError("the node id is not valid UTF-8") from None
+    if not is_utf8(node_id):
+        raise UsageError("the node id is not valid UTF-8")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 from noderr_deploy.errors import UsageError
+from noderr_deploy.text import is_utf8
 
 if TYPE_CHECKING:
     from noderr_deploy.cohorts import RolloutPlan
@@ -72,17 +73,9 @@ def require_version(version: str | None, tier: str | None) -> None:
         )
     if version is not None and not version.strip():
         raise UsageError("--version must not be empty")
-    if version is not None and not _utf8(version):
+    if version is not None and not is_utf8(version):
         # Bytes the locale could not decode: no report (JSON, CSV or table: UTF-8) holds them.
         raise UsageError("--version: not valid UTF-8 text")
-
-
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def resolve_target(
