@@ -300,6 +300,19 @@ def telemetry_csv(tmp_path: Path, at: datetime) -> Path:
     return path
 
 
+def rollback_check_json(
+    node: Anvil, beacon: BeaconDriver, tmp_path: Path, options: list[str]
+) -> Any:
+    """``rollback check --tier oracle --json`` over the health ``options`` status read."""
+    env = {"NODERR_RPC_URL": node.url, "NODERR_BEACON_ADDRESS": beacon.address,
+           "NODERR_CONFIG": str(tmp_path / "tiers.yaml"), "NODERR_MAX_AGE": None}  # fmt: skip
+    check = CliRunner().invoke(
+        app, ["rollback", "check", "-q", "--json", "--tier", "oracle", *options], env=env
+    )
+    assert check.exit_code in (0, 3), (check.stdout, check.stderr)
+    return json.loads(check.stdout)
+
+
 @pytest.mark.parametrize("policy", ["complete", "latest"])
 def test_rollout_status_counts_what_rollback_check_counts(
     node: Anvil, beacon: BeaconDriver, status: Callable[..., Any], tmp_path: Path, policy: str
@@ -310,19 +323,14 @@ def test_rollout_status_counts_what_rollback_check_counts(
     options = ["--health", str(export), "--columns", COLUMNS, "--max-age", "1h", "--at",
                stamp(at), "--incomplete", policy, "--skip-invalid", "--max-skew", "5m"]  # fmt: skip
     rollout = ok_json(status("--json", "-t", "oracle", *options))
-    env = {"NODERR_RPC_URL": node.url, "NODERR_BEACON_ADDRESS": beacon.address,
-           "NODERR_CONFIG": str(tmp_path / "tiers.yaml"), "NODERR_MAX_AGE": None}  # fmt: skip
-    check = CliRunner().invoke(
-        app, ["rollback", "check", "-q", "--json", "--tier", "oracle", *options], env=env
-    )
-    assert check.exit_code in (0, 3), (check.stdout, check.stderr)
-    reports = json.loads(check.stdout)["reports"]
+    check = rollback_check_json(node, beacon, tmp_path, options)
+    reports = check["reports"]
     assert {k: rollout["healthReports"][k] for k in COUNTS} == {k: reports[k] for k in COUNTS}
     assert reports["future"] == 1 and reports["invalid"] == 1 and reports["lostBytes"] > 0
     assert reports["timestampUnit"] == "ms" and reports["stale"] == 1
     assert reports["incomplete"] == (1 if policy == "complete" else 2)
     # Per cohort: the healthy nodes judged are the successes.
-    cohorts = json.loads(check.stdout)["cohorts"]
+    cohorts = check["cohorts"]
     oracle = rollout["tiers"][0]["health"]
     assert [c["healthy"] for c in cohorts] == [h["healthy"] for h in oracle]
     assert [c["nodes"] for c in cohorts] == [h["onVersion"] - h["incomplete"] for h in oracle]
@@ -374,15 +382,10 @@ def test_from_postgresql_too_both_commands_count_alike(  # noqa: PLR0917 - fixtu
     options = ["--health", telemetry_db.dsn, "--at", stamp(at), "--max-age", "1h",
                "--incomplete", policy, "--since", "1d", "--max-skew", "5m"]  # fmt: skip
     rollout = ok_json(status("--json", "-t", "oracle", *options))
-    env = {"NODERR_RPC_URL": node.url, "NODERR_BEACON_ADDRESS": beacon.address,
-           "NODERR_CONFIG": str(tmp_path / "tiers.yaml"), "NODERR_MAX_AGE": None}  # fmt: skip
-    check = CliRunner().invoke(
-        app, ["rollback", "check", "-q", "--json", "--tier", "oracle", *options], env=env
-    )
-    assert check.exit_code in (0, 3), (check.stdout, check.stderr)
-    reports = json.loads(check.stdout)["reports"]
+    check = rollback_check_json(node, beacon, tmp_path, options)
+    reports = check["reports"]
     assert {k: rollout["healthReports"][k] for k in COUNTS} == {k: reports[k] for k in COUNTS}
     assert (reports["future"], reports["stale"], reports["nodes"]) == (1, 1, 6)
     assert reports["incomplete"] == (1 if policy == "complete" else 2)
-    cohorts = json.loads(check.stdout)["cohorts"]
+    cohorts = check["cohorts"]
     assert [c["healthy"] for c in cohorts] == [h["healthy"] for h in rollout["tiers"][0]["health"]]
