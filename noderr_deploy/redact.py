@@ -27,8 +27,8 @@ def redact_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return REDACTED
-    if not parts.scheme and not parts.netloc:
-        return url
+    if not parts.netloc:
+        return mask_credentials(url)  # u:pw@ghcr.io/x: user info without a scheme
     netloc = parts.netloc
     if "@" in netloc:
         netloc = f"{REDACTED}@{netloc.rsplit('@', 1)[1]}"
@@ -42,6 +42,24 @@ def redact_url(url: str) -> str:
             [(k, REDACTED if _SECRET_PARAMS.search(k) else v) for k, v in pairs], safe="*"
         )
     return urlunsplit((parts.scheme, netloc, path, query, ""))
+
+
+# User info with a password before an '@' (at the start, or after a '/', a blank or a
+# '='), and the value
+# of a password=... pair: how credentials stand in text that is not a URL.
+_USER_INFO = re.compile(r"(^|[\s/=])[^\s/@:]*:[^\s/@]*@")
+_PASSWORD_PAIR = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
+def mask_credentials(text: str) -> str:
+    """``text`` (a name that may be a mistyped URL or DSN) with user info and password
+    values masked: ``postgresql:/u:pw@host/db`` shows ``postgresql:/***@host/db``.
+
+    >>> mask_credentials("u:pw@ghcr.io/x password=s3 port=1")
+    '***@ghcr.io/x password=*** port=1'
+    """
+    text = _USER_INFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
+    return _PASSWORD_PAIR.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
 
 
 def redact_endpoint(url: str) -> str:

@@ -258,3 +258,21 @@ def test_rounding_near_9999_is_judged_in_utc() -> None:
     )
     with pytest.raises(ValueError, match="out of range"):
         parse_time("9999-12-31T23:59:59.9999995")  # no offset: UTC, past the range
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (" postgresql:/u:pgpass9@127.0.0.1:1/db", " postgresql:/***@127.0.0.1:1/db"),
+        ("host=127.0.0.1 password=pgpass9 dbname=x", "host=127.0.0.1 password=*** dbname=x"),
+        ("u:sekret@ghcr.io/x", "***@ghcr.io/x"),
+        ("exports/node@x.csv", "exports/node@x.csv"),  # no password: a file name
+    ],
+)
+def test_credentials_in_a_name_that_is_no_url_are_masked(text: str, shown: str) -> None:
+    # Review round 4: a DSN with a leading blank was read as a file name, and its password
+    # printed; a registry without a scheme kept its user:password.
+    from noderr_deploy.redact import mask_credentials
+
+    assert mask_credentials(text) == shown
+    assert redact_url("u:sekret@ghcr.io/x") == "***@ghcr.io/x"

@@ -36,6 +36,7 @@ from noderr_deploy.health.latest import Latest
 from noderr_deploy.health.losses import lose_rest, unread_bytes
 from noderr_deploy.health.problems import Problems
 from noderr_deploy.health.sizes import ReadSizes
+from noderr_deploy.redact import mask_credentials
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -79,7 +80,9 @@ def expand(paths: Sequence[str | Path]) -> Sources:
         elif stat.S_ISFIFO(info.st_mode) or stat.S_ISCHR(info.st_mode):
             found.paths.append(path)  # a pipe is read once, whatever it is called
         else:
-            raise InputError(f"{path}: not a regular file, directory or pipe")
+            raise InputError(
+                f"{mask_credentials(str(path))}: not a regular file, directory or pipe"
+            )
     return found
 
 
@@ -88,8 +91,8 @@ def _stat(path: Path) -> os.stat_result:
         return path.stat()
     except FileNotFoundError:
         if path.is_symlink():
-            raise InputError(f"{path}: broken symbolic link") from None
-        raise InputError(f"{path}: no such file or directory") from None
+            raise InputError(f"{mask_credentials(str(path))}: broken symbolic link") from None
+        raise InputError(f"{mask_credentials(str(path))}: no such file or directory") from None
     except OSError as exc:
         raise unreadable(path, exc) from exc
 
@@ -138,7 +141,7 @@ def _walk(top: Path) -> list[tuple[Path, os.stat_result]]:
 
 
 def unreadable(path: Path, exc: OSError) -> InputError:
-    return InputError(f"{path}: cannot read: {exc.strerror or exc}")
+    return InputError(f"{mask_credentials(str(path))}: cannot read: {exc.strerror or exc}")
 
 
 def read_source(

@@ -159,3 +159,30 @@ def test_send_with_a_format_given_at_all_is_refused() -> None:
     assert error([*args, "-f", "proposal"]).startswith(
         "error: --send and --format proposal exclude each other"
     )
+
+
+@pytest.mark.parametrize(
+    "health",
+    [" postgresql://u:pgpass9@127.0.0.1:1/db", "host=127.0.0.1 port=1 password=pgpass9 dbname=x"],
+)
+def test_a_dsn_read_as_a_file_name_keeps_its_password(health: str) -> None:
+    result = CliRunner().invoke(app, ["rollback", "check", "-H", health, "-V", "1"], env=ENV)
+    assert result.exit_code == 2
+    assert "pgpass9" not in result.stderr + result.stdout
+    assert "***" in result.stderr
+
+
+def test_a_registry_without_a_scheme_keeps_its_password() -> None:
+    args = [
+        "build",
+        "-t",
+        "all",
+        "--dry-run",
+        "--version",
+        "1.0",
+        "--registry",
+        "u:sekret@ghcr.io/x",
+    ]
+    result = CliRunner().invoke(app, args, env=ENV)
+    assert result.exit_code == 2
+    assert "sekret" not in result.stderr and "'***@ghcr.io/x'" in result.stderr
