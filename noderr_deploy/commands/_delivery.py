@@ -36,7 +36,12 @@ class Delivery:
 
         if self.fmt not in {f.value for f in Format}:
             raise UsageError(f"{self.name('fmt')} {self.fmt!r}: use safe, proposal or tx")
-        safe = self.safe
+        safe, keystore = self.safe, self.keystore
+        # From NODERR_KEYSTORE the keystore is ambient, as NODERR_SAFE_ADDRESS is: it signs
+        # a --send unless --from names another signer; a proposal needs no key at all.
+        ambient = keystore is not None and self.name("keystore").startswith("NODERR_")
+        if ambient and (not self.send or self.sender is not None):
+            keystore = None
         if self.send:
             # A --format given at all (even its default, proposal) says a document is wanted.
             if self.fmt != Format.proposal.value or "fmt" in self.given:
@@ -47,10 +52,10 @@ class Delivery:
                 )
             if self.out is not None:
                 raise UsageError("--send and --out exclude each other (a sent call is no file)")
-            if (self.keystore is None) == (self.sender is None):
+            if (keystore is None) == (self.sender is None):
                 raise UsageError("--send needs exactly one of --keystore FILE and --from ADDRESS")
-        elif self.keystore is not None or self.sender is not None or self.yes:
-            flag = "--keystore" if self.keystore else "--from" if self.sender else "--yes"
+        elif keystore is not None or self.sender is not None or self.yes:
+            flag = "--keystore" if keystore else "--from" if self.sender else "--yes"
             raise UsageError(f"{flag} is for --send")
         unused = self.send or self.fmt != Format.safe.value
         if unused and self.safe is not None and self.given.get("safe") == "--safe":
@@ -69,5 +74,5 @@ class Delivery:
         ):
             raise UsageError(f"--out {self.out}: no directory {self.out.parent}")
         return Delivery(
-            self.fmt, safe, self.out, self.send, self.keystore, self.sender, self.yes, self.given
+            self.fmt, safe, self.out, self.send, keystore, self.sender, self.yes, self.given
         )

@@ -186,3 +186,19 @@ def test_a_registry_without_a_scheme_keeps_its_password() -> None:
     result = CliRunner().invoke(app, args, env=ENV)
     assert result.exit_code == 2
     assert "sekret" not in result.stderr and "'***@ghcr.io/x'" in result.stderr
+
+
+def test_an_exported_keystore_is_ambient(tmp_path: Path) -> None:
+    # Review round 4: NODERR_KEYSTORE broke every proposal with "--keystore is for --send".
+    keystore = tmp_path / "k.json"
+    keystore.write_text("{}")
+    args = ["rollback", "propose", "--tier", "oracle", "--reason", "r", *CHAIN]
+    result = CliRunner().invoke(app, args, env={**ENV, "NODERR_KEYSTORE": str(keystore)})
+    assert result.exit_code == 1, result.stderr  # on to the (closed) chain: no usage error
+    assert "unreachable" in result.stderr
+    sender = ["--send", "--yes", "--from", "0x" + "11" * 20, "--chain-id", "1"]
+    result = CliRunner().invoke(
+        app, [*args, *sender], env={**ENV, "NODERR_KEYSTORE": str(keystore)}
+    )
+    assert result.exit_code == 1, result.stderr  # --from names the signer
+    assert error([*args, "--keystore", str(keystore)]) == "error: --keystore is for --send"
