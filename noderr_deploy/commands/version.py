@@ -81,6 +81,8 @@ def version(  # noqa: PLR0917 - typer passes options as arguments
     env = environment(ctx)
     out = Output.of(env, quiet=quiet)
     check_node_id(node_id)
+    if current is not None and not is_utf8(current):  # as every text flag: no versionString
+        raise UsageError("--current: not valid UTF-8 text")
     cfg = load_optional(config)
     ((tier_name, slot),) = select_tiers(cfg, [tier])
     moment = parse_at(at)

@@ -4,6 +4,7 @@ from there, else its flag; ``rollback check --propose`` names its own flags."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -202,3 +203,9 @@ def test_an_exported_keystore_is_ambient(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1, result.stderr  # --from names the signer
     assert error([*args, "--keystore", str(keystore)]) == "error: --keystore is for --send"
+
+
+def test_version_current_must_be_utf8_text() -> None:
+    # Review round 4: `--current $'\xff'` answered "should update: yes".
+    args = ["version", "n1", "--tier", "oracle", "--current", os.fsdecode(b"\xff"), *CHAIN]
+    assert error(args) == "error: --current: not valid UTF-8 text"
